@@ -1,0 +1,69 @@
+/* config.h - userd's settings: built-in defaults, then the command line.
+ *
+ * Parsing reports problems through an error buffer and a result code; it
+ * never prints or exits, so main.c decides what a user sees.
+ */
+#ifndef USERD_CONFIG_H
+#define USERD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "delay.h"
+#include "log.h"
+
+/* Exit statuses from sysexits.h, named here so tests can use them. */
+#define EXIT_USAGE 64  /* EX_USAGE: bad command line */
+#define EXIT_CONFIG 78 /* EX_CONFIG: bad configuration */
+
+#define CONFIG_DEFAULT_PORT 8000
+#define CONFIG_DEFAULT_DELAY_MIN_MS 500
+#define CONFIG_DEFAULT_DELAY_MAX_MS 2000
+#define CONFIG_DEFAULT_TIMEOUT_S 60
+#define CONFIG_DEFAULT_DRAIN_TIMEOUT_S 10
+#define CONFIG_MAX_THREADS 1024
+#define CONFIG_MAX_CONNECTIONS 1000000
+
+struct config {
+	char *bind;               /* NULL: every interface, IPv6 and IPv4 */
+	uint16_t port;
+	struct delay_model delay;
+	bool seeded;              /* --seed given */
+	uint64_t seed;
+	unsigned threads;         /* 0: one per online CPU */
+	unsigned max_connections; /* 0: sized from the fd limit */
+	unsigned timeout_s;       /* idle connection timeout, 0 = none */
+	unsigned drain_timeout_s;
+	enum log_level log_level;
+};
+
+enum config_result {
+	CONFIG_OK = 0,       /* run the daemon */
+	CONFIG_HELP,         /* --help: print config_usage() and exit 0 */
+	CONFIG_VERSION,      /* --version: print the version and exit 0 */
+	CONFIG_USAGE_ERROR,  /* bad command line: message in err, exit 64 */
+};
+
+/* Fill *cfg with the built-in defaults. */
+void config_defaults(struct config *cfg);
+
+/* Apply the command line on top of *cfg.  Returns CONFIG_OK, CONFIG_HELP
+ * or CONFIG_VERSION; or CONFIG_USAGE_ERROR with a one-line message in
+ * err.  On error *cfg may be partly updated: discard it.  Not reentrant
+ * (getopt). */
+enum config_result config_parse_args(struct config *cfg, int argc,
+				     char *const argv[], char *err,
+				     size_t errlen);
+
+/* Release what *cfg owns. */
+void config_free(struct config *cfg);
+
+/* Print the full --help text. */
+void config_usage(FILE *out);
+
+/* Print the short "Usage: ... Try --help" reminder. */
+void config_usage_hint(FILE *out);
+
+#endif

@@ -1,0 +1,57 @@
+/* http.h - the HTTP front end: libmicrohttpd, routes, suspend/resume.
+ *
+ * A delayed request is validated, its answer prepared, its connection
+ * suspended and its deadline put into the shared timer queue; the timer
+ * thread resumes the connection when the deadline passes, and the answer
+ * goes out then.  Nothing here ever sleeps.
+ */
+#ifndef USERD_HTTP_H
+#define USERD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "delay.h"
+#include "timerq.h"
+
+struct http_server;
+
+struct http_options {
+	int listen_fd;            /* listening socket; the server owns it */
+	unsigned threads;         /* worker threads, >= 1 */
+	unsigned max_connections; /* >= 1 */
+	unsigned timeout_s;       /* idle timeout, 0 = none */
+	size_t connection_memory; /* per-connection buffer pool, bytes */
+	struct delay_model delay;
+	bool seeded;              /* derive every connection's stream from seed */
+	uint64_t seed;
+	timerq *timers;           /* shared deadline queue (not owned) */
+};
+
+/* Per-connection buffer pool: enough for typical request headers and a
+ * response header; larger requests get 414/431 from libmicrohttpd. */
+#define HTTP_DEFAULT_CONNECTION_MEMORY 4096
+
+/* Start serving on opts->listen_fd.  Returns 0 and sets *out, or -1 with a
+ * message in err; on failure the listening socket has been closed and
+ * nothing else is left behind. */
+int http_start(struct http_server **out, const struct http_options *opts,
+	       char *err, size_t errlen);
+
+/* Begin the drain: stop accepting connections (the listening socket is
+ * closed), answer requests that arrive from now on with 503, and close
+ * each connection after its answer.  Requests already accepted still get
+ * their answers at their deadlines.  Idempotent. */
+void http_drain(struct http_server *srv);
+
+/* Requests accepted and not yet completely answered (or abandoned by their
+ * client).  Thread-safe. */
+size_t http_in_flight(const struct http_server *srv);
+
+/* Stop the server and free it.  Call only when no request is waiting on
+ * the timer queue (timerq_pending() == 0): libmicrohttpd cannot stop with
+ * suspended connections.  Open connections are closed. */
+void http_stop(struct http_server *srv);
+
+#endif

@@ -1,0 +1,143 @@
+/* listener.c - open the listening socket; see listener.h. */
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Render a socket address as "host:port" with brackets around IPv6. */
+static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+		snprintf(buf, len, "[%s]:%u", host, port);
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+		snprintf(buf, len, "%s:%u", host, port);
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+/* Try one address; returns the socket or -1 with errno set. */
+static int try_bind(const struct sockaddr *sa, socklen_t salen, int v6only)
+{
+	int one = 1;
+	int fd;
+	int saved;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		goto fail;
+	if (sa->sa_family == AF_INET6 && v6only >= 0 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0)
+		goto fail;
+	if (bind(fd, sa, salen) != 0 || listen(fd, LISTENER_BACKLOG) != 0)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int open_any(uint16_t port, char *err, size_t errlen)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+	int fd;
+
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_addr = in6addr_any;
+	s6.sin6_port = htons(port);
+	fd = try_bind((const struct sockaddr *)&s6, sizeof(s6), 0);
+	if (fd >= 0)
+		return fd;
+	if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL) {
+		snprintf(err, errlen, "cannot listen on [::]:%u: %s", port,
+			 strerror(errno));
+		return -1;
+	}
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_addr.s_addr = htonl(INADDR_ANY);
+	s4.sin_port = htons(port);
+	fd = try_bind((const struct sockaddr *)&s4, sizeof(s4), -1);
+	if (fd < 0)
+		snprintf(err, errlen, "cannot listen on 0.0.0.0:%u: %s", port,
+			 strerror(errno));
+	return fd;
+}
+
+int listener_open(const char *bind_addr, uint16_t port, char *err,
+		  size_t errlen)
+{
+	struct addrinfo hints;
+	struct addrinfo *res;
+	char service[8];
+	char where[INET6_ADDRSTRLEN + 16] = "";
+	int saved = 0;
+	int fd = -1;
+	int rc;
+
+	if (bind_addr == NULL)
+		return open_any(port, err, errlen);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(service, sizeof(service), "%u", port);
+	rc = getaddrinfo(bind_addr, service, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", bind_addr,
+			 gai_strerror(rc));
+		return -1;
+	}
+	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		/* An explicit IPv6 address means only IPv6. */
+		fd = try_bind(ai->ai_addr, ai->ai_addrlen, 1);
+		if (fd < 0 && saved == 0) {
+			saved = errno;
+			format_addr(ai->ai_addr, where, sizeof(where));
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		snprintf(err, errlen, "cannot listen on %s: %s",
+			 where[0] != '\0' ? where : bind_addr, strerror(saved));
+	return fd;
+}
+
+int listener_url(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN + 16];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+		snprintf(buf, len, "?");
+		return -1;
+	}
+	format_addr((const struct sockaddr *)&ss, addr, sizeof(addr));
+	snprintf(buf, len, "http://%s", addr);
+	return 0;
+}

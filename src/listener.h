@@ -1,0 +1,29 @@
+/* listener.h - the listening TCP socket.
+ *
+ * userd opens its socket itself (rather than letting libmicrohttpd do it)
+ * so that a bind failure names the address and the reason, the real port
+ * of --port 0 is known, and a socket handed over by systemd fits the same
+ * path.
+ */
+#ifndef USERD_LISTENER_H
+#define USERD_LISTENER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Backlog asked of listen(2); the kernel caps it at net.core.somaxconn. */
+#define LISTENER_BACKLOG 4096
+
+/* Open, bind and listen.  `bind_addr` NULL means every interface: an IPv6
+ * socket that also takes IPv4, or plain IPv4 where IPv6 is unavailable.
+ * Otherwise it is a numeric IPv4/IPv6 address or a host name (the first
+ * address that binds wins).  Returns the socket, or -1 with a message
+ * naming the address and the reason in err. */
+int listener_open(const char *bind_addr, uint16_t port, char *err,
+		  size_t errlen);
+
+/* Write the socket's local address as a URL, "http://127.0.0.1:8000" or
+ * "http://[::1]:8000", into buf.  Returns 0, or -1 (buf then holds "?"). */
+int listener_url(int fd, char *buf, size_t len);
+
+#endif
