@@ -69,6 +69,7 @@ static bool parse_number(const char *option, const char *text, uint64_t min,
 			 uint64_t max, uint64_t *out, char *err, size_t errlen)
 {
 	uint64_t v = 0;
+	bool overflow = false;
 	const char *p = text;
 
 	if (*p == '\0') {
@@ -83,13 +84,11 @@ static bool parse_number(const char *option, const char *text, uint64_t min,
 				  option, text);
 			return false;
 		}
-		if (v > (UINT64_MAX - d) / 10) {
-			v = UINT64_MAX;
-			break;
-		}
+		if (v > (UINT64_MAX - d) / 10)
+			overflow = true;
 		v = v * 10 + d;
 	}
-	if (v < min || v > max) {
+	if (overflow || v < min || v > max) {
 		set_error(err, errlen,
 			  "%s: '%s' is out of range (%" PRIu64 "..%" PRIu64 ")",
 			  option, text, min, max);

@@ -1,0 +1,186 @@
+/* Unit tests for src/config.c: defaults, good and bad command lines. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+#define MAX_ARGS 32
+
+static struct config cfg;
+static char err[256];
+
+/* Parse a NULL-terminated argument list (argv[0] is added). */
+static enum config_result parse(const char *const *args)
+{
+	static char words[MAX_ARGS + 1][64];
+	char *argv[MAX_ARGS + 2];
+	int argc = 0;
+
+	/* getopt wants writable strings: copy the words. */
+	strcpy(words[0], "userd");
+	argv[argc++] = words[0];
+	for (; *args != NULL && argc <= MAX_ARGS; args++) {
+		snprintf(words[argc], sizeof(words[argc]), "%s", *args);
+		argv[argc] = words[argc];
+		argc++;
+	}
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return config_parse_args(&cfg, argc, argv, err, sizeof(err));
+}
+
+static void setup(void)
+{
+	config_defaults(&cfg);
+}
+
+static void teardown(void)
+{
+	config_free(&cfg);
+}
+
+START_TEST(test_defaults)
+{
+	const char *none[] = {NULL};
+
+	ck_assert_int_eq(parse(none), CONFIG_OK);
+	ck_assert_ptr_null(cfg.bind);
+	ck_assert_uint_eq(cfg.port, 8000);
+	ck_assert_uint_eq(cfg.delay.min_ms, 500);
+	ck_assert_uint_eq(cfg.delay.max_ms, 2000);
+	ck_assert(!cfg.seeded);
+	ck_assert_uint_eq(cfg.threads, 0);
+	ck_assert_uint_eq(cfg.max_connections, 0);
+	ck_assert_uint_eq(cfg.timeout_s, 60);
+	ck_assert_uint_eq(cfg.drain_timeout_s, 10);
+	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_INFO);
+}
+END_TEST
+
+START_TEST(test_every_long_option)
+{
+	const char *args[] = {
+		"--bind", "127.0.0.1", "--port", "0", "--delay-min", "0",
+		"--delay-max", "3600000", "--seed", "18446744073709551615",
+		"--threads", "8", "--max-connections", "19000", "--timeout", "0",
+		"--drain-timeout", "3", "--log-level", "DEBUG", NULL,
+	};
+
+	ck_assert_int_eq(parse(args), CONFIG_OK);
+	ck_assert_str_eq(cfg.bind, "127.0.0.1");
+	ck_assert_uint_eq(cfg.port, 0);
+	ck_assert_uint_eq(cfg.delay.min_ms, 0);
+	ck_assert_uint_eq(cfg.delay.max_ms, 3600000);
+	ck_assert(cfg.seeded);
+	ck_assert_uint_eq(cfg.seed, UINT64_MAX);
+	ck_assert_uint_eq(cfg.threads, 8);
+	ck_assert_uint_eq(cfg.max_connections, 19000);
+	ck_assert_uint_eq(cfg.timeout_s, 0);
+	ck_assert_uint_eq(cfg.drain_timeout_s, 3);
+	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_DEBUG);
+}
+END_TEST
+
+START_TEST(test_short_options_and_equals)
+{
+	const char *args[] = {"-b", "::1", "-p", "65535", "-s", "7", "-t", "1",
+			      "-c", "10", "-l", "warn", "--delay-min=10",
+			      "--delay-max=10", NULL};
+
+	ck_assert_int_eq(parse(args), CONFIG_OK);
+	ck_assert_str_eq(cfg.bind, "::1");
+	ck_assert_uint_eq(cfg.port, 65535);
+	ck_assert_uint_eq(cfg.seed, 7);
+	ck_assert_uint_eq(cfg.threads, 1);
+	ck_assert_uint_eq(cfg.max_connections, 10);
+	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_WARN);
+	ck_assert_uint_eq(cfg.delay.min_ms, 10);
+	ck_assert_uint_eq(cfg.delay.max_ms, 10);
+}
+END_TEST
+
+START_TEST(test_help_and_version)
+{
+	const char *help[] = {"--port", "1", "--help", NULL};
+	const char *version[] = {"-V", NULL};
+
+	ck_assert_int_eq(parse(help), CONFIG_HELP);
+	ck_assert_int_eq(parse(version), CONFIG_VERSION);
+}
+END_TEST
+
+/* Each bad command line, and a word its message must contain. */
+static const struct {
+	const char *args[4];
+	const char *says;
+} bad[] = {
+	{{"--frobnicate", NULL}, "unknown option '--frobnicate'"},
+	{{"-x", NULL}, "unknown option '-x'"},
+	{{"--port", NULL}, "needs a value"},
+	{{"--port", "abc", NULL}, "--port: 'abc' is not a number"},
+	{{"--port", "-1", NULL}, "not a number"},
+	{{"--port", "65536", NULL}, "out of range"},
+	{{"--port", "", NULL}, "a number is required"},
+	{{"--port", "80x", NULL}, "not a number"},
+	{{"--delay-min", "3600001", NULL}, "out of range"},
+	{{"--delay-max", "1.5", NULL}, "not a number"},
+	{{"--delay-min", "2500", NULL}, "above --delay-max"},
+	{{"--delay-max", "100", NULL}, "above --delay-max"},
+	{{"--seed", "18446744073709551616", NULL}, "out of range"},
+	{{"--port", "99999999999999999999999", NULL}, "out of range"},
+	{{"--threads", "0", NULL}, "out of range"},
+	{{"--threads", "1025", NULL}, "out of range"},
+	{{"--max-connections", "0", NULL}, "out of range"},
+	{{"--timeout", "86401", NULL}, "out of range"},
+	{{"--drain-timeout", "x", NULL}, "not a number"},
+	{{"--log-level", "loud", NULL}, "not one of"},
+	{{"--bind", "", NULL}, "address is required"},
+	{{"stray", NULL}, "unexpected argument 'stray'"},
+};
+
+START_TEST(test_bad_command_lines)
+{
+	ck_assert_int_eq(parse(bad[_i].args), CONFIG_USAGE_ERROR);
+	ck_assert_msg(strstr(err, bad[_i].says) != NULL,
+		      "message '%s' lacks '%s'", err, bad[_i].says);
+}
+END_TEST
+
+START_TEST(test_later_option_wins)
+{
+	const char *args[] = {"--port", "1", "--port", "2", "--bind", "a",
+			      "--bind", "b", NULL};
+
+	ck_assert_int_eq(parse(args), CONFIG_OK);
+	ck_assert_uint_eq(cfg.port, 2);
+	ck_assert_str_eq(cfg.bind, "b");
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *good = tcase_create("good");
+	TCase *badc = tcase_create("bad");
+
+	tcase_add_checked_fixture(good, setup, teardown);
+	tcase_add_checked_fixture(badc, setup, teardown);
+	tcase_add_test(good, test_defaults);
+	tcase_add_test(good, test_every_long_option);
+	tcase_add_test(good, test_short_options_and_equals);
+	tcase_add_test(good, test_help_and_version);
+	tcase_add_test(good, test_later_option_wins);
+	tcase_add_loop_test(badc, test_bad_command_lines, 0,
+			    (int)(sizeof(bad) / sizeof(bad[0])));
+	suite_add_tcase(s, good);
+	suite_add_tcase(s, badc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(config_suite());
+}
