@@ -7,6 +7,7 @@
  */
 #include "http.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -123,6 +124,17 @@ static MHD_Result_t queue_canned(struct http_server *srv,
 				  srv->canned[which]);
 }
 
+/* Tell the client the delay it was given, in the standard Server-Timing
+ * header (browsers' developer tools show it): "delay;dur=812.345" (ms). */
+static bool add_server_timing(struct MHD_Response *resp, uint64_t delay_us)
+{
+	char value[48];
+
+	snprintf(value, sizeof(value), "delay;dur=%" PRIu64 ".%03u",
+		 delay_us / 1000u, (unsigned)(delay_us % 1000u));
+	return MHD_add_response_header(resp, "Server-Timing", value) == MHD_YES;
+}
+
 /* ---- the timer side ---------------------------------------------------- */
 
 /* Timer thread: the deadline passed (or the drain flushed it).  The
@@ -168,6 +180,10 @@ static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
 	user_fetch(&u, id, &conn->rng);
 	len = render_user(&u, body, sizeof(body));
 	r->response = len == 0 ? NULL : json_response(body, len);
+	if (r->response != NULL && !add_server_timing(r->response, delay_us)) {
+		MHD_destroy_response(r->response);
+		r->response = NULL;
+	}
 	if (r->response == NULL)
 		return queue_canned(srv, c, r, CANNED_INTERNAL);
 	r->status = MHD_HTTP_OK;

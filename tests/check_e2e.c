@@ -1,1 +1,592 @@
-int main(void){return 0;}
+/* End-to-end tests: the real userd binary on 127.0.0.1 --port 0, talked
+ * to with libcurl.  Timing assertions have wide margins: they check that
+ * requests overlap and are never early, not how fast the machine is. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "testutil.h"
+
+struct reply {
+	CURL *easy;
+	CURLcode code;
+	long status;
+	double seconds;
+	char body[4096];
+	size_t body_len;
+	char headers[4096];
+	size_t headers_len;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n;
+	size_t room = sizeof(r->body) - 1 - r->body_len;
+	size_t take = len < room ? len : room;
+
+	memcpy(r->body + r->body_len, data, take);
+	r->body_len += take;
+	r->body[r->body_len] = '\0';
+	return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n;
+	size_t room = sizeof(r->headers) - 1 - r->headers_len;
+	size_t take = len < room ? len : room;
+
+	memcpy(r->headers + r->headers_len, data, take);
+	r->headers_len += take;
+	r->headers[r->headers_len] = '\0';
+	return len;
+}
+
+/* Prepare (or reuse, keeping its connection) r->easy for one request. */
+static void prepare(struct reply *r, const char *method, const char *url)
+{
+	CURL *easy = r->easy != NULL ? r->easy : curl_easy_init();
+
+	memset(r, 0, sizeof(*r));
+	r->easy = easy;
+	ck_assert_ptr_nonnull(easy);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
+	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
+			 strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
+			 ? NULL : method);
+}
+
+static void finish(struct reply *r)
+{
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
+}
+
+static void release(struct reply *r)
+{
+	if (r->easy != NULL)
+		curl_easy_cleanup(r->easy);
+	r->easy = NULL;
+}
+
+/* One request on r's connection (kept open for the next call). */
+static void request(struct reply *r, const char *method, const char *base,
+		    const char *path)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	prepare(r, method, url);
+	r->code = curl_easy_perform(r->easy);
+	finish(r);
+}
+
+/* `n` GETs of base/user/<i> at once, each on its own connection.  If
+ * `sig` is non-zero it is sent to `d` `sig_after` seconds in.  Returns
+ * the wall time of the whole batch. */
+static double fetch_many(struct reply *rs, int n, const struct daemon *d,
+			 int sig, double sig_after)
+{
+	CURLM *multi = curl_multi_init();
+	struct timespec t0, t1;
+	int running = 1;
+	char url[128];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		snprintf(url, sizeof(url), "%s/user/%d", d->base, i);
+		rs[i].easy = NULL;
+		prepare(&rs[i], "GET", url);
+		curl_easy_setopt(rs[i].easy, CURLOPT_PRIVATE, &rs[i]);
+		curl_multi_add_handle(multi, rs[i].easy);
+	}
+	while (running > 0) {
+		CURLMsg *msg;
+		int left;
+
+		curl_multi_perform(multi, &running);
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+			struct reply *r;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+			r->code = msg->data.result;
+			finish(r);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (sig != 0 && (double)(t1.tv_sec - t0.tv_sec) +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9 >= sig_after) {
+			daemon_signal(d, sig);
+			sig = 0;
+		}
+		if (running > 0)
+			curl_multi_poll(multi, NULL, 0, 10, NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (int i = 0; i < n; i++) {
+		curl_multi_remove_handle(multi, rs[i].easy);
+		release(&rs[i]);
+	}
+	curl_multi_cleanup(multi);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* The value of header `name` in r (case-insensitive), or NULL. */
+static const char *header(const struct reply *r, const char *name, char *buf,
+			  size_t len)
+{
+	const char *line = r->headers;
+	size_t nlen = strlen(name);
+
+	while (line != NULL && *line != '\0') {
+		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+			const char *v = line + nlen + 1;
+			size_t vlen;
+
+			while (*v == ' ')
+				v++;
+			vlen = strcspn(v, "\r\n");
+			snprintf(buf, len, "%.*s", (int)vlen, v);
+			return buf;
+		}
+		line = strchr(line, '\n');
+		if (line != NULL)
+			line++;
+	}
+	return NULL;
+}
+
+/* Assert r is a valid record for `id`; returns its age. */
+static int assert_user(const struct reply *r, long long id)
+{
+	char type[64], name[64];
+	json_error_t jerr;
+	json_t *doc, *v;
+	int age;
+
+	ck_assert_int_eq(r->code, CURLE_OK);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_ptr_nonnull(header(r, "Content-Type", type, sizeof(type)));
+	ck_assert_str_eq(type, "application/json");
+	doc = json_loads(r->body, 0, &jerr);
+	ck_assert_msg(doc != NULL, "not JSON: %s", r->body);
+	ck_assert_uint_eq(json_object_size(doc), 3);
+	v = json_object_get(doc, "user_id");
+	ck_assert(json_is_integer(v));
+	ck_assert_int_eq(json_integer_value(v), id);
+	snprintf(name, sizeof(name), "User%lld", id);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "name")), name);
+	v = json_object_get(doc, "age");
+	ck_assert(json_is_integer(v));
+	age = (int)json_integer_value(v);
+	ck_assert_int_ge(age, 20);
+	ck_assert_int_le(age, 40);
+	json_decref(doc);
+	return age;
+}
+
+/* Assert r is a JSON error with `status`. */
+static void assert_error(const struct reply *r, long status)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	ck_assert_int_eq(r->code, CURLE_OK);
+	ck_assert_int_eq(r->status, status);
+	doc = json_loads(r->body, 0, &jerr);
+	ck_assert_msg(doc != NULL, "not JSON: '%s'", r->body);
+	ck_assert(json_is_string(json_object_get(doc, "error")));
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "status")), status);
+	json_decref(doc);
+}
+
+static struct daemon d;
+
+static void stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+/* ---- the record ---------------------------------------------------- */
+
+START_TEST(test_json_shape)
+{
+	const char *args[] = {"--delay-min", "0", "--delay-max", "50", NULL};
+	struct reply r = {0};
+	char v[64];
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	request(&r, "GET", d.base, "/user/7");
+	assert_user(&r, 7);
+	ck_assert_ptr_nonnull(header(&r, "Server-Timing", v, sizeof(v)));
+	ck_assert(strncmp(v, "delay;dur=", 10) == 0);
+	request(&r, "GET", d.base, "/user/0");
+	assert_user(&r, 0);
+	request(&r, "GET", d.base, "/user/9223372036854775807");
+	assert_user(&r, 9223372036854775807LL);
+	request(&r, "GET", d.base, "/user/%37"); /* percent-encoded 7 */
+	assert_user(&r, 7);
+	release(&r);
+}
+END_TEST
+
+START_TEST(test_head_has_headers_no_body)
+{
+	const char *args[] = {"--delay-min", "0", "--delay-max", "50", NULL};
+	struct reply r = {0};
+	char v[64];
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	request(&r, "HEAD", d.base, "/user/5");
+	ck_assert_int_eq(r.code, CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.body_len, 0);
+	ck_assert_ptr_nonnull(header(&r, "Content-Type", v, sizeof(v)));
+	ck_assert_str_eq(v, "application/json");
+	ck_assert_ptr_nonnull(header(&r, "Content-Length", v, sizeof(v)));
+	ck_assert_int_eq(atoi(v), (int)strlen("{\"user_id\": 5, \"name\": \"User5\", \"age\": 20}"));
+	release(&r);
+}
+END_TEST
+
+/* ---- status codes: every error at once, as JSON -------------------- */
+
+static const struct {
+	const char *method;
+	const char *path;
+	long status;
+} table[] = {
+	{"GET", "/user/abc", 400},
+	{"GET", "/user/-1", 400},
+	{"GET", "/user/+1", 400},
+	{"GET", "/user/1.5", 400},
+	{"GET", "/user/1e3", 400},
+	{"GET", "/user/", 400},
+	{"GET", "/user/99999999999999999999", 400},
+	{"GET", "/user/9223372036854775808", 400},
+	{"GET", "/user/7/extra", 400},
+	{"GET", "/user/7%00", 400},
+	{"GET", "/user/%20", 400},
+	{"GET", "/", 404},
+	{"GET", "/user", 404},
+	{"GET", "/nope", 404},
+	{"GET", "/users/1", 404},
+	{"POST", "/user/1", 405},
+	{"PUT", "/user/1", 405},
+	{"DELETE", "/user/1", 405},
+	{"PATCH", "/user/abc", 405},
+	{"POST", "/nope", 404},
+};
+
+START_TEST(test_status_table)
+{
+	/* Delays of 3 s: an error answered in under 1.5 s was not delayed. */
+	const char *args[] = {"--delay-min", "3000", "--delay-max", "3000", NULL};
+	struct reply r = {0};
+	char allow[64];
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		request(&r, table[i].method, d.base, table[i].path);
+		ck_assert_msg(r.status == table[i].status, "%s %s: %ld, want %ld",
+			      table[i].method, table[i].path, r.status,
+			      table[i].status);
+		assert_error(&r, table[i].status);
+		ck_assert_double_lt(r.seconds, 1.5);
+		if (table[i].status == 405) {
+			ck_assert_ptr_nonnull(header(&r, "Allow", allow, sizeof(allow)));
+			ck_assert_str_eq(allow, "GET, HEAD");
+		}
+	}
+	release(&r);
+}
+END_TEST
+
+/* ---- delays and concurrency ---------------------------------------- */
+
+START_TEST(test_never_before_the_delay)
+{
+	const char *args[] = {"--delay-min", "200", "--delay-max", "300", NULL};
+	struct reply r = {0};
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	for (int i = 0; i < 5; i++) {
+		request(&r, "GET", d.base, "/user/1");
+		assert_user(&r, 1);
+		ck_assert_double_ge(r.seconds, 0.2);
+		ck_assert_double_lt(r.seconds, 2.0);
+	}
+	release(&r);
+}
+END_TEST
+
+START_TEST(test_200_concurrent_requests_overlap)
+{
+	enum { N = 200 };
+	const char *args[] = {"--delay-min", "200", "--delay-max", "400", NULL};
+	static struct reply rs[N];
+	double wall;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	wall = fetch_many(rs, N, &d, 0, 0);
+	for (int i = 0; i < N; i++) {
+		assert_user(&rs[i], i);
+		ck_assert_double_ge(rs[i].seconds, 0.2);
+	}
+	/* Sequentially this takes ~60 s; overlapped, about 0.4 s. */
+	ck_assert_msg(wall < 2.0, "200 requests took %.2f s", wall);
+}
+END_TEST
+
+/* Ages and delays (Server-Timing) of 6 requests on one connection. */
+static void seeded_run(const char *seed, int ages[6], char delays[6][32])
+{
+	const char *args[] = {"--seed", seed, "--delay-min", "0", "--delay-max",
+			      "100", NULL};
+	struct reply r = {0};
+	char path[32];
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	for (int i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "/user/%d", i % 3);
+		request(&r, "GET", d.base, path);
+		ages[i] = assert_user(&r, i % 3);
+		ck_assert_ptr_nonnull(header(&r, "Server-Timing", delays[i], 32));
+	}
+	release(&r);
+	daemon_cleanup(&d);
+}
+
+START_TEST(test_seed_reproduces_delays_and_ages)
+{
+	int a[6], b[6], c[6];
+	char da[6][32], db[6][32], dc[6][32];
+	int same = 0;
+
+	seeded_run("42", a, da);
+	seeded_run("42", b, db);
+	seeded_run("43", c, dc);
+	for (int i = 0; i < 6; i++) {
+		ck_assert_int_eq(a[i], b[i]);
+		ck_assert_str_eq(da[i], db[i]);
+		same += strcmp(da[i], dc[i]) == 0;
+	}
+	ck_assert_int_lt(same, 6);
+}
+END_TEST
+
+/* ---- drain ----------------------------------------------------------- */
+
+/* Can a new TCP connection be made to the daemon's port? */
+static bool can_connect(unsigned port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+START_TEST(test_sigterm_drains_in_flight)
+{
+	enum { N = 100 };
+	const char *args[] = {"--delay-min", "1000", "--delay-max", "1500", NULL};
+	static struct reply rs[N];
+	int status;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	/* SIGTERM 0.4 s in: every request is waiting on its timer. */
+	fetch_many(rs, N, &d, _i == 0 ? SIGTERM : SIGINT, 0.4);
+	for (int i = 0; i < N; i++) {
+		assert_user(&rs[i], i);
+		ck_assert_double_ge(rs[i].seconds, 1.0);
+	}
+	status = daemon_wait(&d, 10.0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "exit status %#x", status);
+	ck_assert(daemon_log_contains(&d, "draining"));
+}
+END_TEST
+
+START_TEST(test_drain_refuses_new_connections)
+{
+	const char *args[] = {"--delay-min", "1500", "--delay-max", "1500", NULL};
+	pid_t child;
+	int status;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	ck_assert(can_connect(d.port));
+	/* One slow request, from a child, keeps the drain going while we
+	 * knock; it must still get its 200. */
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct reply r = {0};
+
+		request(&r, "GET", d.base, "/user/3");
+		_exit(r.status == 200 ? 0 : 1);
+	}
+	usleep(400000);
+	daemon_signal(&d, SIGTERM);
+	usleep(200000);
+	ck_assert(!can_connect(d.port));
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the in-flight request was not answered 200");
+	status = daemon_wait(&d, 10.0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+START_TEST(test_drain_timeout_answers_503)
+{
+	enum { N = 20 };
+	const char *args[] = {"--delay-min", "8000", "--delay-max", "8000",
+			      "--drain-timeout", "1", NULL};
+	static struct reply rs[N];
+	double wall;
+	int status;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	wall = fetch_many(rs, N, &d, SIGTERM, 0.3);
+	for (int i = 0; i < N; i++)
+		assert_error(&rs[i], 503);
+	ck_assert_msg(wall < 6.0, "took %.2f s", wall); /* not the 8 s delay */
+	status = daemon_wait(&d, 10.0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(daemon_log_contains(&d, "drain timeout"));
+}
+END_TEST
+
+/* ---- command line ---------------------------------------------------- */
+
+static char out[65536], err[65536];
+
+static const struct {
+	const char *args[4];
+	const char *says;
+} bad_cli[] = {
+	{{"--frobnicate", NULL}, "unknown option"},
+	{{"--port", "http", NULL}, "--port: 'http' is not a number"},
+	{{"--port", "70000", NULL}, "out of range"},
+	{{"--delay-min", "3000", NULL}, "above --delay-max"},
+	{{"--threads", "0", NULL}, "out of range"},
+	{{"--log-level", "chatty", NULL}, "not one of"},
+};
+
+START_TEST(test_bad_options_exit_64)
+{
+	int status = daemon_run(bad_cli[_i].args, out, err, sizeof(out));
+
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 64);
+	ck_assert_msg(strstr(err, bad_cli[_i].says) != NULL, "stderr: %s", err);
+	ck_assert(strstr(err, "Usage: userd") != NULL);
+}
+END_TEST
+
+START_TEST(test_help_and_version)
+{
+	static const char *const options[] = {
+		"--bind", "--port", "--delay-min", "--delay-max", "--seed",
+		"--threads", "--max-connections", "--timeout", "--drain-timeout",
+		"--log-level", "--help", "--version",
+	};
+	const char *help[] = {"--help", NULL};
+	const char *version[] = {"--version", NULL};
+	int status;
+
+	status = daemon_run(help, out, err, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		ck_assert_msg(strstr(out, options[i]) != NULL, "--help lacks %s",
+			      options[i]);
+	status = daemon_run(version, out, err, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(strncmp(out, "userd ", 6) == 0, "version: %s", out);
+}
+END_TEST
+
+START_TEST(test_port_in_use)
+{
+	char port[16], want[64];
+	const char *args[] = {"--bind", "127.0.0.1", "--port", port, NULL};
+	int status;
+
+	ck_assert_int_eq(daemon_start(&d, NULL), 0);
+	snprintf(port, sizeof(port), "%u", d.port);
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_ne(WEXITSTATUS(status), 0);
+	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1:%u", d.port);
+	ck_assert_msg(strstr(err, want) != NULL, "stderr: %s", err);
+	ck_assert_msg(strstr(err, "Address already in use") != NULL, "stderr: %s", err);
+}
+END_TEST
+
+static Suite *e2e_suite(void)
+{
+	Suite *s = suite_create("e2e");
+	TCase *api = tcase_create("api");
+	TCase *timing = tcase_create("timing");
+	TCase *drain = tcase_create("drain");
+	TCase *cli = tcase_create("cli");
+
+	tcase_add_checked_fixture(api, NULL, stop_daemon);
+	tcase_add_checked_fixture(timing, NULL, stop_daemon);
+	tcase_add_checked_fixture(drain, NULL, stop_daemon);
+	tcase_add_checked_fixture(cli, NULL, stop_daemon);
+	tcase_add_test(api, test_json_shape);
+	tcase_add_test(api, test_head_has_headers_no_body);
+	tcase_add_test(api, test_status_table);
+	tcase_add_test(timing, test_never_before_the_delay);
+	tcase_add_test(timing, test_200_concurrent_requests_overlap);
+	tcase_add_test(timing, test_seed_reproduces_delays_and_ages);
+	tcase_add_loop_test(drain, test_sigterm_drains_in_flight, 0, 2);
+	tcase_add_test(drain, test_drain_refuses_new_connections);
+	tcase_add_test(drain, test_drain_timeout_answers_503);
+	tcase_add_loop_test(cli, test_bad_options_exit_64, 0,
+			    (int)(sizeof(bad_cli) / sizeof(bad_cli[0])));
+	tcase_add_test(cli, test_help_and_version);
+	tcase_add_test(cli, test_port_in_use);
+	suite_add_tcase(s, api);
+	suite_add_tcase(s, timing);
+	suite_add_tcase(s, drain);
+	suite_add_tcase(s, cli);
+	return s;
+}
+
+int main(void)
+{
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = testutil_run(e2e_suite());
+	curl_global_cleanup();
+	return rc;
+}

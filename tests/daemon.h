@@ -1,0 +1,47 @@
+/* daemon.h - run the real userd binary for end-to-end tests.
+ *
+ * The daemon is started on 127.0.0.1 --port 0 with its stderr in a
+ * temporary file; daemon_start() waits for the "listening on" line and
+ * takes the port from it.
+ */
+#ifndef USERD_TEST_DAEMON_H
+#define USERD_TEST_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct daemon {
+	pid_t pid;
+	unsigned port;
+	char base[64];     /* "http://127.0.0.1:PORT" */
+	char log_path[64]; /* the daemon's stderr */
+};
+
+/* The userd binary under test: $USERD_BIN, or "src/userd". */
+const char *daemon_binary(void);
+
+/* Start userd with `args` (NULL-terminated) plus --bind 127.0.0.1
+ * --port 0, unless args already name a port.  Returns 0 once it listens,
+ * -1 if it exited or did not listen within 10 s (then it is killed). */
+int daemon_start(struct daemon *d, const char *const args[]);
+
+/* Send `sig`.  Returns kill(2)'s result. */
+int daemon_signal(const struct daemon *d, int sig);
+
+/* Wait up to `timeout_s` for the daemon to exit; returns its wait status,
+ * or -1 on timeout (it is still running). */
+int daemon_wait(struct daemon *d, double timeout_s);
+
+/* Kill (SIGKILL) if still running, reap, remove the log. */
+void daemon_cleanup(struct daemon *d);
+
+/* Does the daemon's stderr so far contain `text`? */
+bool daemon_log_contains(const struct daemon *d, const char *text);
+
+/* Run userd with `args` to completion (10 s at most), capturing stdout
+ * and stderr (each up to `len` bytes, NUL-terminated).  Returns the wait
+ * status, or -1. */
+int daemon_run(const char *const args[], char *out, char *errbuf, size_t len);
+
+#endif

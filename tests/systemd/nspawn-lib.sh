@@ -146,6 +146,8 @@ ct_boot() {
         _ct_log "a container is already running (pid $CT_PID)"
         return 1
     fi
+    # Absolute and symlink-free, as nspawn names its snapshot after it.
+    tree=$(realpath -- "$tree") || return 1
     if [[ ! -x $tree/usr/lib/systemd/systemd ]]; then
         _ct_log "$tree does not look like a bootable tree (run make-tree)"
         return 1
@@ -188,7 +190,7 @@ ct_boot() {
     until CT_LEADER=$(_ct_find_leader); do
         if [[ -z $CT_SNAPSHOT ]]; then
             CT_SNAPSHOT=$(_ct_find_snapshot "$tree")
-            [[ -n $CT_SNAPSHOT ]] && _ct_save_state
+            if [[ -n $CT_SNAPSHOT ]]; then _ct_save_state; fi
         fi
         if ! _ct_nspawn_alive; then
             _ct_log "systemd-nspawn exited before the container started"
