@@ -9,6 +9,7 @@
 #include <string.h>
 
 enum {
+	OPT_CONFIG = 'f',
 	OPT_DELAY_MIN = 256,
 	OPT_DELAY_MAX,
 	OPT_TIMEOUT,
@@ -16,6 +17,7 @@ enum {
 };
 
 static const struct option long_options[] = {
+	{"config", required_argument, NULL, OPT_CONFIG},
 	{"bind", required_argument, NULL, 'b'},
 	{"port", required_argument, NULL, 'p'},
 	{"delay-min", required_argument, NULL, OPT_DELAY_MIN},
@@ -31,7 +33,7 @@ static const struct option long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static const char short_options[] = ":b:p:s:t:c:l:hV";
+static const char short_options[] = ":f:b:p:s:t:c:l:hV";
 
 void config_defaults(struct config *cfg)
 {
@@ -46,8 +48,22 @@ void config_defaults(struct config *cfg)
 
 void config_free(struct config *cfg)
 {
+	free(cfg->config_path);
 	free(cfg->bind);
+	cfg->config_path = NULL;
 	cfg->bind = NULL;
+}
+
+/* Replace *slot with a copy of `value`; false when out of memory. */
+static bool set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return false;
+	free(*slot);
+	*slot = copy;
+	return true;
 }
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)
@@ -98,35 +114,43 @@ static bool parse_number(const char *option, const char *text, uint64_t min,
 	return true;
 }
 
-/* The option's name as the user typed it, for messages. */
-static const char *option_name(int opt, char *buf, size_t len)
+/* The long option whose name is `name`, or NULL. */
+static const struct option *find_option(const char *name)
+{
+	for (const struct option *o = long_options; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+/* "--name" for the option with value `opt`, for messages. */
+static void option_name(int opt, char *buf, size_t len)
 {
 	for (const struct option *o = long_options; o->name != NULL; o++) {
 		if (o->val == opt) {
 			snprintf(buf, len, "--%s", o->name);
-			return buf;
+			return;
 		}
 	}
 	snprintf(buf, len, "-%c", opt);
-	return buf;
 }
 
-static bool apply_option(struct config *cfg, int opt, const char *arg,
-			 char *err, size_t errlen)
+/* Apply one setting; `name` is how messages call it ("--port" on the
+ * command line, "port" in a file). */
+static bool apply_option(struct config *cfg, int opt, const char *name,
+			 const char *arg, char *err, size_t errlen)
 {
-	char name[32];
 	uint64_t v;
 
-	option_name(opt, name, sizeof(name));
 	switch (opt) {
+	case OPT_CONFIG:
 	case 'b':
 		if (*arg == '\0') {
-			set_error(err, errlen, "%s: an address is required", name);
+			set_error(err, errlen, "%s: a %s is required", name,
+				  opt == 'b' ? "address" : "file name");
 			return false;
 		}
-		free(cfg->bind);
-		cfg->bind = strdup(arg);
-		if (cfg->bind == NULL) {
+		if (!set_string(opt == 'b' ? &cfg->bind : &cfg->config_path, arg)) {
 			set_error(err, errlen, "%s: out of memory", name);
 			return false;
 		}
@@ -193,7 +217,7 @@ static bool check_consistency(const struct config *cfg, char *err,
 {
 	if (cfg->delay.min_ms > cfg->delay.max_ms) {
 		set_error(err, errlen,
-			  "--delay-min (%" PRIu32 ") is above --delay-max (%" PRIu32 ")",
+			  "delay-min (%" PRIu32 ") is above delay-max (%" PRIu32 ")",
 			  cfg->delay.min_ms, cfg->delay.max_ms);
 		return false;
 	}
@@ -204,6 +228,7 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 				     char *const argv[], char *err,
 				     size_t errlen)
 {
+	char name[32];
 	int opt;
 
 	optind = 0; /* GNU: full re-initialisation, so tests may parse twice */
@@ -227,7 +252,8 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 				  argv[optind - 1]);
 			return CONFIG_USAGE_ERROR;
 		default:
-			if (!apply_option(cfg, opt, optarg, err, errlen))
+			option_name(opt, name, sizeof(name));
+			if (!apply_option(cfg, opt, name, optarg, err, errlen))
 				return CONFIG_USAGE_ERROR;
 		}
 	}
@@ -235,9 +261,138 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 		set_error(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return CONFIG_USAGE_ERROR;
 	}
-	if (!check_consistency(cfg, err, errlen))
-		return CONFIG_USAGE_ERROR;
 	return CONFIG_OK;
+}
+
+/* Longest line a config file may have. */
+#define LINE_MAX_LEN 1024
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+			   end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+/* Apply one line of `len` bytes; false with a message in err. */
+static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
+		       size_t errlen)
+{
+	const struct option *o;
+	char *eq, *key, *value, *hash;
+
+	if (len > LINE_MAX_LEN) {
+		set_error(err, errlen, "line longer than %d bytes", LINE_MAX_LEN);
+		return false;
+	}
+	if (strlen(line) != len) {
+		set_error(err, errlen, "NUL byte in line");
+		return false;
+	}
+	hash = strchr(line, '#');
+	if (hash != NULL)
+		*hash = '\0';
+	line = trim(line);
+	if (*line == '\0')
+		return true; /* blank or comment */
+	eq = strchr(line, '=');
+	if (eq == NULL) {
+		set_error(err, errlen, "expected 'key = value'");
+		return false;
+	}
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	o = find_option(key);
+	if (o == NULL || o->has_arg != required_argument || o->val == OPT_CONFIG) {
+		set_error(err, errlen, "unknown key '%s'", key);
+		return false;
+	}
+	if (*value == '\0') {
+		set_error(err, errlen, "%s: a value is required", key);
+		return false;
+	}
+	return apply_option(cfg, o->val, key, value, err, errlen);
+}
+
+enum config_result config_parse_file(struct config *cfg, const char *path,
+				     char *err, size_t errlen)
+{
+	enum config_result r = CONFIG_OK;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned lineno = 0;
+	char msg[256];
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		set_error(err, errlen, "%s: %s", path, strerror(errno));
+		return CONFIG_FILE_ERROR;
+	}
+	errno = 0;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if (!parse_line(cfg, line, (size_t)len, msg, sizeof(msg))) {
+			set_error(err, errlen, "%s:%u: %s", path, lineno, msg);
+			r = CONFIG_FILE_ERROR;
+			break;
+		}
+	}
+	if (r == CONFIG_OK && ferror(f)) {
+		set_error(err, errlen, "%s: %s", path, strerror(errno));
+		r = CONFIG_FILE_ERROR;
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+enum config_result config_load(struct config *cfg, int argc, char *const argv[],
+			       char *err, size_t errlen)
+{
+	enum config_result r;
+	char msg[192];
+	char *path;
+
+	/* First pass: find --config, and any usage error, --help or
+	 * --version. */
+	config_defaults(cfg);
+	r = config_parse_args(cfg, argc, argv, err, errlen);
+	if (r == CONFIG_OK && cfg->config_path != NULL) {
+		/* Second pass: defaults, then the file, then the command line
+		 * again so that it wins. */
+		path = cfg->config_path;
+		cfg->config_path = NULL;
+		config_free(cfg);
+		config_defaults(cfg);
+		r = config_parse_file(cfg, path, err, errlen);
+		free(path);
+		if (r == CONFIG_OK)
+			r = config_parse_args(cfg, argc, argv, err, errlen);
+	}
+	if (r == CONFIG_OK && !check_consistency(cfg, msg, sizeof(msg))) {
+		/* With a file in play, name it: that is where to look. */
+		if (cfg->config_path != NULL) {
+			set_error(err, errlen, "%s: %s", cfg->config_path, msg);
+			r = CONFIG_FILE_ERROR;
+		} else {
+			set_error(err, errlen, "%s", msg);
+			r = CONFIG_USAGE_ERROR;
+		}
+	}
+	if (r == CONFIG_USAGE_ERROR || r == CONFIG_FILE_ERROR) {
+		config_free(cfg);
+		config_defaults(cfg);
+	}
+	return r;
 }
 
 void config_usage_hint(FILE *out)
@@ -257,6 +412,9 @@ void config_usage(FILE *out)
 		"                   after a delay drawn per request\n"
 		"\n"
 		"Options:\n"
+		"  -f, --config FILE         read settings from FILE first ('key = value'\n"
+		"                              lines named like the long options); the\n"
+		"                              command line overrides it\n"
 		"  -b, --bind ADDR           address to listen on (default: every interface,\n"
 		"                              IPv6 and IPv4)\n"
 		"  -p, --port N              TCP port, 0 picks a free one (default: %d)\n"
@@ -280,9 +438,11 @@ void config_usage(FILE *out)
 		"  -V, --version             show the version and exit\n"
 		"\n"
 		"Signals: SIGTERM and SIGINT drain and exit 0; a second one answers what is\n"
-		"still waiting with 503 at once.\n"
-		"Exit status: 0 after a clean drain, 64 for a bad command line, 1 when the\n"
-		"service cannot start (for example, the port is in use).\n",
+		"still waiting with 503 at once.  SIGHUP re-reads the config file and\n"
+		"applies the delays and the log level.\n"
+		"Exit status: 0 after a clean drain, 64 for a bad command line, 78 for a\n"
+		"bad config file, 1 when the service cannot start (for example, the port\n"
+		"is in use).\n",
 		CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DELAY_MIN_MS,
 		CONFIG_DEFAULT_DELAY_MAX_MS, DELAY_MAX_MS, CONFIG_DEFAULT_TIMEOUT_S,
 		CONFIG_DEFAULT_DRAIN_TIMEOUT_S);

@@ -27,6 +27,7 @@
 #define CONFIG_MAX_CONNECTIONS 1000000
 
 struct config {
+	char *config_path;        /* --config FILE, or NULL */
 	char *bind;               /* NULL: every interface, IPv6 and IPv4 */
 	uint16_t port;
 	struct delay_model delay;
@@ -44,15 +45,32 @@ enum config_result {
 	CONFIG_HELP,         /* --help: print config_usage() and exit 0 */
 	CONFIG_VERSION,      /* --version: print the version and exit 0 */
 	CONFIG_USAGE_ERROR,  /* bad command line: message in err, exit 64 */
+	CONFIG_FILE_ERROR,   /* bad config file: "FILE:LINE: ..." in err, exit 78 */
 };
 
 /* Fill *cfg with the built-in defaults. */
 void config_defaults(struct config *cfg);
 
-/* Apply the command line on top of *cfg.  Returns CONFIG_OK, CONFIG_HELP
- * or CONFIG_VERSION; or CONFIG_USAGE_ERROR with a one-line message in
- * err.  On error *cfg may be partly updated: discard it.  Not reentrant
- * (getopt). */
+/* Build the whole configuration: defaults, then the file named by
+ * --config (if any), then the rest of the command line, which wins.
+ * Returns CONFIG_OK, CONFIG_HELP or CONFIG_VERSION with *cfg filled in;
+ * or CONFIG_USAGE_ERROR / CONFIG_FILE_ERROR with a one-line message in err
+ * and *cfg holding only defaults.  Either way config_free() it after.
+ * Not reentrant (getopt). */
+enum config_result config_load(struct config *cfg, int argc, char *const argv[],
+			       char *err, size_t errlen);
+
+/* Apply the `key = value` lines of the file at `path` on top of *cfg.
+ * Returns CONFIG_OK, or CONFIG_FILE_ERROR with "PATH:LINE: message" in
+ * err (*cfg then partly updated: discard it). */
+enum config_result config_parse_file(struct config *cfg, const char *path,
+				     char *err, size_t errlen);
+
+/* Apply the command line on top of *cfg, without the checks that span
+ * several settings (config_load does those).  Returns CONFIG_OK,
+ * CONFIG_HELP or CONFIG_VERSION; or CONFIG_USAGE_ERROR with a one-line
+ * message in err.  On error *cfg may be partly updated: discard it.  Not
+ * reentrant (getopt). */
 enum config_result config_parse_args(struct config *cfg, int argc,
 				     char *const argv[], char *err,
 				     size_t errlen);

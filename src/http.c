@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,8 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	int listen_fd;          /* -1 once the drain closed it */
 	timerq *timers;
-	struct delay_model delay;
+	pthread_mutex_t settings_lock;
+	struct http_settings settings; /* under settings_lock */
 	bool seeded;
 	uint64_t seed;
 	_Atomic uint64_t conn_counter;
@@ -165,6 +167,7 @@ static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
 {
 	struct http_server *srv = conn->srv;
 	struct request *r = &conn->req;
+	struct http_settings settings;
 	char body[RENDER_BUF_SIZE];
 	struct user u;
 	uint64_t id;
@@ -176,7 +179,10 @@ static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
 
 	/* Draw the delay first, then the record: one fixed order keeps a
 	 * seeded connection reproducible. */
-	delay_us = delay_draw_us(&srv->delay, &conn->rng);
+	pthread_mutex_lock(&srv->settings_lock);
+	settings = srv->settings;
+	pthread_mutex_unlock(&srv->settings_lock);
+	delay_us = delay_draw_us(&settings.delay, &conn->rng);
 	user_fetch(&u, id, &conn->rng);
 	len = render_user(&u, body, sizeof(body));
 	r->response = len == 0 ? NULL : json_response(body, len);
@@ -402,13 +408,15 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	srv = calloc(1, sizeof(*srv));
+	if (srv != NULL)
+		pthread_mutex_init(&srv->settings_lock, NULL);
 	if (srv == NULL || build_canned(srv) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	srv->listen_fd = opts->listen_fd;
 	srv->timers = opts->timers;
-	srv->delay = opts->delay;
+	srv->settings = opts->settings;
 	srv->seeded = opts->seeded;
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
 
@@ -437,9 +445,17 @@ fail:
 	close(opts->listen_fd);
 	if (srv != NULL) {
 		free_canned(srv);
+		pthread_mutex_destroy(&srv->settings_lock);
 		free(srv);
 	}
 	return -1;
+}
+
+void http_update(struct http_server *srv, const struct http_settings *s)
+{
+	pthread_mutex_lock(&srv->settings_lock);
+	srv->settings = *s;
+	pthread_mutex_unlock(&srv->settings_lock);
 }
 
 void http_drain(struct http_server *srv)
@@ -465,5 +481,6 @@ void http_stop(struct http_server *srv)
 	 * drain already did. */
 	MHD_stop_daemon(srv->daemon);
 	free_canned(srv);
+	pthread_mutex_destroy(&srv->settings_lock);
 	free(srv);
 }

@@ -17,13 +17,18 @@
 
 struct http_server;
 
+/* What may change while serving (on SIGHUP). */
+struct http_settings {
+	struct delay_model delay;
+};
+
 struct http_options {
 	int listen_fd;            /* listening socket; the server owns it */
 	unsigned threads;         /* worker threads, >= 1 */
 	unsigned max_connections; /* >= 1 */
 	unsigned timeout_s;       /* idle timeout, 0 = none */
 	size_t connection_memory; /* per-connection buffer pool, bytes */
-	struct delay_model delay;
+	struct http_settings settings;
 	bool seeded;              /* derive every connection's stream from seed */
 	uint64_t seed;
 	timerq *timers;           /* shared deadline queue (not owned) */
@@ -38,6 +43,10 @@ struct http_options {
  * nothing else is left behind. */
 int http_start(struct http_server **out, const struct http_options *opts,
 	       char *err, size_t errlen);
+
+/* Replace the settings; requests dispatched from now on use them.
+ * Thread-safe. */
+void http_update(struct http_server *srv, const struct http_settings *s);
 
 /* Begin the drain: stop accepting connections (the listening socket is
  * closed), answer requests that arrive from now on with 503, and close

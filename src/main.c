@@ -1,10 +1,10 @@
 /* main.c - userd's life cycle, and the only file that sees every module.
  *
- * Start-up in order: options, resource limits, signals, listening socket,
- * timer queue, HTTP server; then wait for a signal; then drain and tear
- * everything down in reverse order.  Signals are blocked in every thread
- * and taken synchronously here with sigtimedwait(2), so no signal handler
- * exists at all.
+ * Start-up in order: configuration, resource limits, signals, listening
+ * socket, timer queue, HTTP server, READY; then wait for signals (SIGHUP
+ * reloads); then drain and tear everything down in reverse order.  Signals
+ * are blocked in every thread and taken synchronously here with
+ * sigtimedwait(2), so there is no signal handler at all.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +18,7 @@
 #include "http.h"
 #include "listener.h"
 #include "log.h"
+#include "service.h"
 #include "timerq.h"
 
 #ifndef PACKAGE_VERSION
@@ -32,6 +33,16 @@
  * epoll and an eventfd, plus the listener, stdio and some slack. */
 #define FD_RESERVE_BASE 32u
 #define FD_RESERVE_PER_THREAD 4u
+
+struct app {
+	struct config cfg;
+	int argc;
+	char **argv;
+	sigset_t signals;
+	timerq *timers;
+	struct http_server *srv;
+	char url[96];
+};
 
 /* Raise the soft RLIMIT_NOFILE to the hard limit; returns the soft limit
  * now in force. */
@@ -109,19 +120,65 @@ static int wait_signal(const sigset_t *set, uint64_t timeout_ns)
 	return sig < 0 ? 0 : sig;
 }
 
+/* The settings of `cfg` that apply while running. */
+static struct http_settings settings_of(const struct config *cfg)
+{
+	struct http_settings s = {.delay = cfg->delay};
+
+	return s;
+}
+
+/* SIGHUP: re-read the config file and apply what can change without a
+ * restart.  A broken file keeps the running configuration. */
+static void reload(struct app *app)
+{
+	struct config next;
+	struct http_settings s;
+	char err[256];
+
+	service_reloading();
+	if (config_load(&next, app->argc, app->argv, err, sizeof(err)) != CONFIG_OK) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		config_free(&next);
+		service_ready("Reload failed (%s); serving on %s", err, app->url);
+		return;
+	}
+	if ((next.bind == NULL) != (app->cfg.bind == NULL) ||
+	    (next.bind != NULL && strcmp(next.bind, app->cfg.bind) != 0) ||
+	    next.port != app->cfg.port ||
+	    (next.threads != 0 && next.threads != app->cfg.threads) ||
+	    (next.max_connections != 0 &&
+	     next.max_connections != app->cfg.max_connections) ||
+	    next.seeded != app->cfg.seeded || next.seed != app->cfg.seed ||
+	    next.timeout_s != app->cfg.timeout_s)
+		log_warn("reload: bind, port, threads, max-connections, seed and "
+			 "timeout changes take effect only after a restart");
+
+	app->cfg.delay = next.delay;
+	app->cfg.log_level = next.log_level;
+	app->cfg.drain_timeout_s = next.drain_timeout_s;
+	s = settings_of(&app->cfg);
+	http_update(app->srv, &s);
+	log_set_level(app->cfg.log_level);
+	config_free(&next);
+	log_info("reloaded: delay %u..%u ms, log level %s, drain timeout %us",
+		 app->cfg.delay.min_ms, app->cfg.delay.max_ms,
+		 log_level_name(app->cfg.log_level), app->cfg.drain_timeout_s);
+	service_ready("Serving on %s", app->url);
+}
+
 /* Wait until nothing is in flight, `until` passes (returns false) or a
  * terminating signal arrives (returns false, *hurry set). */
-static bool wait_idle(struct http_server *srv, const sigset_t *set,
-		      uint64_t until, bool *hurry)
+static bool wait_idle(struct app *app, uint64_t until, bool *hurry)
 {
-	while (http_in_flight(srv) > 0) {
+	while (http_in_flight(app->srv) > 0) {
 		uint64_t now = timerq_now();
 		int sig;
 
 		if (now >= until)
 			return false;
-		sig = wait_signal(set, until - now < DRAIN_POLL_NS
-				       ? until - now : DRAIN_POLL_NS);
+		sig = wait_signal(&app->signals, until - now < DRAIN_POLL_NS
+						 ? until - now : DRAIN_POLL_NS);
 		if (sig == SIGTERM || sig == SIGINT) {
 			*hurry = true;
 			return false;
@@ -132,123 +189,144 @@ static bool wait_idle(struct http_server *srv, const sigset_t *set,
 
 /* Stop accepting, let accepted requests finish, and answer what is left
  * with 503 when the drain timeout (or a second signal) says so. */
-static void drain(struct http_server *srv, timerq *timers,
-		  const struct config *cfg, const sigset_t *set, int sig)
+static void drain(struct app *app, int sig)
 {
 	uint64_t start = timerq_now();
 	bool hurry = false;
 	size_t flushed;
 
-	http_drain(srv);
+	http_drain(app->srv);
+	service_stopping("Draining %zu requests", http_in_flight(app->srv));
 	log_info("%s: draining %zu requests (drain timeout %us)",
-		 signal_name(sig), http_in_flight(srv), cfg->drain_timeout_s);
-	if (wait_idle(srv, set, start + (uint64_t)cfg->drain_timeout_s * 1000000000u,
+		 signal_name(sig), http_in_flight(app->srv),
+		 app->cfg.drain_timeout_s);
+	if (wait_idle(app, start + (uint64_t)app->cfg.drain_timeout_s * 1000000000u,
 		      &hurry)) {
-		log_info("drained in %.3f s",
-			 (double)(timerq_now() - start) / 1e9);
+		log_info("drained in %.3f s", (double)(timerq_now() - start) / 1e9);
 		return;
 	}
-	flushed = timerq_flush(timers);
+	flushed = timerq_flush(app->timers);
 	log_warn("%s; answered %zu waiting requests with 503",
 		 hurry ? "second signal" : "drain timeout", flushed);
-	if (!wait_idle(srv, set, timerq_now() + FLUSH_GRACE_NS, &hurry))
+	if (!wait_idle(app, timerq_now() + FLUSH_GRACE_NS, &hurry))
 		log_warn("closing %zu connections that did not finish",
-			 http_in_flight(srv));
+			 http_in_flight(app->srv));
 }
 
-int main(int argc, char **argv)
+/* Open the listening socket, or take the one systemd passed. */
+static int open_listener(const struct config *cfg, char *err, size_t errlen)
 {
-	struct config cfg;
+	int fd = service_listen_fd(err, errlen);
+
+	if (fd == -1)
+		return listener_open(cfg->bind, cfg->port, err, errlen);
+	if (fd >= 0 && (cfg->bind != NULL || cfg->port != CONFIG_DEFAULT_PORT))
+		log_info("using the socket passed by the service manager; "
+			 "bind and port are ignored");
+	return fd < 0 ? -1 : fd;
+}
+
+/* Start every module; on failure undo what started and return -1. */
+static int start(struct app *app)
+{
 	struct http_options hopts;
-	struct http_server *srv = NULL;
-	timerq *timers = NULL;
 	char err[256];
-	char url[96];
-	sigset_t set;
 	int fd;
 	int rc;
-	int sig;
 
-	config_defaults(&cfg);
-	switch (config_parse_args(&cfg, argc, argv, err, sizeof(err))) {
-	case CONFIG_OK:
-		break;
-	case CONFIG_HELP:
-		config_usage(stdout);
-		config_free(&cfg);
-		return EXIT_SUCCESS;
-	case CONFIG_VERSION:
-		printf("userd %s\n", PACKAGE_VERSION);
-		config_free(&cfg);
-		return EXIT_SUCCESS;
-	case CONFIG_USAGE_ERROR:
-		fprintf(stderr, "userd: %s\n", err);
-		config_usage_hint(stderr);
-		config_free(&cfg);
-		return EXIT_USAGE;
-	}
-	log_set_level(cfg.log_level);
-	resolve_defaults(&cfg);
-
-	/* Block the signals we wait for before any thread starts, so every
-	 * thread inherits the mask and only sigtimedwait() sees them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	fd = listener_open(cfg.bind, cfg.port, err, sizeof(err));
+	fd = open_listener(&app->cfg, err, sizeof(err));
 	if (fd < 0) {
 		log_error("%s", err);
-		config_free(&cfg);
-		return EXIT_FAILURE;
+		return -1;
 	}
-	listener_url(fd, url, sizeof(url));
+	listener_url(fd, app->url, sizeof(app->url));
 
-	rc = timerq_create(&timers, 0);
+	rc = timerq_create(&app->timers, 0);
 	if (rc != 0) {
 		log_error("cannot start the timer thread: %s", strerror(rc));
 		close(fd);
-		config_free(&cfg);
-		return EXIT_FAILURE;
+		return -1;
 	}
 
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.listen_fd = fd;
-	hopts.threads = cfg.threads;
-	hopts.max_connections = cfg.max_connections;
-	hopts.timeout_s = cfg.timeout_s;
+	hopts.threads = app->cfg.threads;
+	hopts.max_connections = app->cfg.max_connections;
+	hopts.timeout_s = app->cfg.timeout_s;
 	hopts.connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY;
-	hopts.delay = cfg.delay;
-	hopts.seeded = cfg.seeded;
-	hopts.seed = cfg.seed;
-	hopts.timers = timers;
-	if (http_start(&srv, &hopts, err, sizeof(err)) != 0) {
+	hopts.settings = settings_of(&app->cfg);
+	hopts.seeded = app->cfg.seeded;
+	hopts.seed = app->cfg.seed;
+	hopts.timers = app->timers;
+	if (http_start(&app->srv, &hopts, err, sizeof(err)) != 0) {
 		log_error("%s", err);
-		timerq_destroy(timers);
-		config_free(&cfg);
+		timerq_destroy(app->timers);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = {.argc = argc, .argv = argv};
+	char err[256];
+	int sig;
+
+	switch (config_load(&app.cfg, argc, argv, err, sizeof(err))) {
+	case CONFIG_OK:
+		break;
+	case CONFIG_HELP:
+		config_usage(stdout);
+		config_free(&app.cfg);
+		return EXIT_SUCCESS;
+	case CONFIG_VERSION:
+		printf("userd %s\n", PACKAGE_VERSION);
+		config_free(&app.cfg);
+		return EXIT_SUCCESS;
+	case CONFIG_USAGE_ERROR:
+		fprintf(stderr, "userd: %s\n", err);
+		config_usage_hint(stderr);
+		config_free(&app.cfg);
+		return EXIT_USAGE;
+	case CONFIG_FILE_ERROR:
+		fprintf(stderr, "userd: %s\n", err);
+		config_free(&app.cfg);
+		return EXIT_CONFIG;
+	}
+	log_set_level(app.cfg.log_level);
+	resolve_defaults(&app.cfg);
+
+	/* Block the signals we wait for before any thread starts, so every
+	 * thread inherits the mask and only sigtimedwait() sees them. */
+	sigemptyset(&app.signals);
+	sigaddset(&app.signals, SIGTERM);
+	sigaddset(&app.signals, SIGINT);
+	sigaddset(&app.signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &app.signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (start(&app) != 0) {
+		config_free(&app.cfg);
 		return EXIT_FAILURE;
 	}
-
-	log_info("userd %s listening on %s", PACKAGE_VERSION, url);
+	log_info("userd %s listening on %s", PACKAGE_VERSION, app.url);
 	log_debug("threads=%u max-connections=%u delay=%u..%u ms timeout=%us",
-		  cfg.threads, cfg.max_connections, cfg.delay.min_ms,
-		  cfg.delay.max_ms, cfg.timeout_s);
+		  app.cfg.threads, app.cfg.max_connections, app.cfg.delay.min_ms,
+		  app.cfg.delay.max_ms, app.cfg.timeout_s);
+	service_ready("Serving on %s", app.url);
 
 	for (;;) {
-		sig = wait_signal(&set, UINT64_MAX / 2);
+		sig = wait_signal(&app.signals, UINT64_MAX / 2);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig == SIGHUP)
-			log_info("SIGHUP: nothing to reload");
+			reload(&app);
 	}
 
-	drain(srv, timers, &cfg, &set, sig);
-	http_stop(srv);
-	timerq_destroy(timers);
-	config_free(&cfg);
+	drain(&app, sig);
+	http_stop(app.srv);
+	timerq_destroy(app.timers);
+	config_free(&app.cfg);
 	log_info("stopped");
 	return EXIT_SUCCESS;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "testutil.h"
@@ -29,7 +30,8 @@ static enum config_result parse(const char *const *args)
 	}
 	argv[argc] = NULL;
 	err[0] = '\0';
-	return config_parse_args(&cfg, argc, argv, err, sizeof(err));
+	config_free(&cfg);
+	return config_load(&cfg, argc, argv, err, sizeof(err));
 }
 
 static void setup(void)
@@ -127,8 +129,8 @@ static const struct {
 	{{"--port", "80x", NULL}, "not a number"},
 	{{"--delay-min", "3600001", NULL}, "out of range"},
 	{{"--delay-max", "1.5", NULL}, "not a number"},
-	{{"--delay-min", "2500", NULL}, "above --delay-max"},
-	{{"--delay-max", "100", NULL}, "above --delay-max"},
+	{{"--delay-min", "2500", NULL}, "above delay-max"},
+	{{"--delay-max", "100", NULL}, "above delay-max"},
 	{{"--seed", "18446744073709551616", NULL}, "out of range"},
 	{{"--port", "99999999999999999999999", NULL}, "out of range"},
 	{{"--threads", "0", NULL}, "out of range"},
@@ -138,6 +140,7 @@ static const struct {
 	{{"--drain-timeout", "x", NULL}, "not a number"},
 	{{"--log-level", "loud", NULL}, "not one of"},
 	{{"--bind", "", NULL}, "address is required"},
+	{{"--config", "", NULL}, "file name is required"},
 	{{"stray", NULL}, "unexpected argument 'stray'"},
 };
 
@@ -160,11 +163,155 @@ START_TEST(test_later_option_wins)
 }
 END_TEST
 
+/* ---- the config file ------------------------------------------------ */
+
+static char path[64];
+
+/* Write `text` to a fresh temporary file named in `path`. */
+static void write_file(const char *text, size_t len)
+{
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/userd-conf-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+static void remove_file(void)
+{
+	if (path[0] != '\0')
+		unlink(path);
+	path[0] = '\0';
+}
+
+START_TEST(test_file_values_and_precedence)
+{
+	static const char text[] =
+		"# userd settings\n"
+		"\n"
+		"port = 9001\n"
+		"  bind=127.0.0.1   # trailing comment\n"
+		"delay-min = 10\r\n"
+		"delay-max\t=\t20\n"
+		"seed = 5\n"
+		"threads = 3\n"
+		"max-connections = 100\n"
+		"timeout = 7\n"
+		"drain-timeout = 4\n"
+		"log-level = warn\n"
+		"port = 9002\n"; /* later line wins */
+	const char *only_file[] = {"--config", path, NULL};
+	const char *overridden[] = {"--port", "9100", "-f", path, "--seed", "6", NULL};
+
+	write_file(text, sizeof(text) - 1);
+	ck_assert_int_eq(parse(only_file), CONFIG_OK);
+	ck_assert_uint_eq(cfg.port, 9002);
+	ck_assert_str_eq(cfg.bind, "127.0.0.1");
+	ck_assert_uint_eq(cfg.delay.min_ms, 10);
+	ck_assert_uint_eq(cfg.delay.max_ms, 20);
+	ck_assert_uint_eq(cfg.seed, 5);
+	ck_assert_uint_eq(cfg.threads, 3);
+	ck_assert_uint_eq(cfg.max_connections, 100);
+	ck_assert_uint_eq(cfg.timeout_s, 7);
+	ck_assert_uint_eq(cfg.drain_timeout_s, 4);
+	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_WARN);
+	ck_assert_str_eq(cfg.config_path, path);
+
+	/* The command line wins, wherever --config stands in it. */
+	ck_assert_int_eq(parse(overridden), CONFIG_OK);
+	ck_assert_uint_eq(cfg.port, 9100);
+	ck_assert_uint_eq(cfg.seed, 6);
+	ck_assert_uint_eq(cfg.delay.max_ms, 20);
+	remove_file();
+}
+END_TEST
+
+START_TEST(test_empty_file_gives_defaults)
+{
+	const char *args[] = {"--config", path, NULL};
+
+	write_file("", 0);
+	ck_assert_int_eq(parse(args), CONFIG_OK);
+	ck_assert_uint_eq(cfg.port, 8000);
+	ck_assert_uint_eq(cfg.delay.max_ms, 2000);
+	remove_file();
+}
+END_TEST
+
+/* Each bad file, and what its message must say (after "PATH:"). */
+static const struct {
+	const char *text;
+	size_t len; /* 0: strlen(text) */
+	const char *says;
+} bad_files[] = {
+	{"port = 1\nnope = 2\n", 0, ":2: unknown key 'nope'"},
+	{"port = abc\n", 0, ":1: port: 'abc' is not a number"},
+	{"# c\nport = 70000\n", 0, ":2: port: '70000' is out of range"},
+	{"just words\n", 0, ":1: expected 'key = value'"},
+	{"bind =\n", 0, ":1: bind: a value is required"},
+	{"config = /etc/other\n", 0, ":1: unknown key 'config'"},
+	{"help = yes\n", 0, ":1: unknown key 'help'"},
+	{"log-level = shouty\n", 0, ":1: log-level: 'shouty' is not one of"},
+	{"delay-min = 3000\n", 0, "delay-min (3000) is above delay-max (2000)"},
+	{"port = 1\0port = 2\n", 18, ":1: NUL byte in line"},
+	{" = 5\n", 0, ":1: unknown key ''"},
+};
+
+START_TEST(test_bad_files)
+{
+	const char *args[] = {"--config", path, NULL};
+	size_t len = bad_files[_i].len ? bad_files[_i].len : strlen(bad_files[_i].text);
+
+	write_file(bad_files[_i].text, len);
+	ck_assert_int_eq(parse(args), CONFIG_FILE_ERROR);
+	ck_assert_msg(strncmp(err, path, strlen(path)) == 0, "no file name: %s", err);
+	ck_assert_msg(strstr(err, bad_files[_i].says) != NULL,
+		      "message '%s' lacks '%s'", err, bad_files[_i].says);
+	/* On error only defaults remain. */
+	ck_assert_uint_eq(cfg.port, 8000);
+	remove_file();
+}
+END_TEST
+
+START_TEST(test_long_line)
+{
+	const char *args[] = {"--config", path, NULL};
+	char text[2048];
+
+	memset(text, ' ', sizeof(text));
+	memcpy(text + sizeof(text) - 10, "port = 1\n", 9);
+	write_file(text, sizeof(text) - 1);
+	ck_assert_int_eq(parse(args), CONFIG_FILE_ERROR);
+	ck_assert_msg(strstr(err, ":1: line longer than") != NULL, "%s", err);
+	remove_file();
+}
+END_TEST
+
+START_TEST(test_unreadable_file)
+{
+	const char *args[] = {"--config", "/nonexistent/userd.conf", NULL};
+
+	ck_assert_int_eq(parse(args), CONFIG_FILE_ERROR);
+	ck_assert_str_eq(err, "/nonexistent/userd.conf: No such file or directory");
+}
+END_TEST
+
+START_TEST(test_usage_error_beats_file)
+{
+	const char *args[] = {"--config", "/nonexistent", "--bogus", NULL};
+
+	ck_assert_int_eq(parse(args), CONFIG_USAGE_ERROR);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *good = tcase_create("good");
 	TCase *badc = tcase_create("bad");
+	TCase *file = tcase_create("file");
 
 	tcase_add_checked_fixture(good, setup, teardown);
 	tcase_add_checked_fixture(badc, setup, teardown);
@@ -175,6 +322,15 @@ static Suite *config_suite(void)
 	tcase_add_test(good, test_later_option_wins);
 	tcase_add_loop_test(badc, test_bad_command_lines, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_checked_fixture(file, setup, teardown);
+	tcase_add_test(file, test_file_values_and_precedence);
+	tcase_add_test(file, test_empty_file_gives_defaults);
+	tcase_add_loop_test(file, test_bad_files, 0,
+			    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
+	tcase_add_test(file, test_long_line);
+	tcase_add_test(file, test_unreadable_file);
+	tcase_add_test(file, test_usage_error_beats_file);
+	suite_add_tcase(s, file);
 	suite_add_tcase(s, good);
 	suite_add_tcase(s, badc);
 	return s;

@@ -15,211 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "daemon.h"
 #include "testutil.h"
-
-struct reply {
-	CURL *easy;
-	CURLcode code;
-	long status;
-	double seconds;
-	char body[4096];
-	size_t body_len;
-	char headers[4096];
-	size_t headers_len;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t len = size * n;
-	size_t room = sizeof(r->body) - 1 - r->body_len;
-	size_t take = len < room ? len : room;
-
-	memcpy(r->body + r->body_len, data, take);
-	r->body_len += take;
-	r->body[r->body_len] = '\0';
-	return len;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t len = size * n;
-	size_t room = sizeof(r->headers) - 1 - r->headers_len;
-	size_t take = len < room ? len : room;
-
-	memcpy(r->headers + r->headers_len, data, take);
-	r->headers_len += take;
-	r->headers[r->headers_len] = '\0';
-	return len;
-}
-
-/* Prepare (or reuse, keeping its connection) r->easy for one request. */
-static void prepare(struct reply *r, const char *method, const char *url)
-{
-	CURL *easy = r->easy != NULL ? r->easy : curl_easy_init();
-
-	memset(r, 0, sizeof(*r));
-	r->easy = easy;
-	ck_assert_ptr_nonnull(easy);
-	curl_easy_setopt(easy, CURLOPT_URL, url);
-	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(easy, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
-	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
-			 strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
-			 ? NULL : method);
-}
-
-static void finish(struct reply *r)
-{
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
-}
-
-static void release(struct reply *r)
-{
-	if (r->easy != NULL)
-		curl_easy_cleanup(r->easy);
-	r->easy = NULL;
-}
-
-/* One request on r's connection (kept open for the next call). */
-static void request(struct reply *r, const char *method, const char *base,
-		    const char *path)
-{
-	char url[512];
-
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	prepare(r, method, url);
-	r->code = curl_easy_perform(r->easy);
-	finish(r);
-}
-
-/* `n` GETs of base/user/<i> at once, each on its own connection.  If
- * `sig` is non-zero it is sent to `d` `sig_after` seconds in.  Returns
- * the wall time of the whole batch. */
-static double fetch_many(struct reply *rs, int n, const struct daemon *d,
-			 int sig, double sig_after)
-{
-	CURLM *multi = curl_multi_init();
-	struct timespec t0, t1;
-	int running = 1;
-	char url[128];
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < n; i++) {
-		snprintf(url, sizeof(url), "%s/user/%d", d->base, i);
-		rs[i].easy = NULL;
-		prepare(&rs[i], "GET", url);
-		curl_easy_setopt(rs[i].easy, CURLOPT_PRIVATE, &rs[i]);
-		curl_multi_add_handle(multi, rs[i].easy);
-	}
-	while (running > 0) {
-		CURLMsg *msg;
-		int left;
-
-		curl_multi_perform(multi, &running);
-		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
-			struct reply *r;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-			r->code = msg->data.result;
-			finish(r);
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (sig != 0 && (double)(t1.tv_sec - t0.tv_sec) +
-			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9 >= sig_after) {
-			daemon_signal(d, sig);
-			sig = 0;
-		}
-		if (running > 0)
-			curl_multi_poll(multi, NULL, 0, 10, NULL);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	for (int i = 0; i < n; i++) {
-		curl_multi_remove_handle(multi, rs[i].easy);
-		release(&rs[i]);
-	}
-	curl_multi_cleanup(multi);
-	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-}
-
-/* The value of header `name` in r (case-insensitive), or NULL. */
-static const char *header(const struct reply *r, const char *name, char *buf,
-			  size_t len)
-{
-	const char *line = r->headers;
-	size_t nlen = strlen(name);
-
-	while (line != NULL && *line != '\0') {
-		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-			const char *v = line + nlen + 1;
-			size_t vlen;
-
-			while (*v == ' ')
-				v++;
-			vlen = strcspn(v, "\r\n");
-			snprintf(buf, len, "%.*s", (int)vlen, v);
-			return buf;
-		}
-		line = strchr(line, '\n');
-		if (line != NULL)
-			line++;
-	}
-	return NULL;
-}
-
-/* Assert r is a valid record for `id`; returns its age. */
-static int assert_user(const struct reply *r, long long id)
-{
-	char type[64], name[64];
-	json_error_t jerr;
-	json_t *doc, *v;
-	int age;
-
-	ck_assert_int_eq(r->code, CURLE_OK);
-	ck_assert_int_eq(r->status, 200);
-	ck_assert_ptr_nonnull(header(r, "Content-Type", type, sizeof(type)));
-	ck_assert_str_eq(type, "application/json");
-	doc = json_loads(r->body, 0, &jerr);
-	ck_assert_msg(doc != NULL, "not JSON: %s", r->body);
-	ck_assert_uint_eq(json_object_size(doc), 3);
-	v = json_object_get(doc, "user_id");
-	ck_assert(json_is_integer(v));
-	ck_assert_int_eq(json_integer_value(v), id);
-	snprintf(name, sizeof(name), "User%lld", id);
-	ck_assert_str_eq(json_string_value(json_object_get(doc, "name")), name);
-	v = json_object_get(doc, "age");
-	ck_assert(json_is_integer(v));
-	age = (int)json_integer_value(v);
-	ck_assert_int_ge(age, 20);
-	ck_assert_int_le(age, 40);
-	json_decref(doc);
-	return age;
-}
-
-/* Assert r is a JSON error with `status`. */
-static void assert_error(const struct reply *r, long status)
-{
-	json_error_t jerr;
-	json_t *doc;
-
-	ck_assert_int_eq(r->code, CURLE_OK);
-	ck_assert_int_eq(r->status, status);
-	doc = json_loads(r->body, 0, &jerr);
-	ck_assert_msg(doc != NULL, "not JSON: '%s'", r->body);
-	ck_assert(json_is_string(json_object_get(doc, "error")));
-	ck_assert_int_eq(json_integer_value(json_object_get(doc, "status")), status);
-	json_decref(doc);
-}
 
 static struct daemon d;
 
@@ -237,17 +35,17 @@ START_TEST(test_json_shape)
 	char v[64];
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
-	request(&r, "GET", d.base, "/user/7");
-	assert_user(&r, 7);
-	ck_assert_ptr_nonnull(header(&r, "Server-Timing", v, sizeof(v)));
+	client_request(&r, "GET", d.base, "/user/7");
+	client_assert_user(&r, 7);
+	ck_assert_ptr_nonnull(client_header(&r, "Server-Timing", v, sizeof(v)));
 	ck_assert(strncmp(v, "delay;dur=", 10) == 0);
-	request(&r, "GET", d.base, "/user/0");
-	assert_user(&r, 0);
-	request(&r, "GET", d.base, "/user/9223372036854775807");
-	assert_user(&r, 9223372036854775807LL);
-	request(&r, "GET", d.base, "/user/%37"); /* percent-encoded 7 */
-	assert_user(&r, 7);
-	release(&r);
+	client_request(&r, "GET", d.base, "/user/0");
+	client_assert_user(&r, 0);
+	client_request(&r, "GET", d.base, "/user/9223372036854775807");
+	client_assert_user(&r, 9223372036854775807LL);
+	client_request(&r, "GET", d.base, "/user/%37"); /* percent-encoded 7 */
+	client_assert_user(&r, 7);
+	client_release(&r);
 }
 END_TEST
 
@@ -258,15 +56,15 @@ START_TEST(test_head_has_headers_no_body)
 	char v[64];
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
-	request(&r, "HEAD", d.base, "/user/5");
+	client_request(&r, "HEAD", d.base, "/user/5");
 	ck_assert_int_eq(r.code, CURLE_OK);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_uint_eq(r.body_len, 0);
-	ck_assert_ptr_nonnull(header(&r, "Content-Type", v, sizeof(v)));
+	ck_assert_ptr_nonnull(client_header(&r, "Content-Type", v, sizeof(v)));
 	ck_assert_str_eq(v, "application/json");
-	ck_assert_ptr_nonnull(header(&r, "Content-Length", v, sizeof(v)));
+	ck_assert_ptr_nonnull(client_header(&r, "Content-Length", v, sizeof(v)));
 	ck_assert_int_eq(atoi(v), (int)strlen("{\"user_id\": 5, \"name\": \"User5\", \"age\": 20}"));
-	release(&r);
+	client_release(&r);
 }
 END_TEST
 
@@ -308,18 +106,18 @@ START_TEST(test_status_table)
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		request(&r, table[i].method, d.base, table[i].path);
+		client_request(&r, table[i].method, d.base, table[i].path);
 		ck_assert_msg(r.status == table[i].status, "%s %s: %ld, want %ld",
 			      table[i].method, table[i].path, r.status,
 			      table[i].status);
-		assert_error(&r, table[i].status);
+		client_assert_error(&r, table[i].status);
 		ck_assert_double_lt(r.seconds, 1.5);
 		if (table[i].status == 405) {
-			ck_assert_ptr_nonnull(header(&r, "Allow", allow, sizeof(allow)));
+			ck_assert_ptr_nonnull(client_header(&r, "Allow", allow, sizeof(allow)));
 			ck_assert_str_eq(allow, "GET, HEAD");
 		}
 	}
-	release(&r);
+	client_release(&r);
 }
 END_TEST
 
@@ -332,12 +130,12 @@ START_TEST(test_never_before_the_delay)
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
 	for (int i = 0; i < 5; i++) {
-		request(&r, "GET", d.base, "/user/1");
-		assert_user(&r, 1);
+		client_request(&r, "GET", d.base, "/user/1");
+		client_assert_user(&r, 1);
 		ck_assert_double_ge(r.seconds, 0.2);
 		ck_assert_double_lt(r.seconds, 2.0);
 	}
-	release(&r);
+	client_release(&r);
 }
 END_TEST
 
@@ -349,9 +147,9 @@ START_TEST(test_200_concurrent_requests_overlap)
 	double wall;
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
-	wall = fetch_many(rs, N, &d, 0, 0);
+	wall = client_fetch_many(rs, N, &d, 0, 0);
 	for (int i = 0; i < N; i++) {
-		assert_user(&rs[i], i);
+		client_assert_user(&rs[i], i);
 		ck_assert_double_ge(rs[i].seconds, 0.2);
 	}
 	/* Sequentially this takes ~60 s; overlapped, about 0.4 s. */
@@ -370,11 +168,11 @@ static void seeded_run(const char *seed, int ages[6], char delays[6][32])
 	ck_assert_int_eq(daemon_start(&d, args), 0);
 	for (int i = 0; i < 6; i++) {
 		snprintf(path, sizeof(path), "/user/%d", i % 3);
-		request(&r, "GET", d.base, path);
-		ages[i] = assert_user(&r, i % 3);
-		ck_assert_ptr_nonnull(header(&r, "Server-Timing", delays[i], 32));
+		client_request(&r, "GET", d.base, path);
+		ages[i] = client_assert_user(&r, i % 3);
+		ck_assert_ptr_nonnull(client_header(&r, "Server-Timing", delays[i], 32));
 	}
-	release(&r);
+	client_release(&r);
 	daemon_cleanup(&d);
 }
 
@@ -398,20 +196,6 @@ END_TEST
 
 /* ---- drain ----------------------------------------------------------- */
 
-/* Can a new TCP connection be made to the daemon's port? */
-static bool can_connect(unsigned port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
 START_TEST(test_sigterm_drains_in_flight)
 {
 	enum { N = 100 };
@@ -421,9 +205,9 @@ START_TEST(test_sigterm_drains_in_flight)
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
 	/* SIGTERM 0.4 s in: every request is waiting on its timer. */
-	fetch_many(rs, N, &d, _i == 0 ? SIGTERM : SIGINT, 0.4);
+	client_fetch_many(rs, N, &d, _i == 0 ? SIGTERM : SIGINT, 0.4);
 	for (int i = 0; i < N; i++) {
-		assert_user(&rs[i], i);
+		client_assert_user(&rs[i], i);
 		ck_assert_double_ge(rs[i].seconds, 1.0);
 	}
 	status = daemon_wait(&d, 10.0);
@@ -440,7 +224,7 @@ START_TEST(test_drain_refuses_new_connections)
 	int status;
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
-	ck_assert(can_connect(d.port));
+	ck_assert(client_can_connect(d.port));
 	/* One slow request, from a child, keeps the drain going while we
 	 * knock; it must still get its 200. */
 	child = fork();
@@ -448,13 +232,13 @@ START_TEST(test_drain_refuses_new_connections)
 	if (child == 0) {
 		struct reply r = {0};
 
-		request(&r, "GET", d.base, "/user/3");
+		client_request(&r, "GET", d.base, "/user/3");
 		_exit(r.status == 200 ? 0 : 1);
 	}
 	usleep(400000);
 	daemon_signal(&d, SIGTERM);
 	usleep(200000);
-	ck_assert(!can_connect(d.port));
+	ck_assert(!client_can_connect(d.port));
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "the in-flight request was not answered 200");
@@ -473,9 +257,9 @@ START_TEST(test_drain_timeout_answers_503)
 	int status;
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
-	wall = fetch_many(rs, N, &d, SIGTERM, 0.3);
+	wall = client_fetch_many(rs, N, &d, SIGTERM, 0.3);
 	for (int i = 0; i < N; i++)
-		assert_error(&rs[i], 503);
+		client_assert_error(&rs[i], 503);
 	ck_assert_msg(wall < 6.0, "took %.2f s", wall); /* not the 8 s delay */
 	status = daemon_wait(&d, 10.0);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -494,7 +278,7 @@ static const struct {
 	{{"--frobnicate", NULL}, "unknown option"},
 	{{"--port", "http", NULL}, "--port: 'http' is not a number"},
 	{{"--port", "70000", NULL}, "out of range"},
-	{{"--delay-min", "3000", NULL}, "above --delay-max"},
+	{{"--delay-min", "3000", NULL}, "above delay-max"},
 	{{"--threads", "0", NULL}, "out of range"},
 	{{"--log-level", "chatty", NULL}, "not one of"},
 };

@@ -94,12 +94,8 @@ bool daemon_log_contains(const struct daemon *d, const char *text)
 	return strstr(buf, text) != NULL;
 }
 
-int daemon_start(struct daemon *d, const char *const args[])
+int daemon_spawn(struct daemon *d, char *const argv[])
 {
-	static char store[MAX_ARGV][256];
-	char *argv[MAX_ARGV];
-	char log[8192];
-	double until = now_s() + 10.0;
 	int fd;
 
 	memset(d, 0, sizeof(*d));
@@ -107,8 +103,6 @@ int daemon_start(struct daemon *d, const char *const args[])
 	fd = mkstemp(d->log_path);
 	if (fd < 0)
 		return -1;
-	build_argv(argv, store, args, true);
-
 	d->pid = fork();
 	if (d->pid < 0) {
 		close(fd);
@@ -121,16 +115,23 @@ int daemon_start(struct daemon *d, const char *const args[])
 		_exit(127);
 	}
 	close(fd);
+	return 0;
+}
+
+int daemon_wait_listening(struct daemon *d)
+{
+	static const char marker[] = "listening on http://127.0.0.1:";
+	double until = now_s() + 10.0;
+	char log[8192];
 
 	while (now_s() < until) {
 		const char *p;
 		int status;
 
 		read_file(d->log_path, log, sizeof(log));
-		p = strstr(log, "listening on http://127.0.0.1:");
+		p = strstr(log, marker);
 		if (p != NULL) {
-			d->port = (unsigned)strtoul(p + strlen("listening on http://127.0.0.1:"),
-						    NULL, 10);
+			d->port = (unsigned)strtoul(p + strlen(marker), NULL, 10);
 			snprintf(d->base, sizeof(d->base), "http://127.0.0.1:%u", d->port);
 			return 0;
 		}
@@ -144,6 +145,17 @@ int daemon_start(struct daemon *d, const char *const args[])
 	fprintf(stderr, "userd did not listen within 10 s:\n%s\n", log);
 	daemon_cleanup(d);
 	return -1;
+}
+
+int daemon_start(struct daemon *d, const char *const args[])
+{
+	static char store[MAX_ARGV][256];
+	char *argv[MAX_ARGV];
+
+	build_argv(argv, store, args, true);
+	if (daemon_spawn(d, argv) != 0)
+		return -1;
+	return daemon_wait_listening(d);
 }
 
 int daemon_signal(const struct daemon *d, int sig)

@@ -26,6 +26,14 @@ const char *daemon_binary(void);
  * -1 if it exited or did not listen within 10 s (then it is killed). */
 int daemon_start(struct daemon *d, const char *const args[]);
 
+/* Start exactly `argv` (argv[0] a path), stderr to the log, without
+ * waiting for anything.  Returns 0 or -1. */
+int daemon_spawn(struct daemon *d, char *const argv[]);
+
+/* Wait up to 10 s for the "listening on http://127.0.0.1:PORT" line and
+ * take the port from it.  Returns 0, or -1 (the daemon is then killed). */
+int daemon_wait_listening(struct daemon *d);
+
 /* Send `sig`.  Returns kill(2)'s result. */
 int daemon_signal(const struct daemon *d, int sig);
 

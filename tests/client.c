@@ -1,0 +1,215 @@
+/* client.c - libcurl helpers for the end-to-end tests; see client.h. */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n;
+	size_t room = sizeof(r->body) - 1 - r->body_len;
+	size_t take = len < room ? len : room;
+
+	memcpy(r->body + r->body_len, data, take);
+	r->body_len += take;
+	r->body[r->body_len] = '\0';
+	return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n;
+	size_t room = sizeof(r->headers) - 1 - r->headers_len;
+	size_t take = len < room ? len : room;
+
+	memcpy(r->headers + r->headers_len, data, take);
+	r->headers_len += take;
+	r->headers[r->headers_len] = '\0';
+	return len;
+}
+
+void client_prepare(struct reply *r, const char *method, const char *url)
+{
+	CURL *easy = r->easy != NULL ? r->easy : curl_easy_init();
+
+	memset(r, 0, sizeof(*r));
+	r->easy = easy;
+	ck_assert_ptr_nonnull(easy);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
+	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
+			 strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
+			 ? NULL : method);
+}
+
+static void client_finish(struct reply *r)
+{
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
+}
+
+void client_release(struct reply *r)
+{
+	if (r->easy != NULL)
+		curl_easy_cleanup(r->easy);
+	r->easy = NULL;
+}
+
+void client_request(struct reply *r, const char *method, const char *base,
+		    const char *path)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	client_prepare(r, method, url);
+	r->code = curl_easy_perform(r->easy);
+	client_finish(r);
+}
+
+/* `n` GETs of base/user/<i> at once, each on its own connection.  If
+ * `sig` is non-zero it is sent to `d` `sig_after` seconds in.  Returns
+ * the wall time of the whole batch. */
+double client_fetch_many(struct reply *rs, int n, const struct daemon *d,
+			 int sig, double sig_after)
+{
+	CURLM *multi = curl_multi_init();
+	struct timespec t0, t1;
+	int running = 1;
+	char url[128];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		snprintf(url, sizeof(url), "%s/user/%d", d->base, i);
+		rs[i].easy = NULL;
+		client_prepare(&rs[i], "GET", url);
+		curl_easy_setopt(rs[i].easy, CURLOPT_PRIVATE, &rs[i]);
+		curl_multi_add_handle(multi, rs[i].easy);
+	}
+	while (running > 0) {
+		CURLMsg *msg;
+		int left;
+
+		curl_multi_perform(multi, &running);
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+			struct reply *r;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+			r->code = msg->data.result;
+			client_finish(r);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (sig != 0 && (double)(t1.tv_sec - t0.tv_sec) +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9 >= sig_after) {
+			daemon_signal(d, sig);
+			sig = 0;
+		}
+		if (running > 0)
+			curl_multi_poll(multi, NULL, 0, 10, NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (int i = 0; i < n; i++) {
+		curl_multi_remove_handle(multi, rs[i].easy);
+		client_release(&rs[i]);
+	}
+	curl_multi_cleanup(multi);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* The value of header `name` in r (case-insensitive), or NULL. */
+const char *client_header(const struct reply *r, const char *name, char *buf,
+			  size_t len)
+{
+	const char *line = r->headers;
+	size_t nlen = strlen(name);
+
+	while (line != NULL && *line != '\0') {
+		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+			const char *v = line + nlen + 1;
+			size_t vlen;
+
+			while (*v == ' ')
+				v++;
+			vlen = strcspn(v, "\r\n");
+			snprintf(buf, len, "%.*s", (int)vlen, v);
+			return buf;
+		}
+		line = strchr(line, '\n');
+		if (line != NULL)
+			line++;
+	}
+	return NULL;
+}
+
+int client_assert_user(const struct reply *r, long long id)
+{
+	char type[64], name[64];
+	json_error_t jerr;
+	json_t *doc, *v;
+	int age;
+
+	ck_assert_int_eq(r->code, CURLE_OK);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_ptr_nonnull(client_header(r, "Content-Type", type, sizeof(type)));
+	ck_assert_str_eq(type, "application/json");
+	doc = json_loads(r->body, 0, &jerr);
+	ck_assert_msg(doc != NULL, "not JSON: %s", r->body);
+	ck_assert_uint_eq(json_object_size(doc), 3);
+	v = json_object_get(doc, "user_id");
+	ck_assert(json_is_integer(v));
+	ck_assert_int_eq(json_integer_value(v), id);
+	snprintf(name, sizeof(name), "User%lld", id);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "name")), name);
+	v = json_object_get(doc, "age");
+	ck_assert(json_is_integer(v));
+	age = (int)json_integer_value(v);
+	ck_assert_int_ge(age, 20);
+	ck_assert_int_le(age, 40);
+	json_decref(doc);
+	return age;
+}
+
+void client_assert_error(const struct reply *r, long status)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	ck_assert_int_eq(r->code, CURLE_OK);
+	ck_assert_int_eq(r->status, status);
+	doc = json_loads(r->body, 0, &jerr);
+	ck_assert_msg(doc != NULL, "not JSON: '%s'", r->body);
+	ck_assert(json_is_string(json_object_get(doc, "error")));
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "status")), status);
+	json_decref(doc);
+}
+
+bool client_can_connect(unsigned port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+

@@ -1,0 +1,52 @@
+/* client.h - the HTTP side of the end-to-end tests (libcurl). */
+#ifndef USERD_TEST_CLIENT_H
+#define USERD_TEST_CLIENT_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon.h"
+
+struct reply {
+	CURL *easy;
+	CURLcode code;
+	long status;
+	double seconds;
+	char body[4096];
+	size_t body_len;
+	char headers[4096];
+	size_t headers_len;
+};
+
+/* Prepare (or reuse, keeping its connection) r->easy for one request. */
+void client_prepare(struct reply *r, const char *method, const char *url);
+
+/* Free r's handle (closing its connection). */
+void client_release(struct reply *r);
+
+/* One request on r's connection (kept open for the next call). */
+void client_request(struct reply *r, const char *method, const char *base,
+		    const char *path);
+
+/* `n` GETs of base/user/<i> at once, each on its own connection.  If
+ * `sig` is non-zero it is sent to `d` `sig_after` seconds in.  Returns
+ * the wall time of the whole batch. */
+double client_fetch_many(struct reply *rs, int n, const struct daemon *d,
+			 int sig, double sig_after);
+
+/* The value of header `name` in r (case-insensitive) copied into buf, or
+ * NULL. */
+const char *client_header(const struct reply *r, const char *name, char *buf,
+			  size_t len);
+
+/* Assert (Check) that r is a valid record for `id`; returns its age. */
+int client_assert_user(const struct reply *r, long long id);
+
+/* Assert that r is a JSON error body with `status`. */
+void client_assert_error(const struct reply *r, long status);
+
+/* Can a new TCP connection be made to 127.0.0.1:port? */
+bool client_can_connect(unsigned port);
+
+#endif
