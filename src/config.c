@@ -1,5 +1,6 @@
 /* config.c - defaults and command-line parsing; see config.h. */
 #include "config.h"
+#include "request.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,14 +15,27 @@ enum {
 	OPT_DELAY_MAX,
 	OPT_TIMEOUT,
 	OPT_DRAIN_TIMEOUT,
+	OPT_MAX_DELAY,
+	OPT_NO_DELAY_OVERRIDE,
+	OPT_ERROR_RATE,
+	OPT_MAX_BATCH,
+	OPT_ACCESS_LOG,
+	OPT_TIMER_SLACK,
 };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"bind", required_argument, NULL, 'b'},
 	{"port", required_argument, NULL, 'p'},
+	{"delay", required_argument, NULL, 'd'},
 	{"delay-min", required_argument, NULL, OPT_DELAY_MIN},
 	{"delay-max", required_argument, NULL, OPT_DELAY_MAX},
+	{"max-delay", required_argument, NULL, OPT_MAX_DELAY},
+	{"no-delay-override", no_argument, NULL, OPT_NO_DELAY_OVERRIDE},
+	{"error-rate", required_argument, NULL, OPT_ERROR_RATE},
+	{"max-batch", required_argument, NULL, OPT_MAX_BATCH},
+	{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+	{"timer-slack", required_argument, NULL, OPT_TIMER_SLACK},
 	{"seed", required_argument, NULL, 's'},
 	{"threads", required_argument, NULL, 't'},
 	{"max-connections", required_argument, NULL, 'c'},
@@ -33,14 +47,19 @@ static const struct option long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static const char short_options[] = ":f:b:p:s:t:c:l:hV";
+static const char short_options[] = ":f:b:p:d:s:t:c:l:hV";
 
 void config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->port = CONFIG_DEFAULT_PORT;
-	cfg->delay.min_ms = CONFIG_DEFAULT_DELAY_MIN_MS;
-	cfg->delay.max_ms = CONFIG_DEFAULT_DELAY_MAX_MS;
+	delay_set_uniform(&cfg->delay, CONFIG_DEFAULT_DELAY_MIN_MS,
+			  CONFIG_DEFAULT_DELAY_MAX_MS);
+	cfg->delay.cap_ms = CONFIG_DEFAULT_MAX_DELAY_MS;
+	cfg->delay_override = true;
+	cfg->max_batch = CONFIG_DEFAULT_MAX_BATCH;
+	cfg->access_log = ACCESS_LOG_COMMON;
+	cfg->timer_slack_us = CONFIG_DEFAULT_TIMER_SLACK_US;
 	cfg->timeout_s = CONFIG_DEFAULT_TIMEOUT_S;
 	cfg->drain_timeout_s = CONFIG_DEFAULT_DRAIN_TIMEOUT_S;
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -114,6 +133,52 @@ static bool parse_number(const char *option, const char *text, uint64_t min,
 	return true;
 }
 
+/* Parse a share from 0 to 1 ("0", "0.05", "1", ".5"): digits and at most
+ * one point, nothing else. */
+static bool parse_rate(const char *name, const char *text, double *out,
+		       char *err, size_t errlen)
+{
+	double v = 0, scale = 1;
+	bool point = false, digits = false;
+
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '.' && !point) {
+			point = true;
+		} else if (*p >= '0' && *p <= '9' && (p - text) < 20) {
+			digits = true;
+			if (point) {
+				scale /= 10;
+				v += (*p - '0') * scale;
+			} else {
+				v = v * 10 + (*p - '0');
+			}
+		} else {
+			digits = false;
+			break;
+		}
+	}
+	if (!digits || v > 1.0) {
+		set_error(err, errlen, "%s: '%s' is not a number from 0 to 1",
+			  name, text);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+const char *config_access_log_name(enum access_log_format f)
+{
+	switch (f) {
+	case ACCESS_LOG_COMMON:
+		return "common";
+	case ACCESS_LOG_JSON:
+		return "json";
+	case ACCESS_LOG_OFF:
+	default:
+		return "off";
+	}
+}
+
 /* The long option whose name is `name`, or NULL. */
 static const struct option *find_option(const char *name)
 {
@@ -163,12 +228,57 @@ static bool apply_option(struct config *cfg, int opt, const char *name,
 	case OPT_DELAY_MIN:
 		if (!parse_number(name, arg, 0, DELAY_MAX_MS, &v, err, errlen))
 			return false;
-		cfg->delay.min_ms = (uint32_t)v;
+		delay_set_uniform(&cfg->delay, (uint32_t)v, cfg->delay.max_ms);
+		cfg->delay_min_set = true;
 		return true;
 	case OPT_DELAY_MAX:
 		if (!parse_number(name, arg, 0, DELAY_MAX_MS, &v, err, errlen))
 			return false;
-		cfg->delay.max_ms = (uint32_t)v;
+		delay_set_uniform(&cfg->delay, cfg->delay.min_ms, (uint32_t)v);
+		cfg->delay_max_set = true;
+		return true;
+	case 'd': {
+		char msg[160];
+
+		if (!delay_model_parse(arg, &cfg->delay, msg, sizeof(msg))) {
+			set_error(err, errlen, "%s: %s", name, msg);
+			return false;
+		}
+		/* A uniform model names both bounds. */
+		cfg->delay_min_set = cfg->delay_max_set =
+			cfg->delay.kind == DELAY_UNIFORM;
+		return true;
+	}
+	case OPT_MAX_DELAY:
+		if (!parse_number(name, arg, 0, DELAY_MAX_MS, &v, err, errlen))
+			return false;
+		cfg->delay.cap_ms = (uint32_t)v;
+		return true;
+	case OPT_NO_DELAY_OVERRIDE:
+		cfg->delay_override = false;
+		return true;
+	case OPT_ERROR_RATE:
+		return parse_rate(name, arg, &cfg->error_rate, err, errlen);
+	case OPT_MAX_BATCH:
+		if (!parse_number(name, arg, 1, REQUEST_MAX_BATCH, &v, err, errlen))
+			return false;
+		cfg->max_batch = (unsigned)v;
+		return true;
+	case OPT_ACCESS_LOG:
+		for (int f = ACCESS_LOG_OFF; f <= ACCESS_LOG_JSON; f++) {
+			if (strcmp(arg, config_access_log_name(f)) == 0) {
+				cfg->access_log = (enum access_log_format)f;
+				return true;
+			}
+		}
+		set_error(err, errlen, "%s: '%s' is not one of off, common, json",
+			  name, arg);
+		return false;
+	case OPT_TIMER_SLACK:
+		if (!parse_number(name, arg, 0, CONFIG_MAX_TIMER_SLACK_MS, &v, err,
+				  errlen))
+			return false;
+		cfg->timer_slack_us = (uint32_t)v * 1000u;
 		return true;
 	case 's':
 		if (!parse_number(name, arg, 0, UINT64_MAX, &v, err, errlen))
@@ -211,17 +321,27 @@ static bool apply_option(struct config *cfg, int opt, const char *name,
 	}
 }
 
-/* Checks that involve more than one option. */
-static bool check_consistency(const struct config *cfg, char *err,
-			      size_t errlen)
+/* Checks and adjustments that involve more than one option.  One given
+ * uniform bound moves the other (default) bound along with it, so
+ * "--delay-max 0" alone means no delay; both given, they must agree. */
+static bool check_consistency(struct config *cfg, char *err, size_t errlen)
 {
-	if (cfg->delay.min_ms > cfg->delay.max_ms) {
-		set_error(err, errlen,
-			  "delay-min (%" PRIu32 ") is above delay-max (%" PRIu32 ")",
-			  cfg->delay.min_ms, cfg->delay.max_ms);
-		return false;
+	struct delay_model *m = &cfg->delay;
+
+	if (m->kind != DELAY_UNIFORM || m->min_ms <= m->max_ms)
+		return true;
+	if (cfg->delay_min_set && !cfg->delay_max_set) {
+		m->max_ms = m->min_ms;
+		return true;
 	}
-	return true;
+	if (cfg->delay_max_set && !cfg->delay_min_set) {
+		m->min_ms = m->max_ms;
+		return true;
+	}
+	set_error(err, errlen,
+		  "delay-min (%" PRIu32 ") is above delay-max (%" PRIu32 ")",
+		  m->min_ms, m->max_ms);
+	return false;
 }
 
 enum config_result config_parse_args(struct config *cfg, int argc,
@@ -310,13 +430,23 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 	key = trim(line);
 	value = trim(eq + 1);
 	o = find_option(key);
-	if (o == NULL || o->has_arg != required_argument || o->val == OPT_CONFIG) {
+	if (o == NULL || o->val == OPT_CONFIG ||
+	    (o->has_arg != required_argument && o->val != OPT_NO_DELAY_OVERRIDE)) {
 		set_error(err, errlen, "unknown key '%s'", key);
 		return false;
 	}
 	if (*value == '\0') {
 		set_error(err, errlen, "%s: a value is required", key);
 		return false;
+	}
+	if (o->val == OPT_NO_DELAY_OVERRIDE) {
+		/* A switch on the command line; "yes" or "no" in a file. */
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			set_error(err, errlen, "%s: '%s' is not yes or no", key, value);
+			return false;
+		}
+		cfg->delay_override = strcmp(value, "no") == 0;
+		return true;
 	}
 	return apply_option(cfg, o->val, key, value, err, errlen);
 }
@@ -408,8 +538,11 @@ void config_usage(FILE *out)
 		"Usage: userd [OPTION]...\n"
 		"Serve simulated user records over HTTP after a simulated backend delay.\n"
 		"\n"
-		"  GET /user/<id>   {\"user_id\": <id>, \"name\": \"User<id>\", \"age\": <20..40>}\n"
-		"                   after a delay drawn per request\n"
+		"  GET /user/<id>       {\"user_id\": <id>, \"name\": \"User<id>\", \"age\": <20..40>}\n"
+		"                       after a delay drawn per request\n"
+		"  GET /users?ids=1,2,3 the records, fetched concurrently: after the longest\n"
+		"  query ?delay=MS sets the delay, ?fail=1 forces a 503 after it\n"
+		"  GET /healthz, /readyz, /metrics (Prometheus) answer at once\n"
 		"\n"
 		"Options:\n"
 		"  -f, --config FILE         read settings from FILE first ('key = value'\n"
@@ -418,9 +551,22 @@ void config_usage(FILE *out)
 		"  -b, --bind ADDR           address to listen on (default: every interface,\n"
 		"                              IPv6 and IPv4)\n"
 		"  -p, --port N              TCP port, 0 picks a free one (default: %d)\n"
-		"      --delay-min MS        shortest delay in milliseconds (default: %d)\n"
-		"      --delay-max MS        longest delay in milliseconds (default: %d);\n"
-		"                              delays are uniform in [min, max], max %u\n"
+		"  -d, --delay MODEL         how delays are drawn, in milliseconds:\n"
+		"                              fixed:MS, uniform:MIN:MAX (default\n"
+		"                              uniform:%d:%d) or lognormal:MEDIAN:P99\n"
+		"      --delay-min MS        the uniform model's lower bound\n"
+		"      --delay-max MS        the uniform model's upper bound (one bound\n"
+		"                              alone moves the other if they cross)\n"
+		"      --max-delay MS        clamp every delay, including ?delay=, to this\n"
+		"                              (default: %d; at most %u)\n"
+		"      --no-delay-override   ignore the ?delay=MS query parameter\n"
+		"      --error-rate R        answer this share (0..1) of requests with 503\n"
+		"                              after their delay (default: 0)\n"
+		"      --max-batch N         most ids in one /users request (default: %d)\n"
+		"      --access-log FORMAT   off, common or json, on stderr (default: common)\n"
+		"      --timer-slack MS      resume waiting requests up to MS after their\n"
+		"                              deadline, in batches: less CPU, a little\n"
+		"                              later (default: %u; 0 = exact)\n"
 		"  -s, --seed N              seed the random delays and ages; the same seed\n"
 		"                              and the same requests on one connection give\n"
 		"                              the same answers (default: random)\n"
@@ -444,6 +590,8 @@ void config_usage(FILE *out)
 		"bad config file, 1 when the service cannot start (for example, the port\n"
 		"is in use).\n",
 		CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DELAY_MIN_MS,
-		CONFIG_DEFAULT_DELAY_MAX_MS, DELAY_MAX_MS, CONFIG_DEFAULT_TIMEOUT_S,
+		CONFIG_DEFAULT_DELAY_MAX_MS, CONFIG_DEFAULT_MAX_DELAY_MS, DELAY_MAX_MS,
+		CONFIG_DEFAULT_MAX_BATCH, CONFIG_DEFAULT_TIMER_SLACK_US / 1000u,
+		CONFIG_DEFAULT_TIMEOUT_S,
 		CONFIG_DEFAULT_DRAIN_TIMEOUT_S);
 }

@@ -23,14 +23,32 @@
 #define CONFIG_DEFAULT_DELAY_MAX_MS 2000
 #define CONFIG_DEFAULT_TIMEOUT_S 60
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT_S 10
+#define CONFIG_DEFAULT_MAX_DELAY_MS 60000
+#define CONFIG_DEFAULT_MAX_BATCH 100
 #define CONFIG_MAX_THREADS 1024
 #define CONFIG_MAX_CONNECTIONS 1000000
+#define CONFIG_MAX_TIMER_SLACK_MS 1000
+/* Chosen from the measurements in bench/results (see README). */
+#define CONFIG_DEFAULT_TIMER_SLACK_US 0
+
+enum access_log_format {
+	ACCESS_LOG_OFF = 0,
+	ACCESS_LOG_COMMON,
+	ACCESS_LOG_JSON,
+};
 
 struct config {
 	char *config_path;        /* --config FILE, or NULL */
 	char *bind;               /* NULL: every interface, IPv6 and IPv4 */
 	uint16_t port;
-	struct delay_model delay;
+	struct delay_model delay; /* cap_ms is --max-delay */
+	bool delay_min_set;       /* --delay-min given (command line or file) */
+	bool delay_max_set;
+	bool delay_override;      /* honour ?delay= (default) */
+	double error_rate;        /* share of requests answered 503, 0..1 */
+	unsigned max_batch;       /* most ids in one /users request */
+	enum access_log_format access_log;
+	uint32_t timer_slack_us;  /* --timer-slack, in microseconds */
 	bool seeded;              /* --seed given */
 	uint64_t seed;
 	unsigned threads;         /* 0: one per online CPU */
@@ -77,6 +95,9 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 
 /* Release what *cfg owns. */
 void config_free(struct config *cfg);
+
+/* The name of an access-log format ("off", "common", "json"). */
+const char *config_access_log_name(enum access_log_format f);
 
 /* Print the full --help text. */
 void config_usage(FILE *out);

@@ -4,12 +4,19 @@
  * runs one request at a time on a connection, so one struct conn per
  * connection holds its random stream and its current request, and a
  * request costs no allocation of ours beyond its response.
+ *
+ * A request's life: on_request() sees its headers (REQ_NEW), then its end;
+ * dispatch() routes it and either answers at once or prepares the answer,
+ * suspends the connection and adds its deadline to the timer queue
+ * (REQ_WAITING).  on_deadline() on the timer thread marks it REQ_DUE and
+ * resumes the connection; on_request() runs again and queues the answer.
+ * on_completed() counts, logs and frees, whatever happened to the client.
  */
 #include "http.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +25,11 @@
 
 #include <microhttpd.h>
 
+#include "access.h"
 #include "log.h"
+#include "metrics.h"
 #include "render.h"
+#include "request.h"
 #include "user.h"
 
 /* libmicrohttpd version shims, all in one place. */
@@ -32,17 +42,44 @@ typedef enum MHD_Result MHD_Result_t;
 enum req_state {
 	REQ_NEW = 0,  /* headers seen, not yet dispatched */
 	REQ_WAITING,  /* suspended, deadline in the timer queue */
-	REQ_DUE,      /* deadline passed, resumed: send the prepared answer */
-	REQ_FLUSHED,  /* drain timed out while waiting: answer 503 */
+	REQ_DUE,      /* deadline passed (or none): send the prepared answer */
+	REQ_FLUSHED,  /* the drain timed out while waiting: answer 503 */
 	REQ_ANSWERED, /* a response is queued */
+};
+
+/* Answers that are the same every time: built once at start and shared by
+ * every connection (libmicrohttpd responses are reference-counted). */
+enum canned {
+	CANNED_BAD_REQUEST, /* placeholder: 400s carry their own message */
+	CANNED_BAD_ID,
+	CANNED_NOT_FOUND,
+	CANNED_METHOD,
+	CANNED_DRAINING,
+	CANNED_FAULT,
+	CANNED_INTERNAL,
+	CANNED_HEALTHY,
+	CANNED_READY,
+	CANNED_NOT_READY,
+	CANNED_COUNT,
 };
 
 struct request {
 	struct timerq_entry timer;
-	struct MHD_Response *response; /* prepared answer while waiting */
-	unsigned status;               /* of the prepared answer */
+	struct MHD_Response *response; /* the answer, once chosen */
+	bool owned;                    /* response is ours to destroy */
+	unsigned status;               /* of the answer */
 	enum req_state state;
+	enum request_route route;
 	bool accepted;                 /* first seen before the drain began */
+	bool waited;                   /* was suspended on the timer */
+	bool counted;                  /* user traffic: count and log it */
+	uint64_t started_ns;
+	uint64_t deadline_ns;
+	uint64_t delay_us;
+	uint64_t body_len;
+	const char *method;            /* libmicrohttpd's, valid until completed */
+	const char *url;
+	const char *version;
 };
 
 struct conn {
@@ -52,57 +89,55 @@ struct conn {
 	struct request req;
 };
 
-/* Errors answered at once, built at start and shared by every connection
- * (libmicrohttpd responses are reference-counted). */
-enum canned {
-	CANNED_BAD_ID,
-	CANNED_NOT_FOUND,
-	CANNED_METHOD,
-	CANNED_DRAINING,
-	CANNED_INTERNAL,
-	CANNED_COUNT,
-};
-
 static const struct {
 	unsigned status;
-	const char *message;
+	const char *text; /* error message, or status word for health */
 } canned_text[CANNED_COUNT] = {
+	[CANNED_BAD_REQUEST] = {400, "bad request"},
 	[CANNED_BAD_ID] = {400, "invalid user id: expected a decimal integer "
 				"from 0 to 9223372036854775807"},
 	[CANNED_NOT_FOUND] = {404, "not found"},
 	[CANNED_METHOD] = {405, "method not allowed"},
 	[CANNED_DRAINING] = {503, "service is shutting down"},
+	[CANNED_FAULT] = {503, "injected fault"},
 	[CANNED_INTERNAL] = {500, "internal server error"},
+	[CANNED_HEALTHY] = {200, "ok"},
+	[CANNED_READY] = {200, "ready"},
+	[CANNED_NOT_READY] = {503, "draining"},
 };
 
 struct http_server {
 	struct MHD_Daemon *daemon;
 	int listen_fd;          /* -1 once the drain closed it */
 	timerq *timers;
+	struct metrics *metrics;
 	pthread_mutex_t settings_lock;
 	struct http_settings settings; /* under settings_lock */
 	bool seeded;
 	uint64_t seed;
 	_Atomic uint64_t conn_counter;
 	_Atomic size_t in_flight;
+	_Atomic size_t connections;
 	atomic_bool draining;
 	struct MHD_Response *canned[CANNED_COUNT];
 };
 
 static const char content_type_json[] = "application/json";
+static const char content_type_metrics[] = "text/plain; version=0.0.4; charset=utf-8";
 
 /* ---- responses --------------------------------------------------------- */
 
-static struct MHD_Response *json_response(const char *body, size_t len)
+/* A response for `body`; `mode` says who owns the buffer. */
+static struct MHD_Response *body_response(const char *body, size_t len,
+					  enum MHD_ResponseMemoryMode mode,
+					  const char *type)
 {
 	struct MHD_Response *resp;
 
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
-					       MHD_RESPMEM_MUST_COPY);
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, mode);
 	if (resp == NULL)
 		return NULL;
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				    content_type_json) != MHD_YES) {
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
@@ -114,16 +149,8 @@ static struct MHD_Response *error_response(unsigned status, const char *msg)
 	char body[RENDER_BUF_SIZE];
 	size_t len = render_error(status, msg, body, sizeof(body));
 
-	return len == 0 ? NULL : json_response(body, len);
-}
-
-static MHD_Result_t queue_canned(struct http_server *srv,
-				 struct MHD_Connection *c, struct request *r,
-				 enum canned which)
-{
-	r->state = REQ_ANSWERED;
-	return MHD_queue_response(c, canned_text[which].status,
-				  srv->canned[which]);
+	return len == 0 ? NULL : body_response(body, len, MHD_RESPMEM_MUST_COPY,
+					       content_type_json);
 }
 
 /* Tell the client the delay it was given, in the standard Server-Timing
@@ -137,20 +164,102 @@ static bool add_server_timing(struct MHD_Response *resp, uint64_t delay_us)
 	return MHD_add_response_header(resp, "Server-Timing", value) == MHD_YES;
 }
 
+/* Choose a shared answer for r (sent when r is answered). */
+static void use_canned(struct http_server *srv, struct request *r, enum canned which)
+{
+	if (r->owned && r->response != NULL)
+		MHD_destroy_response(r->response);
+	r->response = srv->canned[which];
+	r->owned = false;
+	r->status = canned_text[which].status;
+	r->body_len = 0;
+}
+
+/* Choose an answer of r's own. */
+static void use_owned(struct request *r, struct MHD_Response *resp,
+		      unsigned status, size_t body_len)
+{
+	if (r->owned && r->response != NULL)
+		MHD_destroy_response(r->response);
+	r->response = resp;
+	r->owned = true;
+	r->status = status;
+	r->body_len = body_len;
+}
+
+/* Send r's chosen answer now. */
+static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *c,
+				struct request *r)
+{
+	if (r->response == NULL)
+		use_canned(srv, r, CANNED_INTERNAL);
+	/* While draining, every answer closes its connection; shared answers
+	 * must not be modified, so only owned ones get the header (the
+	 * shared 503 has it already). */
+	if (r->owned && atomic_load_explicit(&srv->draining, memory_order_relaxed))
+		MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION, "close");
+	r->state = REQ_ANSWERED;
+	return MHD_queue_response(c, r->status, r->response);
+}
+
+static MHD_Result_t answer_canned(struct http_server *srv, struct MHD_Connection *c,
+				  struct request *r, enum canned which)
+{
+	use_canned(srv, r, which);
+	return send_answer(srv, c, r);
+}
+
+/* A 400 naming the problem. */
+static MHD_Result_t answer_bad_request(struct http_server *srv,
+				       struct MHD_Connection *c, struct request *r,
+				       const char *msg)
+{
+	struct MHD_Response *resp = error_response(400, msg);
+
+	if (resp == NULL)
+		return answer_canned(srv, c, r, CANNED_INTERNAL);
+	use_owned(r, resp, 400, 0);
+	return send_answer(srv, c, r);
+}
+
 /* ---- the timer side ---------------------------------------------------- */
 
 /* Timer thread: the deadline passed (or the drain flushed it).  The
- * resume hands the request back to its libmicrohttpd thread, so this is
- * the last touch. */
+ * resume hands the request back to its libmicrohttpd thread, so the
+ * resume is the last touch. */
 static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 			enum timerq_reason reason)
 {
 	struct request *r = heap_entry(entry, struct request, timer);
 	struct conn *conn = heap_entry(r, struct conn, req);
 
-	(void)now_ns;
-	r->state = reason == TIMERQ_FLUSHED ? REQ_FLUSHED : REQ_DUE;
+	if (reason == TIMERQ_FLUSHED) {
+		r->state = REQ_FLUSHED;
+	} else {
+		metrics_lateness(conn->srv->metrics, now_ns - r->deadline_ns);
+		r->state = REQ_DUE;
+	}
 	MHD_resume_connection(conn->mhd);
+}
+
+/* Hold r until `delay_us` from now, or answer at once when it is 0. */
+static MHD_Result_t wait_then_answer(struct conn *conn, struct MHD_Connection *c,
+				     uint64_t delay_us)
+{
+	struct http_server *srv = conn->srv;
+	struct request *r = &conn->req;
+
+	r->delay_us = delay_us;
+	if (r->owned && !add_server_timing(r->response, delay_us))
+		use_canned(srv, r, CANNED_INTERNAL);
+	if (delay_us == 0)
+		return send_answer(srv, c, r);
+	r->state = REQ_WAITING;
+	r->waited = true;
+	r->deadline_ns = timerq_now() + delay_us * 1000u;
+	MHD_suspend_connection(c);
+	timerq_add(srv->timers, &r->timer, r->deadline_ns, on_deadline);
+	return MHD_YES;
 }
 
 /* ---- routes ------------------------------------------------------------ */
@@ -161,82 +270,229 @@ static bool is_get_or_head(const char *method)
 	       strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
-/* GET|HEAD /user/<id>: prepare the record, suspend until the deadline. */
+/* Look up query argument `key`: false when absent; else *value (never
+ * NULL: "?key" alone reads as "") and *len. */
+static bool query_arg(struct MHD_Connection *c, const char *key,
+		      const char **value, size_t *len)
+{
+	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, key,
+					  strlen(key), value, len) != MHD_YES)
+		return false;
+	if (*value == NULL) {
+		*value = "";
+		*len = 0;
+	}
+	return true;
+}
+
+/* The query parameters every delayed route takes. */
+struct delay_params {
+	bool has_delay;
+	uint32_t delay_ms;
+	bool fail;
+};
+
+/* Parse ?delay= and ?fail=; false with a message in err. */
+static bool parse_delay_params(struct MHD_Connection *c,
+			       const struct http_settings *s,
+			       struct delay_params *p, char *err, size_t errlen)
+{
+	const char *v;
+	size_t len;
+
+	memset(p, 0, sizeof(*p));
+	if (s->delay_override && query_arg(c, "delay", &v, &len)) {
+		if (!request_parse_delay(v, len, s->delay.cap_ms, &p->delay_ms,
+					 err, errlen))
+			return false;
+		p->has_delay = true;
+	}
+	if (query_arg(c, "fail", &v, &len) &&
+	    !request_parse_flag("fail", v, len, &p->fail, err, errlen))
+		return false;
+	return true;
+}
+
+/* One delay for one user: the override, or a draw from the model. */
+static uint64_t draw_delay(const struct delay_params *p,
+			   const struct http_settings *s, struct rng *rng)
+{
+	return p->has_delay ? (uint64_t)p->delay_ms * 1000u
+			    : delay_draw_us(&s->delay, rng);
+}
+
+/* Decide whether to inject a fault; always draws, so a seeded
+ * connection's stream does not depend on --error-rate's effect. */
+static bool draw_fault(const struct delay_params *p, const struct http_settings *s,
+		       struct rng *rng)
+{
+	double u = rng_unit(rng);
+
+	return p->fail || u < s->error_rate;
+}
+
+static void settings_snapshot(struct http_server *srv, struct http_settings *s)
+{
+	pthread_mutex_lock(&srv->settings_lock);
+	*s = srv->settings;
+	pthread_mutex_unlock(&srv->settings_lock);
+}
+
+/* GET|HEAD /user/<id>: prepare the record, wait, answer. */
 static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
-			       const char *id_text)
+			       const struct request_path *path)
 {
 	struct http_server *srv = conn->srv;
 	struct request *r = &conn->req;
-	struct http_settings settings;
-	char body[RENDER_BUF_SIZE];
+	struct http_settings s;
+	struct delay_params p;
+	char body[RENDER_BUF_SIZE], err[128];
+	struct MHD_Response *resp;
+	uint64_t id, delay_us;
 	struct user u;
-	uint64_t id;
-	uint64_t delay_us;
 	size_t len;
 
-	if (!user_parse_id(id_text, strlen(id_text), &id))
-		return queue_canned(srv, c, r, CANNED_BAD_ID);
+	if (!user_parse_id(path->id, path->id_len, &id))
+		return answer_canned(srv, c, r, CANNED_BAD_ID);
+	settings_snapshot(srv, &s);
+	if (!parse_delay_params(c, &s, &p, err, sizeof(err)))
+		return answer_bad_request(srv, c, r, err);
 
-	/* Draw the delay first, then the record: one fixed order keeps a
-	 * seeded connection reproducible. */
-	pthread_mutex_lock(&srv->settings_lock);
-	settings = srv->settings;
-	pthread_mutex_unlock(&srv->settings_lock);
-	delay_us = delay_draw_us(&settings.delay, &conn->rng);
+	/* Draw in one fixed order (delay, record, fault) so a seeded
+	 * connection is reproducible. */
+	delay_us = draw_delay(&p, &s, &conn->rng);
 	user_fetch(&u, id, &conn->rng);
+	if (draw_fault(&p, &s, &conn->rng)) {
+		metrics_fault(srv->metrics);
+		use_canned(srv, r, CANNED_FAULT);
+		return wait_then_answer(conn, c, delay_us);
+	}
 	len = render_user(&u, body, sizeof(body));
-	r->response = len == 0 ? NULL : json_response(body, len);
-	if (r->response != NULL && !add_server_timing(r->response, delay_us)) {
-		MHD_destroy_response(r->response);
-		r->response = NULL;
-	}
-	if (r->response == NULL)
-		return queue_canned(srv, c, r, CANNED_INTERNAL);
-	r->status = MHD_HTTP_OK;
-
-	if (delay_us == 0) {
-		r->state = REQ_DUE;
-		return MHD_YES; /* answered by the caller */
-	}
-	r->state = REQ_WAITING;
-	MHD_suspend_connection(c);
-	timerq_add(srv->timers, &r->timer, timerq_now() + delay_us * 1000u,
-		   on_deadline);
-	return MHD_YES;
+	resp = len == 0 ? NULL : body_response(body, len, MHD_RESPMEM_MUST_COPY,
+					       content_type_json);
+	if (resp == NULL)
+		return answer_canned(srv, c, r, CANNED_INTERNAL);
+	use_owned(r, resp, MHD_HTTP_OK, len);
+	return wait_then_answer(conn, c, delay_us);
 }
 
-/* First look at a complete request: route it. */
+/* GET|HEAD /users?ids=1,2,3: every record with its own delay, all
+ * answered together after the longest, with ONE timer entry. */
+static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c)
+{
+	struct http_server *srv = conn->srv;
+	struct request *r = &conn->req;
+	struct http_settings s;
+	struct delay_params p;
+	struct MHD_Response *resp;
+	struct user *users;
+	uint64_t *ids, delay_us = 0;
+	const char *v;
+	size_t len, n;
+	char err[128];
+	char *body;
+
+	settings_snapshot(srv, &s);
+	if (!query_arg(c, "ids", &v, &len))
+		return answer_bad_request(srv, c, r, "ids: required, e.g. /users?ids=1,2,3");
+	if (!parse_delay_params(c, &s, &p, err, sizeof(err)))
+		return answer_bad_request(srv, c, r, err);
+	ids = malloc(s.max_batch * sizeof(*ids));
+	users = malloc(s.max_batch * sizeof(*users));
+	if (ids == NULL || users == NULL) {
+		free(ids);
+		free(users);
+		return answer_canned(srv, c, r, CANNED_INTERNAL);
+	}
+	n = request_parse_ids(v, len, ids, s.max_batch, err, sizeof(err));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = draw_delay(&p, &s, &conn->rng);
+
+		delay_us = d > delay_us ? d : delay_us;
+		user_fetch(&users[i], ids[i], &conn->rng);
+	}
+	body = n == 0 ? NULL : render_users(users, n, &len);
+	free(ids);
+	free(users);
+	if (n == 0)
+		return answer_bad_request(srv, c, r, err);
+	if (draw_fault(&p, &s, &conn->rng)) {
+		free(body);
+		metrics_fault(srv->metrics);
+		use_canned(srv, r, CANNED_FAULT);
+		return wait_then_answer(conn, c, delay_us);
+	}
+	resp = body == NULL ? NULL : body_response(body, len, MHD_RESPMEM_MUST_FREE,
+						   content_type_json);
+	if (resp == NULL) {
+		free(body);
+		return answer_canned(srv, c, r, CANNED_INTERNAL);
+	}
+	use_owned(r, resp, MHD_HTTP_OK, len);
+	return wait_then_answer(conn, c, delay_us);
+}
+
+/* GET|HEAD /metrics. */
+static MHD_Result_t route_metrics(struct http_server *srv, struct MHD_Connection *c,
+				  struct request *r)
+{
+	struct metrics_gauges g = {
+		.waiting = timerq_pending(srv->timers),
+		.in_flight = atomic_load(&srv->in_flight),
+		.connections = atomic_load(&srv->connections),
+		.ready = !atomic_load(&srv->draining),
+	};
+	struct MHD_Response *resp;
+	size_t len;
+	char *text = metrics_render(srv->metrics, &g, &len);
+
+	resp = text == NULL ? NULL : body_response(text, len, MHD_RESPMEM_MUST_FREE,
+						   content_type_metrics);
+	if (resp == NULL) {
+		free(text);
+		return answer_canned(srv, c, r, CANNED_INTERNAL);
+	}
+	use_owned(r, resp, MHD_HTTP_OK, len);
+	return send_answer(srv, c, r);
+}
+
+/* A complete request: route it. */
 static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 			     const char *url, const char *method)
 {
-	static const char user_prefix[] = "/user/";
 	struct http_server *srv = conn->srv;
 	struct request *r = &conn->req;
+	struct request_path path;
 
-	if (!r->accepted)
-		return queue_canned(srv, c, r, CANNED_DRAINING);
-	if (strncmp(url, user_prefix, sizeof(user_prefix) - 1) != 0)
-		return queue_canned(srv, c, r, CANNED_NOT_FOUND);
+	request_parse_path(url, strlen(url), &path);
+	r->route = path.route;
+	/* Health, readiness and metrics are not user traffic. */
+	r->counted = path.route == ROUTE_USER || path.route == ROUTE_USERS ||
+		     path.route == ROUTE_NOT_FOUND;
+	if (path.route == ROUTE_NOT_FOUND)
+		return answer_canned(srv, c, r, CANNED_NOT_FOUND);
 	if (!is_get_or_head(method))
-		return queue_canned(srv, c, r, CANNED_METHOD);
-	return route_user(conn, c, url + sizeof(user_prefix) - 1);
-}
+		return answer_canned(srv, c, r, CANNED_METHOD);
 
-/* Send the prepared answer (deadline passed) or a 503 (drain timed out). */
-static MHD_Result_t answer(struct conn *conn, struct MHD_Connection *c)
-{
-	struct http_server *srv = conn->srv;
-	struct request *r = &conn->req;
-	MHD_Result_t ret;
-
-	if (r->state == REQ_FLUSHED)
-		return queue_canned(srv, c, r, CANNED_DRAINING);
-	if (atomic_load_explicit(&srv->draining, memory_order_relaxed))
-		MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION,
-					"close");
-	r->state = REQ_ANSWERED;
-	ret = MHD_queue_response(c, r->status, r->response);
-	return ret;
+	switch (path.route) {
+	case ROUTE_HEALTHZ:
+		return answer_canned(srv, c, r, CANNED_HEALTHY);
+	case ROUTE_READYZ:
+		return answer_canned(srv, c, r,
+				     atomic_load(&srv->draining) ? CANNED_NOT_READY
+								 : CANNED_READY);
+	case ROUTE_METRICS:
+		return route_metrics(srv, c, r);
+	case ROUTE_USER:
+	case ROUTE_USERS:
+		if (!r->accepted)
+			return answer_canned(srv, c, r, CANNED_DRAINING);
+		return path.route == ROUTE_USER ? route_user(conn, c, &path)
+						: route_users(conn, c);
+	case ROUTE_NOT_FOUND:
+		break;
+	}
+	return answer_canned(srv, c, r, CANNED_NOT_FOUND);
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
@@ -249,21 +505,23 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 	struct http_server *srv = cls;
 	struct request *r = *req_cls;
 	struct conn *conn;
-	const union MHD_ConnectionInfo *info;
 
-	(void)version;
 	(void)upload_data;
-
 	if (r == NULL) {
 		/* Headers are in; the body (if any) comes next. */
-		info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		const union MHD_ConnectionInfo *info =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
 		conn = info != NULL ? info->socket_context : NULL;
 		if (conn == NULL)
 			return MHD_NO; /* no memory for the connection: close */
 		r = &conn->req;
 		memset(r, 0, sizeof(*r));
-		r->accepted = !atomic_load_explicit(&srv->draining,
-						    memory_order_relaxed);
+		r->started_ns = timerq_now();
+		r->method = method;
+		r->url = url;
+		r->version = version;
+		r->accepted = !atomic_load_explicit(&srv->draining, memory_order_relaxed);
 		atomic_fetch_add_explicit(&srv->in_flight, 1, memory_order_relaxed);
 		*req_cls = r;
 		return MHD_YES;
@@ -275,18 +533,13 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-
 	switch (r->state) {
-	case REQ_NEW: {
-		MHD_Result_t ret = dispatch(conn, c, url, method);
-
-		if (ret != MHD_YES || r->state != REQ_DUE)
-			return ret;
-		return answer(conn, c); /* zero delay */
-	}
+	case REQ_NEW:
+		return dispatch(conn, c, url, method);
 	case REQ_DUE:
+		return send_answer(srv, c, r);
 	case REQ_FLUSHED:
-		return answer(conn, c);
+		return answer_canned(srv, c, r, CANNED_DRAINING);
 	case REQ_WAITING:
 	case REQ_ANSWERED:
 		break;
@@ -295,24 +548,85 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 	return MHD_NO;
 }
 
+/* Rebuild "a=1&b=2" from the parsed query arguments, for the log. */
+struct query_text {
+	char buf[512];
+	size_t len;
+};
+
+static MHD_Result_t add_query_arg(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *value)
+{
+	struct query_text *q = cls;
+	int n;
+
+	(void)kind;
+	n = snprintf(q->buf + q->len, sizeof(q->buf) - q->len, "%s%s%s%s",
+		     q->len > 0 ? "&" : "", key, value != NULL ? "=" : "",
+		     value != NULL ? value : "");
+	if (n < 0 || (size_t)n >= sizeof(q->buf) - q->len)
+		return MHD_NO; /* full: stop */
+	q->len += (size_t)n;
+	return MHD_YES;
+}
+
+static void log_access(struct http_server *srv, struct MHD_Connection *c,
+		       const struct request *r, enum access_log_format format,
+		       uint64_t duration_ns)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	struct query_text q = {.len = 0};
+	bool head = strcmp(r->method, MHD_HTTP_METHOD_HEAD) == 0;
+	struct access_entry e = {
+		.client = info != NULL ? info->client_addr : NULL,
+		.method = r->method,
+		.path = r->url,
+		.query = q.buf,
+		.version = r->version,
+		.status = r->status,
+		.bytes = head ? 0 : r->body_len,
+		.delay_us = r->delay_us,
+		.duration_ns = duration_ns,
+	};
+
+	(void)srv;
+	q.buf[0] = '\0';
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+	access_log_write(format, &e);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *srv = cls;
 	struct request *r = *req_cls;
 
-	(void)c;
-	(void)toe;
 	if (r == NULL)
 		return;
 	/* A suspended connection is never completed by libmicrohttpd, but
 	 * if it were, its deadline must not fire into freed memory. */
 	if (r->state == REQ_WAITING)
 		timerq_cancel(srv->timers, &r->timer);
-	if (r->response != NULL) {
-		MHD_destroy_response(r->response);
-		r->response = NULL;
+	if (r->waited && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		metrics_disconnect(srv->metrics);
+	if (r->counted && r->state == REQ_ANSWERED) {
+		uint64_t duration = timerq_now() - r->started_ns;
+		enum metrics_route route = r->route == ROUTE_USER ? METRICS_ROUTE_USER
+				: r->route == ROUTE_USERS ? METRICS_ROUTE_USERS
+							 : METRICS_ROUTE_OTHER;
+		enum access_log_format format;
+
+		metrics_request(srv->metrics, route, r->status, duration);
+		pthread_mutex_lock(&srv->settings_lock);
+		format = srv->settings.access_log;
+		pthread_mutex_unlock(&srv->settings_lock);
+		if (format != ACCESS_LOG_OFF)
+			log_access(srv, c, r, format, duration);
 	}
+	if (r->owned && r->response != NULL)
+		MHD_destroy_response(r->response);
+	r->response = NULL;
 	*req_cls = NULL;
 	atomic_fetch_sub_explicit(&srv->in_flight, 1, memory_order_relaxed);
 }
@@ -326,6 +640,9 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	uint64_t n;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (*socket_context != NULL)
+			atomic_fetch_sub_explicit(&srv->connections, 1,
+						  memory_order_relaxed);
 		free(*socket_context);
 		*socket_context = NULL;
 		return;
@@ -341,6 +658,7 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	 * connections arrive in.  Unseeded: each gets its own. */
 	n = srv->seeded ? 0 : atomic_fetch_add(&srv->conn_counter, 1) + 1;
 	rng_seed(&conn->rng, rng_mix(srv->seed ^ rng_mix(n)));
+	atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed);
 	*socket_context = conn;
 }
 
@@ -385,11 +703,16 @@ static void free_canned(struct http_server *srv)
 static int build_canned(struct http_server *srv)
 {
 	for (int i = 0; i < CANNED_COUNT; i++) {
-		struct MHD_Response *resp =
-			error_response(canned_text[i].status, canned_text[i].message);
+		char body[RENDER_BUF_SIZE];
+		size_t len = canned_text[i].status == 200 || i == CANNED_NOT_READY
+			? render_status(canned_text[i].text, body, sizeof(body))
+			: render_error(canned_text[i].status, canned_text[i].text,
+				       body, sizeof(body));
 
-		srv->canned[i] = resp;
-		if (resp == NULL)
+		srv->canned[i] = len == 0 ? NULL
+			: body_response(body, len, MHD_RESPMEM_MUST_COPY,
+					content_type_json);
+		if (srv->canned[i] == NULL)
 			return -1;
 	}
 	if (MHD_add_response_header(srv->canned[CANNED_METHOD],
@@ -408,9 +731,11 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	srv = calloc(1, sizeof(*srv));
-	if (srv != NULL)
+	if (srv != NULL) {
 		pthread_mutex_init(&srv->settings_lock, NULL);
-	if (srv == NULL || build_canned(srv) != 0) {
+		srv->metrics = metrics_create(opts->version);
+	}
+	if (srv == NULL || srv->metrics == NULL || build_canned(srv) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -445,6 +770,7 @@ fail:
 	close(opts->listen_fd);
 	if (srv != NULL) {
 		free_canned(srv);
+		metrics_destroy(srv->metrics);
 		pthread_mutex_destroy(&srv->settings_lock);
 		free(srv);
 	}
@@ -481,6 +807,7 @@ void http_stop(struct http_server *srv)
 	 * drain already did. */
 	MHD_stop_daemon(srv->daemon);
 	free_canned(srv);
+	metrics_destroy(srv->metrics);
 	pthread_mutex_destroy(&srv->settings_lock);
 	free(srv);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "delay.h"
 #include "timerq.h"
 
@@ -19,7 +20,11 @@ struct http_server;
 
 /* What may change while serving (on SIGHUP). */
 struct http_settings {
-	struct delay_model delay;
+	struct delay_model delay;    /* cap_ms is --max-delay */
+	bool delay_override;         /* honour ?delay= */
+	double error_rate;           /* share answered 503 after the delay */
+	unsigned max_batch;          /* most ids per /users request */
+	enum access_log_format access_log;
 };
 
 struct http_options {
@@ -32,6 +37,7 @@ struct http_options {
 	bool seeded;              /* derive every connection's stream from seed */
 	uint64_t seed;
 	timerq *timers;           /* shared deadline queue (not owned) */
+	const char *version;      /* reported by /metrics */
 };
 
 /* Per-connection buffer pool: enough for typical request headers and a

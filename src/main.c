@@ -123,7 +123,13 @@ static int wait_signal(const sigset_t *set, uint64_t timeout_ns)
 /* The settings of `cfg` that apply while running. */
 static struct http_settings settings_of(const struct config *cfg)
 {
-	struct http_settings s = {.delay = cfg->delay};
+	struct http_settings s = {
+		.delay = cfg->delay,
+		.delay_override = cfg->delay_override,
+		.error_rate = cfg->error_rate,
+		.max_batch = cfg->max_batch,
+		.access_log = cfg->access_log,
+	};
 
 	return s;
 }
@@ -134,7 +140,7 @@ static void reload(struct app *app)
 {
 	struct config next;
 	struct http_settings s;
-	char err[256];
+	char err[256], model[64];
 
 	service_reloading();
 	if (config_load(&next, app->argc, app->argv, err, sizeof(err)) != CONFIG_OK) {
@@ -155,15 +161,25 @@ static void reload(struct app *app)
 			 "timeout changes take effect only after a restart");
 
 	app->cfg.delay = next.delay;
+	app->cfg.delay_override = next.delay_override;
+	app->cfg.error_rate = next.error_rate;
+	app->cfg.max_batch = next.max_batch;
+	app->cfg.access_log = next.access_log;
+	app->cfg.timer_slack_us = next.timer_slack_us;
 	app->cfg.log_level = next.log_level;
 	app->cfg.drain_timeout_s = next.drain_timeout_s;
 	s = settings_of(&app->cfg);
 	http_update(app->srv, &s);
+	timerq_set_slack(app->timers, (uint64_t)app->cfg.timer_slack_us * 1000u);
 	log_set_level(app->cfg.log_level);
 	config_free(&next);
-	log_info("reloaded: delay %u..%u ms, log level %s, drain timeout %us",
-		 app->cfg.delay.min_ms, app->cfg.delay.max_ms,
-		 log_level_name(app->cfg.log_level), app->cfg.drain_timeout_s);
+	delay_model_describe(&app->cfg.delay, model, sizeof(model));
+	log_info("reloaded: delay %s (max %u ms), error rate %g, max batch %u, "
+		 "access log %s, timer slack %u us, log level %s, drain timeout %us",
+		 model, app->cfg.delay.cap_ms, app->cfg.error_rate,
+		 app->cfg.max_batch, config_access_log_name(app->cfg.access_log),
+		 app->cfg.timer_slack_us, log_level_name(app->cfg.log_level),
+		 app->cfg.drain_timeout_s);
 	service_ready("Serving on %s", app->url);
 }
 
@@ -241,7 +257,7 @@ static int start(struct app *app)
 	}
 	listener_url(fd, app->url, sizeof(app->url));
 
-	rc = timerq_create(&app->timers, 0);
+	rc = timerq_create(&app->timers, (uint64_t)app->cfg.timer_slack_us * 1000u);
 	if (rc != 0) {
 		log_error("cannot start the timer thread: %s", strerror(rc));
 		close(fd);
@@ -258,6 +274,7 @@ static int start(struct app *app)
 	hopts.seeded = app->cfg.seeded;
 	hopts.seed = app->cfg.seed;
 	hopts.timers = app->timers;
+	hopts.version = PACKAGE_VERSION;
 	if (http_start(&app->srv, &hopts, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		timerq_destroy(app->timers);
@@ -310,9 +327,9 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	log_info("userd %s listening on %s", PACKAGE_VERSION, app.url);
-	log_debug("threads=%u max-connections=%u delay=%u..%u ms timeout=%us",
-		  app.cfg.threads, app.cfg.max_connections, app.cfg.delay.min_ms,
-		  app.cfg.delay.max_ms, app.cfg.timeout_s);
+	log_debug("threads=%u max-connections=%u timeout=%us timer-slack=%uus",
+		  app.cfg.threads, app.cfg.max_connections, app.cfg.timeout_s,
+		  app.cfg.timer_slack_us);
 	service_ready("Serving on %s", app.url);
 
 	for (;;) {

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -24,14 +25,44 @@ static size_t dump(json_t *json, char *buf, size_t size)
 	return len;
 }
 
-size_t render_user(const struct user *u, char *buf, size_t size)
+/* The JSON object for one record, or NULL. */
+static json_t *user_object(const struct user *u)
 {
 	char name[32];
 
 	snprintf(name, sizeof(name), "User%" PRIu64, u->id);
-	return dump(json_pack("{s:I, s:s, s:i}", "user_id", (json_int_t)u->id,
-			      "name", name, "age", (int)u->age),
-		    buf, size);
+	return json_pack("{s:I, s:s, s:i}", "user_id", (json_int_t)u->id,
+			 "name", name, "age", (int)u->age);
+}
+
+size_t render_user(const struct user *u, char *buf, size_t size)
+{
+	return dump(user_object(u), buf, size);
+}
+
+char *render_users(const struct user *users, size_t n, size_t *len)
+{
+	json_t *array = json_array();
+	char *text;
+
+	if (array == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (json_array_append_new(array, user_object(&users[i])) != 0) {
+			json_decref(array);
+			return NULL;
+		}
+	}
+	text = json_dumps(array, DUMP_FLAGS);
+	json_decref(array);
+	if (text != NULL)
+		*len = strlen(text);
+	return text;
+}
+
+size_t render_status(const char *status, char *buf, size_t size)
+{
+	return dump(json_pack("{s:s}", "status", status), buf, size);
 }
 
 size_t render_error(unsigned status, const char *message, char *buf,

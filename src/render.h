@@ -22,4 +22,12 @@ size_t render_user(const struct user *u, char *buf, size_t size);
 size_t render_error(unsigned status, const char *message, char *buf,
 		    size_t size);
 
+/* Render {"status": status} into buf; same contract as render_user. */
+size_t render_status(const char *status, char *buf, size_t size);
+
+/* Render the `n` records as a JSON array, in order.  Returns a malloc'd
+ * NUL-terminated string (its length in *len) for the caller to free, or
+ * NULL when out of memory. */
+char *render_users(const struct user *users, size_t n, size_t *len);
+
 #endif

@@ -116,7 +116,7 @@ END_TEST
 
 /* Each bad command line, and a word its message must contain. */
 static const struct {
-	const char *args[4];
+	const char *args[6];
 	const char *says;
 } bad[] = {
 	{{"--frobnicate", NULL}, "unknown option '--frobnicate'"},
@@ -129,8 +129,8 @@ static const struct {
 	{{"--port", "80x", NULL}, "not a number"},
 	{{"--delay-min", "3600001", NULL}, "out of range"},
 	{{"--delay-max", "1.5", NULL}, "not a number"},
-	{{"--delay-min", "2500", NULL}, "above delay-max"},
-	{{"--delay-max", "100", NULL}, "above delay-max"},
+	{{"--delay-min", "2500", "--delay-max", "2000", NULL}, "above delay-max"},
+	{{"--delay-max", "100", "--delay-min", "101", NULL}, "above delay-max"},
 	{{"--seed", "18446744073709551616", NULL}, "out of range"},
 	{{"--port", "99999999999999999999999", NULL}, "out of range"},
 	{{"--threads", "0", NULL}, "out of range"},
@@ -254,7 +254,7 @@ static const struct {
 	{"config = /etc/other\n", 0, ":1: unknown key 'config'"},
 	{"help = yes\n", 0, ":1: unknown key 'help'"},
 	{"log-level = shouty\n", 0, ":1: log-level: 'shouty' is not one of"},
-	{"delay-min = 3000\n", 0, "delay-min (3000) is above delay-max (2000)"},
+	{"delay-min = 3000\ndelay-max = 2000\n", 0, "delay-min (3000) is above delay-max (2000)"},
 	{"port = 1\0port = 2\n", 18, ":1: NUL byte in line"},
 	{" = 5\n", 0, ":1: unknown key ''"},
 };

@@ -272,13 +272,16 @@ END_TEST
 static char out[65536], err[65536];
 
 static const struct {
-	const char *args[4];
+	const char *args[6];
 	const char *says;
 } bad_cli[] = {
 	{{"--frobnicate", NULL}, "unknown option"},
 	{{"--port", "http", NULL}, "--port: 'http' is not a number"},
 	{{"--port", "70000", NULL}, "out of range"},
-	{{"--delay-min", "3000", NULL}, "above delay-max"},
+	{{"--delay-min", "3000", "--delay-max", "100", NULL}, "above delay-max"},
+	{{"--delay", "gaussian:1:2", NULL}, "expected fixed:MS"},
+	{{"--error-rate", "1.5", NULL}, "not a number from 0 to 1"},
+	{{"--access-log", "xml", NULL}, "not one of off, common, json"},
 	{{"--threads", "0", NULL}, "out of range"},
 	{{"--log-level", "chatty", NULL}, "not one of"},
 };

@@ -139,7 +139,7 @@ START_TEST(test_sighup_reloads_delays)
 
 	write_conf("delay-min = 300\ndelay-max = 310\n");
 	daemon_signal(&d, SIGHUP);
-	ck_assert(log_says("reloaded: delay 300..310 ms"));
+	ck_assert(log_says("reloaded: delay uniform:300:310"));
 	for (int i = 0; i < 3; i++) {
 		client_request(&r, "GET", d.base, "/user/2");
 		client_assert_user(&r, 2);

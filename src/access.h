@@ -1,0 +1,31 @@
+/* access.h - one access-log line per finished request, on stderr.
+ *
+ * "common" is the NCSA common log format with the scheduled delay and the
+ * real duration appended; "json" is one JSON object per line.  Client
+ * text (the path and query) is escaped in both.
+ */
+#ifndef USERD_ACCESS_H
+#define USERD_ACCESS_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+struct access_entry {
+	const struct sockaddr *client; /* may be NULL */
+	const char *method;
+	const char *path;
+	const char *query;    /* "a=1&b=2" without '?', or "" */
+	const char *version;  /* "HTTP/1.1" */
+	unsigned status;
+	uint64_t bytes;       /* body bytes sent */
+	uint64_t delay_us;    /* scheduled delay */
+	uint64_t duration_ns; /* arrival to completion */
+};
+
+/* Write `e` as one line in format `f` (nothing for ACCESS_LOG_OFF).
+ * Thread-safe: one write(2) per line. */
+void access_log_write(enum access_log_format f, const struct access_entry *e);
+
+#endif

@@ -1,0 +1,285 @@
+/* metrics.c - counters and histograms; see metrics.h. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+/* Status codes userd answers with; anything else is counted as "other". */
+static const unsigned codes[] = {200, 400, 404, 405, 414, 431, 500, 503};
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+
+static const char *const route_names[METRICS_ROUTE_COUNT] = {
+	[METRICS_ROUTE_USER] = "/user",
+	[METRICS_ROUTE_USERS] = "/users",
+	[METRICS_ROUTE_OTHER] = "other",
+};
+
+/* Upper bounds of the buckets, in seconds. */
+static const double duration_bounds[] = {
+	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5,
+	2, 3, 5, 10, 30, 60,
+};
+static const double lateness_bounds[] = {
+	0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+	0.05, 0.1, 0.25, 1,
+};
+#define NDUR (sizeof(duration_bounds) / sizeof(duration_bounds[0]))
+#define NLATE (sizeof(lateness_bounds) / sizeof(lateness_bounds[0]))
+
+/* A histogram: per-bucket counts (not cumulative; the +Inf bucket last),
+ * a count and a sum in nanoseconds. */
+struct histogram {
+	_Atomic uint64_t buckets[NDUR + 1];
+	_Atomic uint64_t count;
+	_Atomic uint64_t sum_ns;
+};
+
+struct metrics {
+	_Atomic uint64_t requests[METRICS_ROUTE_COUNT][NCODES + 1];
+	struct histogram duration[METRICS_ROUTE_COUNT];
+	struct histogram lateness;
+	_Atomic uint64_t disconnects;
+	_Atomic uint64_t faults;
+	double start_time;
+	char version[32];
+};
+
+#define ADD(x, v) atomic_fetch_add_explicit(&(x), (v), memory_order_relaxed)
+#define GET(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+static void observe(struct histogram *h, const double *bounds, size_t n,
+		    uint64_t ns)
+{
+	double s = (double)ns / 1e9;
+	size_t i = 0;
+
+	while (i < n && s > bounds[i])
+		i++;
+	ADD(h->buckets[i], 1);
+	ADD(h->count, 1);
+	ADD(h->sum_ns, ns);
+}
+
+struct metrics *metrics_create(const char *version)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	struct timespec ts;
+
+	if (m == NULL)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	snprintf(m->version, sizeof(m->version), "%s", version);
+	return m;
+}
+
+void metrics_destroy(struct metrics *m)
+{
+	free(m);
+}
+
+void metrics_request(struct metrics *m, enum metrics_route route,
+		     unsigned status, uint64_t duration_ns)
+{
+	size_t c = 0;
+
+	while (c < NCODES && codes[c] != status)
+		c++;
+	ADD(m->requests[route][c], 1);
+	observe(&m->duration[route], duration_bounds, NDUR, duration_ns);
+}
+
+void metrics_lateness(struct metrics *m, uint64_t lateness_ns)
+{
+	observe(&m->lateness, lateness_bounds, NLATE, lateness_ns);
+}
+
+void metrics_disconnect(struct metrics *m)
+{
+	ADD(m->disconnects, 1);
+}
+
+void metrics_fault(struct metrics *m)
+{
+	ADD(m->faults, 1);
+}
+
+/* ---- rendering --------------------------------------------------------- */
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	int failed;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		if (b->failed)
+			return;
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = b->cap * 2 + (size_t)n;
+			char *data = realloc(b->data, cap);
+
+			if (data == NULL) {
+				b->failed = 1;
+				return;
+			}
+			b->data = data;
+			b->cap = cap;
+		}
+	}
+}
+
+static void put_histogram(struct buf *b, const char *name, const char *labels,
+			  struct histogram *h, const double *bounds, size_t n)
+{
+	uint64_t cumulative = 0;
+	const char *sep = labels[0] != '\0' ? "," : "";
+
+	for (size_t i = 0; i < n; i++) {
+		cumulative += GET(h->buckets[i]);
+		put(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+		    bounds[i], (unsigned long long)cumulative);
+	}
+	cumulative += GET(h->buckets[n]);
+	put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+	    (unsigned long long)cumulative);
+	put(b, "%s_sum%s%s%s %.9f\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "", (double)GET(h->sum_ns) / 1e9);
+	put(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "", (unsigned long long)GET(h->count));
+}
+
+char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
+		     size_t *len)
+{
+	struct buf b = {.cap = 8192};
+	char labels[64];
+
+	b.data = malloc(b.cap);
+	if (b.data == NULL)
+		return NULL;
+
+	put(&b, "# HELP userd_requests_total Requests answered, by route and status code.\n"
+		"# TYPE userd_requests_total counter\n");
+	for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
+		for (size_t c = 0; c <= NCODES; c++) {
+			uint64_t v = GET(m->requests[r][c]);
+
+			if (c == NCODES)
+				put(&b, "userd_requests_total{route=\"%s\",code=\"other\"} %llu\n",
+				    route_names[r], (unsigned long long)v);
+			else
+				put(&b, "userd_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
+				    route_names[r], codes[c], (unsigned long long)v);
+		}
+	}
+
+	put(&b, "# HELP userd_request_duration_seconds Time from a request's arrival "
+		"to its completion, delay included.\n"
+		"# TYPE userd_request_duration_seconds histogram\n");
+	for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
+		snprintf(labels, sizeof(labels), "route=\"%s\"", route_names[r]);
+		put_histogram(&b, "userd_request_duration_seconds", labels,
+			      &m->duration[r], duration_bounds, NDUR);
+	}
+
+	put(&b, "# HELP userd_timer_lateness_seconds How long after its deadline "
+		"a waiting request was resumed.\n"
+		"# TYPE userd_timer_lateness_seconds histogram\n");
+	put_histogram(&b, "userd_timer_lateness_seconds", "", &m->lateness,
+		      lateness_bounds, NLATE);
+
+	put(&b, "# HELP userd_requests_waiting Requests waiting on their delay right now.\n"
+		"# TYPE userd_requests_waiting gauge\n"
+		"userd_requests_waiting %llu\n"
+		"# HELP userd_requests_in_flight Requests accepted and not yet answered.\n"
+		"# TYPE userd_requests_in_flight gauge\n"
+		"userd_requests_in_flight %llu\n"
+		"# HELP userd_connections Open client connections.\n"
+		"# TYPE userd_connections gauge\n"
+		"userd_connections %llu\n"
+		"# HELP userd_ready 1 while accepting work, 0 once draining.\n"
+		"# TYPE userd_ready gauge\n"
+		"userd_ready %d\n",
+	    (unsigned long long)g->waiting, (unsigned long long)g->in_flight,
+	    (unsigned long long)g->connections, g->ready);
+
+	put(&b, "# HELP userd_client_disconnects_total Clients that went away while "
+		"their request waited.\n"
+		"# TYPE userd_client_disconnects_total counter\n"
+		"userd_client_disconnects_total %llu\n"
+		"# HELP userd_faults_injected_total Requests answered 503 on purpose "
+		"(--error-rate, ?fail=1).\n"
+		"# TYPE userd_faults_injected_total counter\n"
+		"userd_faults_injected_total %llu\n",
+	    (unsigned long long)GET(m->disconnects),
+	    (unsigned long long)GET(m->faults));
+
+	put(&b, "# HELP userd_build_info Versions of userd and its libraries.\n"
+		"# TYPE userd_build_info gauge\n"
+		"userd_build_info{version=\"%s\",libmicrohttpd=\"%s\",jansson=\"%s\"} 1\n"
+		"# HELP process_start_time_seconds Start time of the process since "
+		"the Unix epoch, in seconds.\n"
+		"# TYPE process_start_time_seconds gauge\n"
+		"process_start_time_seconds %.3f\n",
+	    m->version, MHD_get_version(), jansson_version_str(), m->start_time);
+
+	if (b.failed) {
+		free(b.data);
+		return NULL;
+	}
+	*len = b.len;
+	return b.data;
+}
+
+double metrics_lateness_quantile(struct metrics *m, double q)
+{
+	uint64_t counts[NLATE + 1];
+	uint64_t total = 0, seen = 0;
+	double rank;
+
+	for (size_t i = 0; i <= NLATE; i++) {
+		counts[i] = GET(m->lateness.buckets[i]);
+		total += counts[i];
+	}
+	if (total == 0)
+		return 0;
+	rank = q * (double)total;
+	for (size_t i = 0; i <= NLATE; i++) {
+		double lo = i == 0 ? 0 : lateness_bounds[i - 1];
+
+		if ((double)(seen + counts[i]) >= rank && counts[i] > 0) {
+			if (i == NLATE)
+				return lateness_bounds[NLATE - 1];
+			return lo + (lateness_bounds[i] - lo) *
+				    (rank - (double)seen) / (double)counts[i];
+		}
+		seen += counts[i];
+	}
+	return lateness_bounds[NLATE - 1];
+}
