@@ -21,12 +21,14 @@ enum {
 	OPT_MAX_BATCH,
 	OPT_ACCESS_LOG,
 	OPT_TIMER_SLACK,
+	OPT_REUSE_PORT,
 };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"bind", required_argument, NULL, 'b'},
 	{"port", required_argument, NULL, 'p'},
+	{"reuse-port", no_argument, NULL, OPT_REUSE_PORT},
 	{"delay", required_argument, NULL, 'd'},
 	{"delay-min", required_argument, NULL, OPT_DELAY_MIN},
 	{"delay-max", required_argument, NULL, OPT_DELAY_MAX},
@@ -257,6 +259,9 @@ static bool apply_option(struct config *cfg, int opt, const char *name,
 	case OPT_NO_DELAY_OVERRIDE:
 		cfg->delay_override = false;
 		return true;
+	case OPT_REUSE_PORT:
+		cfg->reuse_port = true;
+		return true;
 	case OPT_ERROR_RATE:
 		return parse_rate(name, arg, &cfg->error_rate, err, errlen);
 	case OPT_MAX_BATCH:
@@ -431,7 +436,8 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 	value = trim(eq + 1);
 	o = find_option(key);
 	if (o == NULL || o->val == OPT_CONFIG ||
-	    (o->has_arg != required_argument && o->val != OPT_NO_DELAY_OVERRIDE)) {
+	    (o->has_arg != required_argument && o->val != OPT_NO_DELAY_OVERRIDE &&
+	     o->val != OPT_REUSE_PORT)) {
 		set_error(err, errlen, "unknown key '%s'", key);
 		return false;
 	}
@@ -439,13 +445,18 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 		set_error(err, errlen, "%s: a value is required", key);
 		return false;
 	}
-	if (o->val == OPT_NO_DELAY_OVERRIDE) {
+	if (o->has_arg == no_argument) {
 		/* A switch on the command line; "yes" or "no" in a file. */
-		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+		bool yes = strcmp(value, "yes") == 0;
+
+		if (!yes && strcmp(value, "no") != 0) {
 			set_error(err, errlen, "%s: '%s' is not yes or no", key, value);
 			return false;
 		}
-		cfg->delay_override = strcmp(value, "no") == 0;
+		if (o->val == OPT_REUSE_PORT)
+			cfg->reuse_port = yes;
+		else
+			cfg->delay_override = !yes;
 		return true;
 	}
 	return apply_option(cfg, o->val, key, value, err, errlen);
@@ -551,6 +562,8 @@ void config_usage(FILE *out)
 		"  -b, --bind ADDR           address to listen on (default: every interface,\n"
 		"                              IPv6 and IPv4)\n"
 		"  -p, --port N              TCP port, 0 picks a free one (default: %d)\n"
+		"      --reuse-port          let several userd processes share the port\n"
+		"                              (SO_REUSEPORT); the kernel spreads clients\n"
 		"  -d, --delay MODEL         how delays are drawn, in milliseconds:\n"
 		"                              fixed:MS, uniform:MIN:MAX (default\n"
 		"                              uniform:%d:%d) or lognormal:MEDIAN:P99\n"

@@ -41,6 +41,7 @@ struct config {
 	char *config_path;        /* --config FILE, or NULL */
 	char *bind;               /* NULL: every interface, IPv6 and IPv4 */
 	uint16_t port;
+	bool reuse_port;          /* SO_REUSEPORT: share the port */
 	struct delay_model delay; /* cap_ms is --max-delay */
 	bool delay_min_set;       /* --delay-min given (command line or file) */
 	bool delay_max_set;

@@ -34,7 +34,8 @@ static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 /* Try one address; returns the socket or -1 with errno set. */
-static int try_bind(const struct sockaddr *sa, socklen_t salen, int v6only)
+static int try_bind(const struct sockaddr *sa, socklen_t salen, int v6only,
+		    bool reuse_port)
 {
 	int one = 1;
 	int fd;
@@ -44,6 +45,9 @@ static int try_bind(const struct sockaddr *sa, socklen_t salen, int v6only)
 	if (fd < 0)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		goto fail;
+	if (reuse_port &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		goto fail;
 	if (sa->sa_family == AF_INET6 && v6only >= 0 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0)
@@ -58,7 +62,7 @@ fail:
 	return -1;
 }
 
-static int open_any(uint16_t port, char *err, size_t errlen)
+static int open_any(uint16_t port, bool reuse_port, char *err, size_t errlen)
 {
 	struct sockaddr_in6 s6;
 	struct sockaddr_in s4;
@@ -68,7 +72,7 @@ static int open_any(uint16_t port, char *err, size_t errlen)
 	s6.sin6_family = AF_INET6;
 	s6.sin6_addr = in6addr_any;
 	s6.sin6_port = htons(port);
-	fd = try_bind((const struct sockaddr *)&s6, sizeof(s6), 0);
+	fd = try_bind((const struct sockaddr *)&s6, sizeof(s6), 0, reuse_port);
 	if (fd >= 0)
 		return fd;
 	if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL) {
@@ -80,15 +84,15 @@ static int open_any(uint16_t port, char *err, size_t errlen)
 	s4.sin_family = AF_INET;
 	s4.sin_addr.s_addr = htonl(INADDR_ANY);
 	s4.sin_port = htons(port);
-	fd = try_bind((const struct sockaddr *)&s4, sizeof(s4), -1);
+	fd = try_bind((const struct sockaddr *)&s4, sizeof(s4), -1, reuse_port);
 	if (fd < 0)
 		snprintf(err, errlen, "cannot listen on 0.0.0.0:%u: %s", port,
 			 strerror(errno));
 	return fd;
 }
 
-int listener_open(const char *bind_addr, uint16_t port, char *err,
-		  size_t errlen)
+int listener_open(const char *bind_addr, uint16_t port, bool reuse_port,
+		  char *err, size_t errlen)
 {
 	struct addrinfo hints;
 	struct addrinfo *res;
@@ -99,7 +103,7 @@ int listener_open(const char *bind_addr, uint16_t port, char *err,
 	int rc;
 
 	if (bind_addr == NULL)
-		return open_any(port, err, errlen);
+		return open_any(port, reuse_port, err, errlen);
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -114,7 +118,7 @@ int listener_open(const char *bind_addr, uint16_t port, char *err,
 	}
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
 		/* An explicit IPv6 address means only IPv6. */
-		fd = try_bind(ai->ai_addr, ai->ai_addrlen, 1);
+		fd = try_bind(ai->ai_addr, ai->ai_addrlen, 1, reuse_port);
 		if (fd < 0 && saved == 0) {
 			saved = errno;
 			format_addr(ai->ai_addr, where, sizeof(where));

@@ -8,6 +8,7 @@
 #ifndef USERD_LISTENER_H
 #define USERD_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,10 +18,11 @@
 /* Open, bind and listen.  `bind_addr` NULL means every interface: an IPv6
  * socket that also takes IPv4, or plain IPv4 where IPv6 is unavailable.
  * Otherwise it is a numeric IPv4/IPv6 address or a host name (the first
- * address that binds wins).  Returns the socket, or -1 with a message
+ * address that binds wins).  With `reuse_port`, SO_REUSEPORT lets several
+ * processes listen on the same port, the kernel spreading connections.  Returns the socket, or -1 with a message
  * naming the address and the reason in err. */
-int listener_open(const char *bind_addr, uint16_t port, char *err,
-		  size_t errlen);
+int listener_open(const char *bind_addr, uint16_t port, bool reuse_port,
+		  char *err, size_t errlen);
 
 /* Write the socket's local address as a URL, "http://127.0.0.1:8000" or
  * "http://[::1]:8000", into buf.  Returns 0, or -1 (buf then holds "?"). */

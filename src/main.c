@@ -151,7 +151,7 @@ static void reload(struct app *app)
 	}
 	if ((next.bind == NULL) != (app->cfg.bind == NULL) ||
 	    (next.bind != NULL && strcmp(next.bind, app->cfg.bind) != 0) ||
-	    next.port != app->cfg.port ||
+	    next.port != app->cfg.port || next.reuse_port != app->cfg.reuse_port ||
 	    (next.threads != 0 && next.threads != app->cfg.threads) ||
 	    (next.max_connections != 0 &&
 	     next.max_connections != app->cfg.max_connections) ||
@@ -235,7 +235,7 @@ static int open_listener(const struct config *cfg, char *err, size_t errlen)
 	int fd = service_listen_fd(err, errlen);
 
 	if (fd == -1)
-		return listener_open(cfg->bind, cfg->port, err, errlen);
+		return listener_open(cfg->bind, cfg->port, cfg->reuse_port, err, errlen);
 	if (fd >= 0 && (cfg->bind != NULL || cfg->port != CONFIG_DEFAULT_PORT))
 		log_info("using the socket passed by the service manager; "
 			 "bind and port are ignored");
