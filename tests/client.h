@@ -13,7 +13,7 @@ struct reply {
 	CURLcode code;
 	long status;
 	double seconds;
-	char body[4096];
+	char body[32768];
 	size_t body_len;
 	char headers[4096];
 	size_t headers_len;

@@ -1,0 +1,517 @@
+/* End-to-end tests of the latency-backend features: batch fetch, delay
+ * models, per-request overrides, fault injection, health and readiness,
+ * metrics (checked by promtool) and the access log. */
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "daemon.h"
+#include "testutil.h"
+
+static struct daemon d;
+static struct reply r;
+
+static void teardown(void)
+{
+	client_release(&r);
+	daemon_cleanup(&d);
+}
+
+static void start(const char *const args[])
+{
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+}
+
+/* The delay a reply says it was given, in ms (Server-Timing). */
+static double delay_ms(const struct reply *x)
+{
+	char v[64];
+
+	ck_assert_msg(client_header(x, "Server-Timing", v, sizeof(v)) != NULL,
+		      "no Server-Timing in %s", x->headers);
+	ck_assert(strncmp(v, "delay;dur=", 10) == 0);
+	return atof(v + 10);
+}
+
+/* Assert r is a 400 whose message contains `says`. */
+static void assert_400(const char *says)
+{
+	client_assert_error(&r, 400);
+	ck_assert_msg(strstr(r.body, says) != NULL, "body %s lacks %s", r.body, says);
+}
+
+/* The value of metric sample `name` (a full series, labels included). */
+static double metric(const char *name)
+{
+	struct reply m = {0};
+	const char *p;
+	double v = -1;
+	size_t n = strlen(name);
+
+	client_request(&m, "GET", d.base, "/metrics");
+	ck_assert_int_eq(m.status, 200);
+	for (p = m.body; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			v = atof(p + n + 1);
+			break;
+		}
+	}
+	client_release(&m);
+	ck_assert_msg(v >= 0, "no sample %s", name);
+	return v;
+}
+
+/* ---- batch ------------------------------------------------------------ */
+
+START_TEST(test_batch_in_order)
+{
+	const char *args[] = {"--delay", "uniform:50:100", NULL};
+	json_error_t jerr;
+	json_t *doc;
+	const long long want[] = {5, 1, 5, 9223372036854775807LL};
+
+	start(args);
+	client_request(&r, "GET", d.base, "/users?ids=5,1,5,9223372036854775807");
+	ck_assert_int_eq(r.status, 200);
+	doc = json_loads(r.body, 0, &jerr);
+	ck_assert_msg(json_is_array(doc), "not an array: %s", r.body);
+	ck_assert_uint_eq(json_array_size(doc), 4);
+	for (size_t i = 0; i < 4; i++) {
+		json_t *u = json_array_get(doc, i);
+		char name[40];
+		long long age = json_integer_value(json_object_get(u, "age"));
+
+		ck_assert_int_eq(json_integer_value(json_object_get(u, "user_id")), want[i]);
+		snprintf(name, sizeof(name), "User%lld", want[i]);
+		ck_assert_str_eq(json_string_value(json_object_get(u, "name")), name);
+		ck_assert(age >= 20 && age <= 40);
+	}
+	json_decref(doc);
+	ck_assert_double_ge(delay_ms(&r), 50.0);
+	ck_assert_double_ge(r.seconds, 0.05);
+}
+END_TEST
+
+/* 50 ids of 200..400 ms: one wait of at most 400 ms, not the ~15 s sum,
+ * and ONE timer entry for the whole batch. */
+START_TEST(test_batch_is_concurrent_one_timer)
+{
+	const char *args[] = {"--delay", "uniform:200:400", NULL};
+	char path[512] = "/users?ids=";
+	pid_t child;
+	int status;
+
+	start(args);
+	for (int i = 0; i < 50; i++)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s%d",
+			 i ? "," : "", i);
+	/* A second batch from a child; watch the waiting gauge meanwhile. */
+	child = fork();
+	if (child == 0) {
+		struct reply c = {0};
+
+		usleep(50000);
+		client_request(&c, "GET", d.base, "/users?ids=1,2,3,4,5,6,7,8&delay=1500");
+		_exit(c.status == 200 ? 0 : 1);
+	}
+	client_request(&r, "GET", d.base, path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_double_ge(r.seconds, 0.2);
+	ck_assert_msg(r.seconds < 2.0, "batch took %.2f s", r.seconds);
+	ck_assert_double_ge(delay_ms(&r), 200.0);
+	ck_assert_double_le(delay_ms(&r), 400.0);
+	/* Only the child's 8-id batch waits now: one timer entry. */
+	ck_assert_double_eq(metric("userd_requests_waiting"), 1);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+START_TEST(test_batch_bad_lists)
+{
+	const char *args[] = {"--max-batch", "5", "--delay", "fixed:3000", NULL};
+
+	start(args);
+	client_request(&r, "GET", d.base, "/users");
+	assert_400("ids: required");
+	client_request(&r, "GET", d.base, "/users?ids=");
+	assert_400("ids: the list is empty");
+	client_request(&r, "GET", d.base, "/users?ids");
+	assert_400("ids: the list is empty");
+	client_request(&r, "GET", d.base, "/users?ids=1,,2");
+	assert_400("ids: empty item at position 2");
+	client_request(&r, "GET", d.base, "/users?ids=1,abc");
+	assert_400("ids: 'abc' is not a valid user id");
+	client_request(&r, "GET", d.base, "/users?ids=1,2,3,4,5,6");
+	assert_400("ids: at most 5 ids per request");
+	client_request(&r, "GET", d.base, "/users?ids=1%002");
+	assert_400("is not a valid user id");
+	/* Errors come at once, not after the 3 s delay. */
+	ck_assert_double_lt(r.seconds, 1.5);
+	client_request(&r, "POST", d.base, "/users?ids=1");
+	client_assert_error(&r, 405);
+}
+END_TEST
+
+/* ---- delay models and overrides -------------------------------------- */
+
+START_TEST(test_fixed_model)
+{
+	const char *args[] = {"--delay", "fixed:150", NULL};
+
+	start(args);
+	for (int i = 0; i < 3; i++) {
+		client_request(&r, "GET", d.base, "/user/1");
+		client_assert_user(&r, 1);
+		ck_assert_double_eq(delay_ms(&r), 150.0);
+		ck_assert_double_ge(r.seconds, 0.15);
+	}
+}
+END_TEST
+
+START_TEST(test_lognormal_clamped_by_max_delay)
+{
+	const char *args[] = {"--delay", "lognormal:20:400", "--max-delay", "60", NULL};
+	int at_cap = 0;
+
+	start(args);
+	for (int i = 0; i < 40; i++) {
+		double ms;
+
+		client_request(&r, "GET", d.base, "/user/2");
+		client_assert_user(&r, 2);
+		ms = delay_ms(&r);
+		ck_assert_double_le(ms, 60.0);
+		ck_assert_double_gt(ms, 0.0);
+		at_cap += ms == 60.0;
+	}
+	/* P(draw > 60 ms) is about 22% here: some hit the cap. */
+	ck_assert_int_gt(at_cap, 0);
+}
+END_TEST
+
+START_TEST(test_delay_override)
+{
+	const char *args[] = {"--delay", "fixed:2000", "--max-delay", "5000", NULL};
+
+	start(args);
+	client_request(&r, "GET", d.base, "/user/3?delay=0");
+	client_assert_user(&r, 3);
+	ck_assert_double_eq(delay_ms(&r), 0.0);
+	ck_assert_double_lt(r.seconds, 1.0);
+	client_request(&r, "GET", d.base, "/user/3?delay=300");
+	client_assert_user(&r, 3);
+	ck_assert_double_eq(delay_ms(&r), 300.0);
+	ck_assert_double_ge(r.seconds, 0.3);
+	client_request(&r, "GET", d.base, "/users?ids=1,2&delay=100");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_double_eq(delay_ms(&r), 100.0);
+
+	client_request(&r, "GET", d.base, "/user/3?delay=5001");
+	assert_400("delay: at most 5000 ms");
+	client_request(&r, "GET", d.base, "/user/3?delay=abc");
+	assert_400("delay: 'abc' is not a number of milliseconds");
+	client_request(&r, "GET", d.base, "/user/3?delay=-1");
+	assert_400("is not a number");
+	client_request(&r, "GET", d.base, "/user/3?delay=");
+	assert_400("is not a number");
+	client_request(&r, "GET", d.base, "/users?ids=1&delay=1.5");
+	assert_400("is not a number");
+}
+END_TEST
+
+START_TEST(test_no_delay_override)
+{
+	const char *args[] = {"--delay", "fixed:100", "--no-delay-override", NULL};
+
+	start(args);
+	client_request(&r, "GET", d.base, "/user/4?delay=0");
+	client_assert_user(&r, 4);
+	ck_assert_double_eq(delay_ms(&r), 100.0);
+	client_request(&r, "GET", d.base, "/user/4?delay=abc"); /* ignored too */
+	client_assert_user(&r, 4);
+}
+END_TEST
+
+/* ---- faults ----------------------------------------------------------- */
+
+START_TEST(test_fail_param)
+{
+	const char *args[] = {"--delay", "fixed:200", NULL};
+
+	start(args);
+	client_request(&r, "GET", d.base, "/user/5?fail=1");
+	client_assert_error(&r, 503);
+	ck_assert(strstr(r.body, "injected fault") != NULL);
+	ck_assert_double_ge(r.seconds, 0.2); /* after its delay */
+	client_request(&r, "GET", d.base, "/users?ids=1,2&fail=true");
+	client_assert_error(&r, 503);
+	client_request(&r, "GET", d.base, "/user/5?fail=0");
+	client_assert_user(&r, 5);
+	client_request(&r, "GET", d.base, "/user/5?fail=maybe");
+	assert_400("fail: 'maybe' is not 1, 0, true or false");
+	ck_assert_double_eq(metric("userd_faults_injected_total"), 2);
+	ck_assert_double_eq(metric("userd_requests_total{route=\"/user\",code=\"503\"}"), 1);
+}
+END_TEST
+
+START_TEST(test_error_rate)
+{
+	enum { N = 200 };
+	const char *all[] = {"--delay", "fixed:0", "--error-rate", "1", NULL};
+	const char *half[] = {"--delay", "fixed:0", "--error-rate", "0.5", NULL};
+	int fails = 0;
+
+	start(all);
+	for (int i = 0; i < 5; i++) {
+		client_request(&r, "GET", d.base, "/user/6");
+		client_assert_error(&r, 503);
+	}
+	client_release(&r);
+	daemon_cleanup(&d);
+
+	start(half);
+	for (int i = 0; i < N; i++) {
+		client_request(&r, "GET", d.base, "/user/6");
+		ck_assert(r.status == 200 || r.status == 503);
+		fails += r.status == 503;
+	}
+	/* Binomial(200, 0.5): mean 100, sd ~7; 60..140 is ±5.6 sd. */
+	ck_assert_msg(fails > 60 && fails < 140, "%d of %d failed", fails, N);
+	ck_assert_double_eq(metric("userd_faults_injected_total"), fails);
+}
+END_TEST
+
+/* ---- health and readiness --------------------------------------------- */
+
+START_TEST(test_health_ready_and_drain)
+{
+	const char *args[] = {"--delay", "fixed:1500", NULL};
+	struct reply h = {0};
+	pid_t child;
+	int status;
+
+	start(args);
+	client_request(&r, "GET", d.base, "/healthz");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "{\"status\": \"ok\"}");
+	client_request(&h, "GET", d.base, "/readyz");
+	ck_assert_int_eq(h.status, 200);
+	ck_assert_str_eq(h.body, "{\"status\": \"ready\"}");
+	ck_assert_double_lt(h.seconds, 1.0);
+	client_request(&h, "POST", d.base, "/readyz");
+	client_assert_error(&h, 405);
+
+	/* A slow request keeps the drain going while the two open
+	 * connections ask again. */
+	child = fork();
+	if (child == 0) {
+		struct reply c = {0};
+
+		client_request(&c, "GET", d.base, "/user/1");
+		_exit(c.status == 200 ? 0 : 1);
+	}
+	usleep(300000);
+	daemon_signal(&d, SIGTERM);
+	usleep(200000);
+	client_request(&h, "GET", d.base, "/readyz");
+	ck_assert_int_eq(h.status, 503);
+	ck_assert_str_eq(h.body, "{\"status\": \"draining\"}");
+	client_request(&r, "GET", d.base, "/healthz");
+	ck_assert_int_eq(r.status, 200);
+	client_release(&h);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(daemon_wait(&d, 10.0), 0);
+}
+END_TEST
+
+/* ---- metrics ---------------------------------------------------------- */
+
+START_TEST(test_metrics_counts_and_promtool)
+{
+	const char *args[] = {"--delay", "fixed:20", NULL};
+	char path[64], cmd[160];
+	FILE *f;
+
+	start(args);
+	for (int i = 0; i < 3; i++) {
+		client_request(&r, "GET", d.base, "/user/1");
+		client_assert_user(&r, 1);
+	}
+	client_request(&r, "GET", d.base, "/user/x");
+	client_request(&r, "GET", d.base, "/nope");
+	client_request(&r, "GET", d.base, "/users?ids=1,2");
+	client_request(&r, "GET", d.base, "/healthz");
+	client_request(&r, "GET", d.base, "/readyz");
+
+	ck_assert_double_eq(metric("userd_requests_total{route=\"/user\",code=\"200\"}"), 3);
+	ck_assert_double_eq(metric("userd_requests_total{route=\"/user\",code=\"400\"}"), 1);
+	ck_assert_double_eq(metric("userd_requests_total{route=\"other\",code=\"404\"}"), 1);
+	ck_assert_double_eq(metric("userd_requests_total{route=\"/users\",code=\"200\"}"), 1);
+	/* Health, readiness and metrics are not user traffic. */
+	ck_assert_double_eq(metric("userd_request_duration_seconds_count{route=\"other\"}"), 1);
+	ck_assert_double_eq(metric("userd_timer_lateness_seconds_count"), 4);
+	ck_assert_double_eq(metric("userd_requests_waiting"), 0);
+	ck_assert_double_eq(metric("userd_ready"), 1);
+	ck_assert_double_ge(metric("userd_connections"), 1);
+
+	client_request(&r, "GET", d.base, "/metrics");
+	ck_assert_int_eq(r.status, 200);
+	{
+		char type[80];
+
+		client_header(&r, "Content-Type", type, sizeof(type));
+		ck_assert_str_eq(type, "text/plain; version=0.0.4; charset=utf-8");
+	}
+	snprintf(path, sizeof(path), "/tmp/userd-metrics-%d.txt", getpid());
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(r.body, f);
+	fclose(f);
+	if (access("/usr/bin/promtool", X_OK) != 0)
+		ck_abort_msg("promtool is missing (apt-get install prometheus)");
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
+	ck_assert_msg(system(cmd) == 0, "promtool rejected /metrics:\n%s", r.body);
+	unlink(path);
+}
+END_TEST
+
+/* ---- access log ------------------------------------------------------- */
+
+static char log_text[1 << 16];
+
+static void read_log(void)
+{
+	FILE *f = fopen(d.log_path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(log_text, 1, sizeof(log_text) - 1, f);
+	log_text[n] = '\0';
+	fclose(f);
+}
+
+START_TEST(test_access_log_json)
+{
+	const char *args[] = {"--access-log", "json", "--delay", "fixed:30", NULL};
+	int lines = 0;
+
+	start(args);
+	client_request(&r, "GET", d.base, "/user/7?delay=40");
+	client_request(&r, "GET", d.base, "/user/%22quote%0A");
+	client_request(&r, "HEAD", d.base, "/user/8");
+	client_request(&r, "GET", d.base, "/healthz"); /* not logged */
+	client_release(&r);
+	usleep(100000);
+	read_log();
+	for (char *line = strtok(log_text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		json_error_t jerr;
+		json_t *doc;
+
+		if (line[0] != '{')
+			continue; /* the listening line */
+		doc = json_loads(line, 0, &jerr);
+		ck_assert_msg(doc != NULL, "invalid JSON line: %s (%s)", line, jerr.text);
+		ck_assert(json_is_string(json_object_get(doc, "client")));
+		ck_assert(json_is_string(json_object_get(doc, "time")));
+		ck_assert(json_is_integer(json_object_get(doc, "status")));
+		ck_assert(json_is_integer(json_object_get(doc, "bytes")));
+		ck_assert(json_is_number(json_object_get(doc, "delay_ms")));
+		ck_assert(json_is_number(json_object_get(doc, "duration_ms")));
+		if (lines == 0) {
+			ck_assert_str_eq(json_string_value(json_object_get(doc, "target")),
+					 "/user/7?delay=40");
+			ck_assert_str_eq(json_string_value(json_object_get(doc, "method")), "GET");
+			ck_assert_str_eq(json_string_value(json_object_get(doc, "client")), "127.0.0.1");
+			ck_assert_int_eq(json_integer_value(json_object_get(doc, "status")), 200);
+			ck_assert_double_eq(json_number_value(json_object_get(doc, "delay_ms")), 40.0);
+			ck_assert_double_ge(json_number_value(json_object_get(doc, "duration_ms")), 40.0);
+			ck_assert_int_gt(json_integer_value(json_object_get(doc, "bytes")), 30);
+		} else if (lines == 1) {
+			ck_assert_str_eq(json_string_value(json_object_get(doc, "target")),
+					 "/user/\"quote\n");
+			ck_assert_int_eq(json_integer_value(json_object_get(doc, "status")), 400);
+		} else {
+			ck_assert_str_eq(json_string_value(json_object_get(doc, "method")), "HEAD");
+			ck_assert_int_eq(json_integer_value(json_object_get(doc, "bytes")), 0);
+		}
+		json_decref(doc);
+		lines++;
+	}
+	ck_assert_int_eq(lines, 3);
+}
+END_TEST
+
+START_TEST(test_access_log_common_and_off)
+{
+	const char *common[] = {"--delay", "fixed:10", NULL}; /* the default */
+	const char *off[] = {"--access-log", "off", "--delay", "fixed:10", NULL};
+
+	start(common);
+	client_request(&r, "GET", d.base, "/user/9?delay=25");
+	client_release(&r);
+	usleep(100000);
+	read_log();
+	ck_assert_msg(strstr(log_text, "127.0.0.1 - - [") != NULL, "%s", log_text);
+	ck_assert_msg(strstr(log_text, "] \"GET /user/9?delay=25 HTTP/1.1\" 200 ") != NULL,
+		      "%s", log_text);
+	ck_assert_msg(strstr(log_text, " delay_ms=25.000 duration_ms=") != NULL, "%s", log_text);
+	daemon_cleanup(&d);
+
+	start(off);
+	client_request(&r, "GET", d.base, "/user/9");
+	client_release(&r);
+	usleep(100000);
+	read_log();
+	ck_assert_msg(strstr(log_text, "/user/9") == NULL, "%s", log_text);
+}
+END_TEST
+
+static Suite *features_suite(void)
+{
+	Suite *s = suite_create("features");
+	TCase *batch = tcase_create("batch");
+	TCase *delays = tcase_create("delays");
+	TCase *faults = tcase_create("faults");
+	TCase *ops = tcase_create("operations");
+
+	tcase_add_checked_fixture(batch, NULL, teardown);
+	tcase_add_checked_fixture(delays, NULL, teardown);
+	tcase_add_checked_fixture(faults, NULL, teardown);
+	tcase_add_checked_fixture(ops, NULL, teardown);
+	tcase_add_test(batch, test_batch_in_order);
+	tcase_add_test(batch, test_batch_is_concurrent_one_timer);
+	tcase_add_test(batch, test_batch_bad_lists);
+	tcase_add_test(delays, test_fixed_model);
+	tcase_add_test(delays, test_lognormal_clamped_by_max_delay);
+	tcase_add_test(delays, test_delay_override);
+	tcase_add_test(delays, test_no_delay_override);
+	tcase_add_test(faults, test_fail_param);
+	tcase_add_test(faults, test_error_rate);
+	tcase_add_test(ops, test_health_ready_and_drain);
+	tcase_add_test(ops, test_metrics_counts_and_promtool);
+	tcase_add_test(ops, test_access_log_json);
+	tcase_add_test(ops, test_access_log_common_and_off);
+	suite_add_tcase(s, batch);
+	suite_add_tcase(s, delays);
+	suite_add_tcase(s, faults);
+	suite_add_tcase(s, ops);
+	return s;
+}
+
+int main(void)
+{
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = testutil_run(features_suite());
+	curl_global_cleanup();
+	return rc;
+}

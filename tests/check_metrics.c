@@ -1,0 +1,155 @@
+/* Unit tests for src/metrics.c: counting, histogram buckets, the text
+ * format, and the lateness quantile. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "testutil.h"
+
+static struct metrics *m;
+static char *text;
+
+static void setup(void)
+{
+	m = metrics_create("9.9.9");
+	ck_assert_ptr_nonnull(m);
+	text = NULL;
+}
+
+static void teardown(void)
+{
+	free(text);
+	metrics_destroy(m);
+}
+
+static const char *render(void)
+{
+	struct metrics_gauges g = {.waiting = 3, .in_flight = 4, .connections = 5, .ready = 1};
+	size_t len = 0;
+
+	free(text);
+	text = metrics_render(m, &g, &len);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(len, strlen(text));
+	return text;
+}
+
+/* Assert the exposition has the line `line` exactly. */
+static void has_line(const char *line)
+{
+	const char *p = render();
+	size_t n = strlen(line);
+
+	while ((p = strstr(p, line)) != NULL) {
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n'))
+			return;
+		p += n;
+	}
+	ck_abort_msg("no line '%s' in:\n%s", line, text);
+}
+
+START_TEST(test_counts_by_route_and_code)
+{
+	metrics_request(m, METRICS_ROUTE_USER, 200, 1000000);
+	metrics_request(m, METRICS_ROUTE_USER, 200, 2000000);
+	metrics_request(m, METRICS_ROUTE_USERS, 400, 10);
+	metrics_request(m, METRICS_ROUTE_OTHER, 404, 10);
+	metrics_request(m, METRICS_ROUTE_USER, 418, 10); /* not a userd code */
+	has_line("userd_requests_total{route=\"/user\",code=\"200\"} 2");
+	has_line("userd_requests_total{route=\"/users\",code=\"400\"} 1");
+	has_line("userd_requests_total{route=\"other\",code=\"404\"} 1");
+	has_line("userd_requests_total{route=\"/user\",code=\"other\"} 1");
+	has_line("userd_requests_total{route=\"/user\",code=\"503\"} 0");
+}
+END_TEST
+
+START_TEST(test_histogram_is_cumulative)
+{
+	metrics_request(m, METRICS_ROUTE_USER, 200, 500000);       /* 0.5 ms */
+	metrics_request(m, METRICS_ROUTE_USER, 200, 700000000);    /* 0.7 s */
+	metrics_request(m, METRICS_ROUTE_USER, 200, 120000000000); /* 120 s */
+	has_line("userd_request_duration_seconds_bucket{route=\"/user\",le=\"0.001\"} 1");
+	has_line("userd_request_duration_seconds_bucket{route=\"/user\",le=\"0.5\"} 1");
+	has_line("userd_request_duration_seconds_bucket{route=\"/user\",le=\"0.75\"} 2");
+	has_line("userd_request_duration_seconds_bucket{route=\"/user\",le=\"60\"} 2");
+	has_line("userd_request_duration_seconds_bucket{route=\"/user\",le=\"+Inf\"} 3");
+	has_line("userd_request_duration_seconds_count{route=\"/user\"} 3");
+	has_line("userd_request_duration_seconds_sum{route=\"/user\"} 120.700500000");
+}
+END_TEST
+
+START_TEST(test_gauges_counters_info)
+{
+	metrics_disconnect(m);
+	metrics_disconnect(m);
+	metrics_fault(m);
+	has_line("userd_requests_waiting 3");
+	has_line("userd_requests_in_flight 4");
+	has_line("userd_connections 5");
+	has_line("userd_ready 1");
+	has_line("userd_client_disconnects_total 2");
+	has_line("userd_faults_injected_total 1");
+	ck_assert(strstr(render(), "userd_build_info{version=\"9.9.9\",libmicrohttpd=\"") != NULL);
+	ck_assert(strstr(render(), "\nprocess_start_time_seconds ") != NULL);
+	has_line("# TYPE userd_timer_lateness_seconds histogram");
+}
+END_TEST
+
+START_TEST(test_every_sample_has_help_and_type)
+{
+	const char *line = render();
+	char family[128] = "";
+
+	/* Each metric family is introduced by HELP then TYPE before its
+	 * first sample. */
+	while (*line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t n = (size_t)(end - line);
+
+		ck_assert_ptr_nonnull(end);
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			sscanf(line + 7, "%127s", family);
+		} else if (line[0] != '#') {
+			ck_assert_msg(family[0] != '\0' && strncmp(line, family, strlen(family)) == 0,
+				      "sample outside its family: %.*s", (int)n, line);
+		}
+		line = end + 1;
+	}
+}
+END_TEST
+
+START_TEST(test_lateness_quantile)
+{
+	ck_assert_double_eq(metrics_lateness_quantile(m, 0.99), 0);
+	for (int i = 0; i < 99; i++)
+		metrics_lateness(m, 30000); /* 30 us: first bucket, <= 50 us */
+	metrics_lateness(m, 3000000);       /* 3 ms */
+	ck_assert_double_le(metrics_lateness_quantile(m, 0.5), 0.00005);
+	ck_assert_double_le(metrics_lateness_quantile(m, 0.99), 0.00005);
+	ck_assert_double_gt(metrics_lateness_quantile(m, 0.999), 0.002);
+	ck_assert_double_le(metrics_lateness_quantile(m, 0.999), 0.005);
+	has_line("userd_timer_lateness_seconds_count 100");
+}
+END_TEST
+
+static Suite *metrics_suite(void)
+{
+	Suite *s = suite_create("metrics");
+	TCase *tc = tcase_create("registry");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_counts_by_route_and_code);
+	tcase_add_test(tc, test_histogram_is_cumulative);
+	tcase_add_test(tc, test_gauges_counters_info);
+	tcase_add_test(tc, test_every_sample_has_help_and_type);
+	tcase_add_test(tc, test_lateness_quantile);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(metrics_suite());
+}
