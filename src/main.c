@@ -7,6 +7,7 @@
  * sigtimedwait(2), so there is no signal handler at all.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,10 +63,17 @@ static rlim_t raise_fd_limit(void)
 	return rl.rlim_cur;
 }
 
-static unsigned online_cpus(void)
+/* The CPUs this process may run on (its affinity mask, so "taskset -c 0
+ * userd" gets one worker), or the online CPUs if that is unknown. */
+static unsigned usable_cpus(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long n;
 
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS : (unsigned)n;
 }
 
@@ -76,7 +84,7 @@ static void resolve_defaults(struct config *cfg)
 	rlim_t reserve;
 
 	if (cfg->threads == 0)
-		cfg->threads = online_cpus();
+		cfg->threads = usable_cpus();
 	reserve = FD_RESERVE_BASE + (rlim_t)FD_RESERVE_PER_THREAD * cfg->threads;
 	if (cfg->max_connections == 0) {
 		rlim_t n = fds > reserve ? fds - reserve : 1;
