@@ -14,6 +14,7 @@
  */
 #include "http.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -497,6 +499,23 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
 
+/* Did the client close or reset its connection while its request waited?
+ * A suspended connection is not polled, so a client that closed with a
+ * FIN would otherwise be "answered" into the void and not counted. */
+static bool client_gone(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char byte;
+	ssize_t n;
+
+	if (info == NULL)
+		return false;
+	n = recv(info->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			  errno != EINTR);
+}
+
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 			       const char *url, const char *method,
 			       const char *version, const char *upload_data,
@@ -537,6 +556,8 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 	case REQ_NEW:
 		return dispatch(conn, c, url, method);
 	case REQ_DUE:
+		if (client_gone(c))
+			return MHD_NO; /* close; on_completed counts the disconnect */
 		return send_answer(srv, c, r);
 	case REQ_FLUSHED:
 		return answer_canned(srv, c, r, CANNED_DRAINING);
@@ -745,18 +766,29 @@ int http_start(struct http_server **out, const struct http_options *opts,
 	srv->seeded = opts->seeded;
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
 
-	srv->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first: see docs */
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)opts->listen_fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opts->threads > 1 ? opts->threads : 0),
-		MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->connection_memory,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-		MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv,
-		MHD_OPTION_END);
+	/* A pool only with more than one worker: libmicrohttpd warns about
+	 * a pool of size 0 or 1. */
+	{
+		struct MHD_OptionItem pool[] = {
+			{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)opts->threads, NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
+
+		if (opts->threads <= 1)
+			pool[0].option = MHD_OPTION_END;
+		srv->daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, srv,
+			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first: see docs */
+			MHD_OPTION_ARRAY, pool,
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)opts->listen_fd,
+			MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
+			MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->connection_memory,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+			MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv,
+			MHD_OPTION_END);
+	}
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start "
 			 "(threads=%u, max-connections=%u)",
