@@ -22,6 +22,7 @@ enum {
 	OPT_ACCESS_LOG,
 	OPT_TIMER_SLACK,
 	OPT_REUSE_PORT,
+	OPT_CONNECTION_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -41,6 +42,7 @@ static const struct option long_options[] = {
 	{"seed", required_argument, NULL, 's'},
 	{"threads", required_argument, NULL, 't'},
 	{"max-connections", required_argument, NULL, 'c'},
+	{"connection-memory", required_argument, NULL, OPT_CONNECTION_MEMORY},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
 	{"log-level", required_argument, NULL, 'l'},
@@ -62,6 +64,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_batch = CONFIG_DEFAULT_MAX_BATCH;
 	cfg->access_log = ACCESS_LOG_COMMON;
 	cfg->timer_slack_us = CONFIG_DEFAULT_TIMER_SLACK_US;
+	cfg->connection_memory = CONFIG_DEFAULT_CONNECTION_MEMORY;
 	cfg->timeout_s = CONFIG_DEFAULT_TIMEOUT_S;
 	cfg->drain_timeout_s = CONFIG_DEFAULT_DRAIN_TIMEOUT_S;
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -261,6 +264,12 @@ static bool apply_option(struct config *cfg, int opt, const char *name,
 		return true;
 	case OPT_REUSE_PORT:
 		cfg->reuse_port = true;
+		return true;
+	case OPT_CONNECTION_MEMORY:
+		if (!parse_number(name, arg, CONFIG_MIN_CONNECTION_MEMORY,
+				  CONFIG_MAX_CONNECTION_MEMORY, &v, err, errlen))
+			return false;
+		cfg->connection_memory = (unsigned)v;
 		return true;
 	case OPT_ERROR_RATE:
 		return parse_rate(name, arg, &cfg->error_rate, err, errlen);
@@ -587,6 +596,10 @@ void config_usage(FILE *out)
 		"                              process may run on)\n"
 		"  -c, --max-connections N   most connections at once (default: sized from\n"
 		"                              the open-file limit, raised to its maximum)\n"
+		"      --connection-memory BYTES\n"
+		"                            buffer for one connection's request and\n"
+		"                              response headers; larger requests get\n"
+		"                              414 or 431 (default: %d)\n"
 		"      --timeout SECONDS     close idle connections after this long;\n"
 		"                              0 never (default: %d)\n"
 		"      --drain-timeout SECONDS\n"
@@ -606,6 +619,6 @@ void config_usage(FILE *out)
 		CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DELAY_MIN_MS,
 		CONFIG_DEFAULT_DELAY_MAX_MS, CONFIG_DEFAULT_MAX_DELAY_MS, DELAY_MAX_MS,
 		CONFIG_DEFAULT_MAX_BATCH, CONFIG_DEFAULT_TIMER_SLACK_US / 1000u,
-		CONFIG_DEFAULT_TIMEOUT_S,
+		CONFIG_DEFAULT_CONNECTION_MEMORY, CONFIG_DEFAULT_TIMEOUT_S,
 		CONFIG_DEFAULT_DRAIN_TIMEOUT_S);
 }

@@ -40,10 +40,6 @@ struct http_options {
 	const char *version;      /* reported by /metrics */
 };
 
-/* Per-connection buffer pool: enough for typical request headers and a
- * response header; larger requests get 414/431 from libmicrohttpd. */
-#define HTTP_DEFAULT_CONNECTION_MEMORY 4096
-
 /* Start serving on opts->listen_fd.  Returns 0 and sets *out, or -1 with a
  * message in err; on failure the listening socket has been closed and
  * nothing else is left behind. */

@@ -164,9 +164,11 @@ static void reload(struct app *app)
 	    (next.max_connections != 0 &&
 	     next.max_connections != app->cfg.max_connections) ||
 	    next.seeded != app->cfg.seeded || next.seed != app->cfg.seed ||
-	    next.timeout_s != app->cfg.timeout_s)
-		log_warn("reload: bind, port, threads, max-connections, seed and "
-			 "timeout changes take effect only after a restart");
+	    next.timeout_s != app->cfg.timeout_s ||
+	    next.connection_memory != app->cfg.connection_memory)
+		log_warn("reload: bind, port, reuse-port, threads, max-connections, "
+			 "connection-memory, seed and timeout changes take effect "
+			 "only after a restart");
 
 	app->cfg.delay = next.delay;
 	app->cfg.delay_override = next.delay_override;
@@ -277,7 +279,7 @@ static int start(struct app *app)
 	hopts.threads = app->cfg.threads;
 	hopts.max_connections = app->cfg.max_connections;
 	hopts.timeout_s = app->cfg.timeout_s;
-	hopts.connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY;
+	hopts.connection_memory = app->cfg.connection_memory;
 	hopts.settings = settings_of(&app->cfg);
 	hopts.seeded = app->cfg.seeded;
 	hopts.seed = app->cfg.seed;

@@ -59,6 +59,50 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.timeout_s, 60);
 	ck_assert_uint_eq(cfg.drain_timeout_s, 10);
 	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_INFO);
+	ck_assert_uint_eq(cfg.connection_memory, 3072);
+	ck_assert(!cfg.reuse_port);
+	ck_assert(cfg.delay_override);
+	ck_assert_double_eq(cfg.error_rate, 0);
+	ck_assert_uint_eq(cfg.max_batch, 100);
+	ck_assert_int_eq(cfg.access_log, ACCESS_LOG_COMMON);
+	ck_assert_uint_eq(cfg.delay.cap_ms, 60000);
+}
+END_TEST
+
+START_TEST(test_feature_options)
+{
+	const char *args[] = {"--delay", "lognormal:100:900", "--max-delay", "500",
+			      "--no-delay-override", "--error-rate", "0.25",
+			      "--max-batch", "7", "--access-log", "json",
+			      "--timer-slack", "3", "--reuse-port",
+			      "--connection-memory", "8192", NULL};
+
+	ck_assert_int_eq(parse(args), CONFIG_OK);
+	ck_assert_int_eq(cfg.delay.kind, DELAY_LOGNORMAL);
+	ck_assert_uint_eq(cfg.delay.median_ms, 100);
+	ck_assert_uint_eq(cfg.delay.p99_ms, 900);
+	ck_assert_uint_eq(cfg.delay.cap_ms, 500);
+	ck_assert(!cfg.delay_override);
+	ck_assert_double_eq(cfg.error_rate, 0.25);
+	ck_assert_uint_eq(cfg.max_batch, 7);
+	ck_assert_int_eq(cfg.access_log, ACCESS_LOG_JSON);
+	ck_assert_uint_eq(cfg.timer_slack_us, 3000);
+	ck_assert(cfg.reuse_port);
+	ck_assert_uint_eq(cfg.connection_memory, 8192);
+}
+END_TEST
+
+START_TEST(test_one_bound_moves_the_other)
+{
+	const char *max0[] = {"--delay-max", "0", NULL};
+	const char *min9[] = {"--delay-min", "9000", NULL};
+
+	ck_assert_int_eq(parse(max0), CONFIG_OK);
+	ck_assert_uint_eq(cfg.delay.min_ms, 0);
+	ck_assert_uint_eq(cfg.delay.max_ms, 0);
+	ck_assert_int_eq(parse(min9), CONFIG_OK);
+	ck_assert_uint_eq(cfg.delay.min_ms, 9000);
+	ck_assert_uint_eq(cfg.delay.max_ms, 9000);
 }
 END_TEST
 
@@ -142,6 +186,14 @@ static const struct {
 	{{"--bind", "", NULL}, "address is required"},
 	{{"--config", "", NULL}, "file name is required"},
 	{{"stray", NULL}, "unexpected argument 'stray'"},
+	{{"--connection-memory", "1024", NULL}, "out of range (2048..1048576)"},
+	{{"--error-rate", "-0.1", NULL}, "not a number from 0 to 1"},
+	{{"--error-rate", "0.5.5", NULL}, "not a number from 0 to 1"},
+	{{"--error-rate", "nan", NULL}, "not a number from 0 to 1"},
+	{{"--max-batch", "10001", NULL}, "out of range"},
+	{{"--timer-slack", "1001", NULL}, "out of range"},
+	{{"--delay", "uniform:9:1", NULL}, "MIN is above MAX"},
+	{{"--access-log", "verbose", NULL}, "not one of off, common, json"},
 };
 
 START_TEST(test_bad_command_lines)
@@ -201,6 +253,9 @@ START_TEST(test_file_values_and_precedence)
 		"timeout = 7\n"
 		"drain-timeout = 4\n"
 		"log-level = warn\n"
+		"reuse-port = yes\n"
+		"no-delay-override = yes\n"
+		"connection-memory = 4096\n"
 		"port = 9002\n"; /* later line wins */
 	const char *only_file[] = {"--config", path, NULL};
 	const char *overridden[] = {"--port", "9100", "-f", path, "--seed", "6", NULL};
@@ -218,6 +273,9 @@ START_TEST(test_file_values_and_precedence)
 	ck_assert_uint_eq(cfg.drain_timeout_s, 4);
 	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_WARN);
 	ck_assert_str_eq(cfg.config_path, path);
+	ck_assert(cfg.reuse_port);
+	ck_assert(!cfg.delay_override);
+	ck_assert_uint_eq(cfg.connection_memory, 4096);
 
 	/* The command line wins, wherever --config stands in it. */
 	ck_assert_int_eq(parse(overridden), CONFIG_OK);
@@ -257,6 +315,8 @@ static const struct {
 	{"delay-min = 3000\ndelay-max = 2000\n", 0, "delay-min (3000) is above delay-max (2000)"},
 	{"port = 1\0port = 2\n", 18, ":1: NUL byte in line"},
 	{" = 5\n", 0, ":1: unknown key ''"},
+	{"reuse-port = maybe\n", 0, ":1: reuse-port: 'maybe' is not yes or no"},
+	{"no-delay-override = 1\n", 0, ":1: no-delay-override: '1' is not yes or no"},
 };
 
 START_TEST(test_bad_files)
@@ -320,6 +380,8 @@ static Suite *config_suite(void)
 	tcase_add_test(good, test_short_options_and_equals);
 	tcase_add_test(good, test_help_and_version);
 	tcase_add_test(good, test_later_option_wins);
+	tcase_add_test(good, test_feature_options);
+	tcase_add_test(good, test_one_bound_moves_the_other);
 	tcase_add_loop_test(badc, test_bad_command_lines, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_checked_fixture(file, setup, teardown);

@@ -302,7 +302,9 @@ START_TEST(test_help_and_version)
 	static const char *const options[] = {
 		"--bind", "--port", "--delay-min", "--delay-max", "--seed",
 		"--threads", "--max-connections", "--timeout", "--drain-timeout",
-		"--log-level", "--help", "--version",
+		"--log-level", "--help", "--version", "--config", "--delay",
+		"--max-delay", "--no-delay-override", "--error-rate", "--max-batch",
+		"--access-log", "--timer-slack", "--reuse-port", "--connection-memory",
 	};
 	const char *help[] = {"--help", NULL};
 	const char *version[] = {"--version", NULL};
