@@ -1,5 +1,6 @@
 /* config.c - defaults and command-line parsing; see config.h. */
 #include "config.h"
+#include "decimal.h"
 #include "request.h"
 
 #include <errno.h>
@@ -108,27 +109,19 @@ static void set_error(char *err, size_t errlen, const char *fmt, ...)
 static bool parse_number(const char *option, const char *text, uint64_t min,
 			 uint64_t max, uint64_t *out, char *err, size_t errlen)
 {
+	enum decimal_result r;
 	uint64_t v = 0;
-	bool overflow = false;
-	const char *p = text;
 
-	if (*p == '\0') {
+	if (*text == '\0') {
 		set_error(err, errlen, "%s: a number is required", option);
 		return false;
 	}
-	for (; *p != '\0'; p++) {
-		unsigned d = (unsigned)(unsigned char)*p - '0';
-
-		if (d > 9) {
-			set_error(err, errlen, "%s: '%s' is not a number",
-				  option, text);
-			return false;
-		}
-		if (v > (UINT64_MAX - d) / 10)
-			overflow = true;
-		v = v * 10 + d;
+	r = decimal_parse(text, strlen(text), max, &v);
+	if (r == DECIMAL_INVALID) {
+		set_error(err, errlen, "%s: '%s' is not a number", option, text);
+		return false;
 	}
-	if (overflow || v < min || v > max) {
+	if (r == DECIMAL_TOO_BIG || v < min) {
 		set_error(err, errlen,
 			  "%s: '%s' is out of range (%" PRIu64 "..%" PRIu64 ")",
 			  option, text, min, max);

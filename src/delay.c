@@ -1,5 +1,6 @@
 /* delay.c - delay models and splitmix64; see delay.h. */
 #include "delay.h"
+#include "decimal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -71,19 +72,10 @@ void delay_set_uniform(struct delay_model *m, uint32_t min_ms, uint32_t max_ms)
 /* Parse "N" (digits only) into *out, at most DELAY_MAX_MS. */
 static bool parse_ms(const char *s, size_t len, uint32_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (len == 0)
+	if (decimal_parse(s, len, DELAY_MAX_MS, &v) != DECIMAL_OK)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned)(unsigned char)s[i] - '0';
-
-		if (d > 9)
-			return false;
-		v = v * 10 + d;
-		if (v > DELAY_MAX_MS)
-			return false;
-	}
 	*out = (uint32_t)v;
 	return true;
 }

@@ -119,6 +119,7 @@ struct http_server {
 	uint64_t seed;
 	_Atomic uint64_t conn_counter;
 	_Atomic size_t in_flight;
+	_Atomic size_t waiting;     /* suspended on the timer queue */
 	_Atomic size_t connections;
 	atomic_bool draining;
 	struct MHD_Response *canned[CANNED_COUNT];
@@ -189,6 +190,23 @@ static void use_owned(struct request *r, struct MHD_Response *resp,
 	r->body_len = body_len;
 }
 
+/* Make r's answer a 200 whose body is the malloc'd `body` (NULL allowed),
+ * which the response takes over.  False, with body freed, when out of
+ * memory. */
+static bool use_malloced_body(struct request *r, char *body, size_t len,
+			      const char *type)
+{
+	struct MHD_Response *resp = body == NULL ? NULL
+		: body_response(body, len, MHD_RESPMEM_MUST_FREE, type);
+
+	if (resp == NULL) {
+		free(body);
+		return false;
+	}
+	use_owned(r, resp, MHD_HTTP_OK, len);
+	return true;
+}
+
 /* Send r's chosen answer now. */
 static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *c,
 				struct request *r)
@@ -235,6 +253,7 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 	struct request *r = heap_entry(entry, struct request, timer);
 	struct conn *conn = heap_entry(r, struct conn, req);
 
+	atomic_fetch_sub_explicit(&conn->srv->waiting, 1, memory_order_relaxed);
 	if (reason == TIMERQ_FLUSHED) {
 		r->state = REQ_FLUSHED;
 	} else {
@@ -259,6 +278,7 @@ static MHD_Result_t wait_then_answer(struct conn *conn, struct MHD_Connection *c
 	r->state = REQ_WAITING;
 	r->waited = true;
 	r->deadline_ns = timerq_now() + delay_us * 1000u;
+	atomic_fetch_add_explicit(&srv->waiting, 1, memory_order_relaxed);
 	MHD_suspend_connection(c);
 	timerq_add(srv->timers, &r->timer, r->deadline_ns, on_deadline);
 	return MHD_YES;
@@ -386,7 +406,6 @@ static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c)
 	struct request *r = &conn->req;
 	struct http_settings s;
 	struct delay_params p;
-	struct MHD_Response *resp;
 	struct user *users;
 	uint64_t *ids, delay_us = 0;
 	const char *v;
@@ -424,13 +443,8 @@ static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c)
 		use_canned(srv, r, CANNED_FAULT);
 		return wait_then_answer(conn, c, delay_us);
 	}
-	resp = body == NULL ? NULL : body_response(body, len, MHD_RESPMEM_MUST_FREE,
-						   content_type_json);
-	if (resp == NULL) {
-		free(body);
+	if (!use_malloced_body(r, body, len, content_type_json))
 		return answer_canned(srv, c, r, CANNED_INTERNAL);
-	}
-	use_owned(r, resp, MHD_HTTP_OK, len);
 	return wait_then_answer(conn, c, delay_us);
 }
 
@@ -439,22 +453,16 @@ static MHD_Result_t route_metrics(struct http_server *srv, struct MHD_Connection
 				  struct request *r)
 {
 	struct metrics_gauges g = {
-		.waiting = timerq_pending(srv->timers),
+		.waiting = atomic_load(&srv->waiting),
 		.in_flight = atomic_load(&srv->in_flight),
 		.connections = atomic_load(&srv->connections),
 		.ready = !atomic_load(&srv->draining),
 	};
-	struct MHD_Response *resp;
-	size_t len;
+	size_t len = 0;
 	char *text = metrics_render(srv->metrics, &g, &len);
 
-	resp = text == NULL ? NULL : body_response(text, len, MHD_RESPMEM_MUST_FREE,
-						   content_type_metrics);
-	if (resp == NULL) {
-		free(text);
+	if (!use_malloced_body(r, text, len, content_type_metrics))
 		return answer_canned(srv, c, r, CANNED_INTERNAL);
-	}
-	use_owned(r, resp, MHD_HTTP_OK, len);
 	return send_answer(srv, c, r);
 }
 

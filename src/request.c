@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "user.h"
 
 static bool equals(const char *s, size_t len, const char *lit)
@@ -90,29 +91,23 @@ size_t request_parse_ids(const char *text, size_t len, uint64_t *out,
 bool request_parse_delay(const char *text, size_t len, uint32_t max_ms,
 			 uint32_t *ms, char *err, size_t errlen)
 {
-	uint64_t v = 0;
 	char shown[40];
-	bool digits = len > 0;
+	uint64_t v;
 
-	for (size_t i = 0; i < len && digits; i++) {
-		unsigned d = (unsigned)(unsigned char)text[i] - '0';
-
-		digits = d <= 9;
-		if (digits && v <= max_ms)
-			v = v * 10 + d;
-	}
-	if (!digits) {
+	switch (decimal_parse(text, len, max_ms, &v)) {
+	case DECIMAL_OK:
+		*ms = (uint32_t)v;
+		return true;
+	case DECIMAL_TOO_BIG:
+		snprintf(err, errlen, "delay: at most %u ms", max_ms);
+		return false;
+	case DECIMAL_INVALID:
+	default:
 		quote(text, len, shown, sizeof(shown));
 		snprintf(err, errlen, "delay: '%s' is not a number of milliseconds",
 			 shown);
 		return false;
 	}
-	if (v > max_ms) {
-		snprintf(err, errlen, "delay: at most %u ms", max_ms);
-		return false;
-	}
-	*ms = (uint32_t)v;
-	return true;
 }
 
 bool request_parse_flag(const char *name, const char *text, size_t len,

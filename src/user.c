@@ -1,23 +1,11 @@
 /* user.c - user ids and records; see user.h. */
 #include "user.h"
 
+#include "decimal.h"
+
 bool user_parse_id(const char *s, size_t len, uint64_t *id)
 {
-	uint64_t v = 0;
-
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned)(unsigned char)s[i] - '0';
-
-		if (d > 9)
-			return false;
-		if (v > (USER_ID_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*id = v;
-	return true;
+	return decimal_parse(s, len, USER_ID_MAX, id) == DECIMAL_OK;
 }
 
 void user_fetch(struct user *u, uint64_t id, struct rng *r)

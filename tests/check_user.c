@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "user.h"
 #include "testutil.h"
 
@@ -80,6 +81,41 @@ START_TEST(test_age_range_and_determinism)
 }
 END_TEST
 
+static const struct {
+	const char *text;
+	uint64_t max;
+	enum decimal_result result;
+	uint64_t value;
+} decimals[] = {
+	{"0", 0, DECIMAL_OK, 0},
+	{"10", 10, DECIMAL_OK, 10},
+	{"11", 10, DECIMAL_TOO_BIG, 0},
+	{"18446744073709551615", UINT64_MAX, DECIMAL_OK, UINT64_MAX},
+	{"18446744073709551616", UINT64_MAX, DECIMAL_TOO_BIG, 0},
+	{"99999999999999999999999999999", UINT64_MAX, DECIMAL_TOO_BIG, 0},
+	{"99999999999999999999999999999x", UINT64_MAX, DECIMAL_INVALID, 0},
+	{"", 100, DECIMAL_INVALID, 0},
+	{"-1", 100, DECIMAL_INVALID, 0},
+	{"+1", 100, DECIMAL_INVALID, 0},
+	{" 1", 100, DECIMAL_INVALID, 0},
+	{"1 ", 100, DECIMAL_INVALID, 0},
+	{"0x1", 100, DECIMAL_INVALID, 0},
+	{"007", 7, DECIMAL_OK, 7},
+	{"3600000", 3600000, DECIMAL_OK, 3600000},
+	{"3600001", 3600000, DECIMAL_TOO_BIG, 0},
+};
+
+START_TEST(test_decimals)
+{
+	uint64_t v = 4242;
+	const char *t = decimals[_i].text;
+
+	ck_assert_int_eq(decimal_parse(t, strlen(t), decimals[_i].max, &v),
+			 decimals[_i].result);
+	ck_assert_uint_eq(v, decimals[_i].result == DECIMAL_OK ? decimals[_i].value : 4242);
+}
+END_TEST
+
 static Suite *user_suite(void)
 {
 	Suite *s = suite_create("user");
@@ -91,6 +127,8 @@ static Suite *user_suite(void)
 	tcase_add_loop_test(ids, test_bad_ids, 0,
 			    (int)(sizeof(bad_ids) / sizeof(bad_ids[0])));
 	tcase_add_test(ids, test_length_is_respected);
+	tcase_add_loop_test(ids, test_decimals, 0,
+			    (int)(sizeof(decimals) / sizeof(decimals[0])));
 	tcase_add_test(rec, test_age_range_and_determinism);
 	suite_add_tcase(s, ids);
 	suite_add_tcase(s, rec);

@@ -12,30 +12,32 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Append what libcurl hands over to a NUL-terminated buffer, dropping
+ * what does not fit. */
+static size_t append(char *buf, size_t cap, size_t *used, const char *data,
+		     size_t len)
+{
+	size_t room = cap - 1 - *used;
+	size_t take = len < room ? len : room;
+
+	memcpy(buf + *used, data, take);
+	*used += take;
+	buf[*used] = '\0';
+	return len;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct reply *r = arg;
-	size_t len = size * n;
-	size_t room = sizeof(r->body) - 1 - r->body_len;
-	size_t take = len < room ? len : room;
 
-	memcpy(r->body + r->body_len, data, take);
-	r->body_len += take;
-	r->body[r->body_len] = '\0';
-	return len;
+	return append(r->body, sizeof(r->body), &r->body_len, data, size * n);
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
 	struct reply *r = arg;
-	size_t len = size * n;
-	size_t room = sizeof(r->headers) - 1 - r->headers_len;
-	size_t take = len < room ? len : room;
 
-	memcpy(r->headers + r->headers_len, data, take);
-	r->headers_len += take;
-	r->headers[r->headers_len] = '\0';
-	return len;
+	return append(r->headers, sizeof(r->headers), &r->headers_len, data, size * n);
 }
 
 void client_prepare(struct reply *r, const char *method, const char *url)
