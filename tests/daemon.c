@@ -35,6 +35,32 @@ const char *daemon_binary(void)
 	return bin != NULL && *bin != '\0' ? bin : "src/userd";
 }
 
+/* In a child: exec argv.  When argv[0] is the binary under test and
+ * $USERD_WRAPPER is set, run it under that command prefix (words split at
+ * blanks, e.g. "valgrind --error-exitcode=1 --leak-check=full").  Returns
+ * only on failure. */
+static void exec_daemon(char *const argv[])
+{
+	const char *wrapper = getenv("USERD_WRAPPER");
+	static char words[4096];
+	char *wargv[2 * MAX_ARGV];
+	int n = 0;
+
+	if (wrapper == NULL || *wrapper == '\0' ||
+	    strcmp(argv[0], daemon_binary()) != 0) {
+		execv(argv[0], argv);
+		return;
+	}
+	snprintf(words, sizeof(words), "%s", wrapper);
+	for (char *w = strtok(words, " \t"); w != NULL && n < MAX_ARGV;
+	     w = strtok(NULL, " \t"))
+		wargv[n++] = w;
+	for (int i = 0; argv[i] != NULL && n < 2 * MAX_ARGV - 1; i++)
+		wargv[n++] = argv[i];
+	wargv[n] = NULL;
+	execvp(wargv[0], wargv);
+}
+
 /* Build argv: binary, then args, then --bind/--port unless given.
  * Strings are copied into `store` so argv can be non-const. */
 static void build_argv(char **argv, char store[][256], const char *const args[],
@@ -111,7 +137,7 @@ int daemon_spawn(struct daemon *d, char *const argv[])
 	if (d->pid == 0) {
 		dup2(fd, STDERR_FILENO);
 		close(fd);
-		execv(argv[0], argv);
+		exec_daemon(argv);
 		_exit(127);
 	}
 	close(fd);
@@ -213,7 +239,7 @@ int daemon_run(const char *const args[], char *out, char *errbuf, size_t len)
 	if (d.pid == 0) {
 		dup2(ofd, STDOUT_FILENO);
 		dup2(efd, STDERR_FILENO);
-		execv(argv[0], argv);
+		exec_daemon(argv);
 		_exit(127);
 	}
 	close(ofd);
