@@ -35,7 +35,7 @@
 #define CONFIG_MIN_CONNECTION_MEMORY 2048
 #define CONFIG_MAX_CONNECTION_MEMORY (1024 * 1024)
 /* Chosen from the measurements in bench/results (see README). */
-#define CONFIG_DEFAULT_TIMER_SLACK_US 2000
+#define CONFIG_DEFAULT_TIMER_SLACK_US 3000
 
 enum access_log_format {
 	ACCESS_LOG_OFF = 0,

@@ -27,7 +27,8 @@ static const double duration_bounds[] = {
 	2, 3, 5, 10, 30, 60,
 };
 static const double lateness_bounds[] = {
-	0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+	0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005,
+	0.0075, 0.01, 0.025,
 	0.05, 0.1, 0.25, 1,
 };
 #define NDUR (sizeof(duration_bounds) / sizeof(duration_bounds[0]))

@@ -66,7 +66,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.max_batch, 100);
 	ck_assert_int_eq(cfg.access_log, ACCESS_LOG_COMMON);
 	ck_assert_uint_eq(cfg.delay.cap_ms, 60000);
-	ck_assert_uint_eq(cfg.timer_slack_us, 2000);
+	ck_assert_uint_eq(cfg.timer_slack_us, 3000);
 }
 END_TEST
 
