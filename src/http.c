@@ -73,6 +73,7 @@ struct request {
 	enum req_state state;
 	enum request_route route;
 	bool accepted;                 /* first seen before the drain began */
+	bool nul_in_target;            /* a raw NUL byte cut the target short */
 	bool waited;                   /* was suspended on the timer */
 	bool counted;                  /* user traffic: count and log it */
 	uint64_t started_ns;
@@ -89,13 +90,14 @@ struct conn {
 	struct MHD_Connection *mhd;
 	struct rng rng;
 	struct request req;
+	const char *raw_uri_end; /* the request target as received, to spot NULs */
 };
 
 static const struct {
 	unsigned status;
 	const char *text; /* error message, or status word for health */
 } canned_text[CANNED_COUNT] = {
-	[CANNED_BAD_REQUEST] = {400, "bad request"},
+	[CANNED_BAD_REQUEST] = {400, "malformed request target"},
 	[CANNED_BAD_ID] = {400, "invalid user id: expected a decimal integer "
 				"from 0 to 9223372036854775807"},
 	[CANNED_NOT_FOUND] = {404, "not found"},
@@ -476,6 +478,11 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 
 	request_parse_path(url, strlen(url), &path);
 	r->route = path.route;
+	if (r->nul_in_target) {
+		r->route = ROUTE_NOT_FOUND;
+		r->counted = true;
+		return answer_canned(srv, c, r, CANNED_BAD_REQUEST);
+	}
 	/* Health, readiness and metrics are not user traffic. */
 	r->counted = path.route == ROUTE_USER || path.route == ROUTE_USERS ||
 		     path.route == ROUTE_NOT_FOUND;
@@ -549,6 +556,12 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 		r->url = url;
 		r->version = version;
 		r->accepted = !atomic_load_explicit(&srv->draining, memory_order_relaxed);
+		/* libmicrohttpd ends the target at the space before the
+		 * version; a shorter C string means a raw NUL inside it, which
+		 * would otherwise silently truncate the path. */
+		r->nul_in_target = conn->raw_uri_end != NULL && version[0] != '\0' &&
+				   conn->raw_uri_end + 1 != version;
+		conn->raw_uri_end = NULL;
 		atomic_fetch_add_explicit(&srv->in_flight, 1, memory_order_relaxed);
 		*req_cls = r;
 		return MHD_YES;
@@ -691,6 +704,20 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	*socket_context = conn;
 }
 
+/* The request target as received, before libmicrohttpd splits off the
+ * query and decodes it: remember where its C string ends. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *conn = info != NULL ? info->socket_context : NULL;
+
+	(void)cls;
+	if (conn != NULL)
+		conn->raw_uri_end = uri + strlen(uri);
+	return NULL; /* no request context yet: on_request makes it */
+}
+
 /* Keep "%00" escaped: a NUL byte cannot be part of a valid path or query
  * value, and decoding it would silently truncate the string. */
 static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
@@ -795,6 +822,7 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv,
+			MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 			MHD_OPTION_END);
 	}
 	if (srv->daemon == NULL) {

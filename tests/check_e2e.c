@@ -121,6 +121,31 @@ START_TEST(test_status_table)
 }
 END_TEST
 
+/* A raw NUL byte in the target must not be silently cut off: "/user/1"
+ * would be served for "/user/1<NUL>/x".  (libcurl cannot send this.) */
+START_TEST(test_raw_nul_in_target)
+{
+	static const char req[] = "GET /user/1\0/x HTTP/1.1\r\nHost: t\r\n"
+				  "Connection: close\r\n\r\n";
+	static const char ok[] = "GET /user/1 HTTP/1.1\r\nHost: t\r\n"
+				 "Connection: close\r\n\r\n";
+	static const char query[] = "GET /user/1?delay=0&fail=0 HTTP/1.1\r\n"
+				    "Host: t\r\nConnection: close\r\n\r\n";
+	const char *args[] = {"--delay", "fixed:0", NULL};
+	char buf[2048];
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	ck_assert_int_gt(client_raw(d.port, req, sizeof(req) - 1, buf, sizeof(buf)), 0);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 400", 12) == 0, "answer: %s", buf);
+	ck_assert(strstr(buf, "malformed request target") != NULL);
+	/* The same path without the NUL, and with a query, still work. */
+	ck_assert_int_gt(client_raw(d.port, ok, sizeof(ok) - 1, buf, sizeof(buf)), 0);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "answer: %s", buf);
+	ck_assert_int_gt(client_raw(d.port, query, sizeof(query) - 1, buf, sizeof(buf)), 0);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "answer: %s", buf);
+}
+END_TEST
+
 /* ---- delays and concurrency ---------------------------------------- */
 
 START_TEST(test_never_before_the_delay)
@@ -353,6 +378,7 @@ static Suite *e2e_suite(void)
 	tcase_add_test(api, test_json_shape);
 	tcase_add_test(api, test_head_has_headers_no_body);
 	tcase_add_test(api, test_status_table);
+	tcase_add_test(api, test_raw_nul_in_target);
 	tcase_add_test(timing, test_never_before_the_delay);
 	tcase_add_test(timing, test_200_concurrent_requests_overlap);
 	tcase_add_test(timing, test_seed_reproduces_delays_and_ages);

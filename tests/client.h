@@ -46,6 +46,12 @@ int client_assert_user(const struct reply *r, long long id);
 /* Assert that r is a JSON error body with `status`. */
 void client_assert_error(const struct reply *r, long status);
 
+/* Send `len` raw bytes to 127.0.0.1:port and read the answer (until the
+ * server closes, or 2 s pass) into buf, NUL-terminated.  Returns the
+ * bytes read, or -1 if no connection could be made. */
+long client_raw(unsigned port, const char *data, size_t len, char *buf,
+		size_t buflen);
+
 /* Can a new TCP connection be made to 127.0.0.1:port? */
 bool client_can_connect(unsigned port);
 

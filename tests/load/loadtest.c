@@ -889,10 +889,11 @@ static int t_hostile(void)
 		}
 	}
 
-	/* A NUL byte in the request line or a header, raw.  Ideal: 400.
-	 * libmicrohttpd 0.9.75 cuts the line at the NUL and serves
-	 * "/user/1"; accept that (noted in the report) but nothing else,
-	 * and the connection must stay in step. */
+	/* A NUL byte in the request line or a header, raw.  In the path:
+	 * 400 (libmicrohttpd cuts the target at the NUL; userd spots that
+	 * through the URI-log callback).  In a header libmicrohttpd 0.9.75
+	 * cuts the value; accept that, but nothing else, and the
+	 * connection must stay in step. */
 	{
 		static const char req[] = "GET /user/1\0/x HTTP/1.1\r\nHost: x\r\n\r\n"
 					  "GET /user/2 HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -901,8 +902,7 @@ static int t_hostile(void)
 
 		raw_case(d.port, req, sizeof(req) - 1, &r, 2, 1.0, false);
 		say("raw NUL in the path: %s", describe(&r));
-		REQUIRE((r.n >= 1 && r.a[0].status == 400) || (r.n == 0 && r.closed) ||
-			(r.n == 2 && is_user(&r.a[0], 1) && is_user(&r.a[1], 2)),
+		REQUIRE(r.n >= 1 && r.a[0].status == 400,
 			"raw NUL in the path: %s", describe(&r));
 		STILL_ALIVE("a raw NUL in the path");
 		raw_case(d.port, hdr, sizeof(hdr) - 1, &r, 2, 1.0, false);
