@@ -206,6 +206,17 @@ static bool notified(const char *want, char *msg, size_t len)
 	return false;
 }
 
+/* SIGTERM: STOPPING=1 is notified and the daemon exits 0. */
+static void stop_and_expect_stopping(void)
+{
+	char msg[512];
+
+	daemon_signal(&d, SIGTERM);
+	ck_assert(notified("STOPPING=1", msg, sizeof(msg)));
+	ck_assert_int_eq(daemon_wait(&d, 10.0), 0);
+	close_notify_socket();
+}
+
 START_TEST(test_notify_ready_reloading_stopping)
 {
 	const char *args[] = {"--config", conf, NULL};
@@ -222,10 +233,7 @@ START_TEST(test_notify_ready_reloading_stopping)
 	ck_assert(strstr(msg, "MONOTONIC_USEC=") != NULL);
 	ck_assert(notified("READY=1", msg, sizeof(msg)));
 
-	daemon_signal(&d, SIGTERM);
-	ck_assert(notified("STOPPING=1", msg, sizeof(msg)));
-	ck_assert_int_eq(daemon_wait(&d, 10.0), 0);
-	close_notify_socket();
+	stop_and_expect_stopping();
 }
 END_TEST
 
@@ -278,10 +286,7 @@ START_TEST(test_socket_activation)
 	ck_assert_uint_eq(d.port, port);
 	ck_assert(notified("READY=1", msg, sizeof(msg)));
 
-	daemon_signal(&d, SIGTERM);
-	ck_assert(notified("STOPPING=1", msg, sizeof(msg)));
-	ck_assert_int_eq(daemon_wait(&d, 10.0), 0);
-	close_notify_socket();
+	stop_and_expect_stopping();
 }
 END_TEST
 

@@ -198,6 +198,31 @@ static void steady_allocator(void)
 	setenv("MALLOC_ARENA_MAX", "1", 0);
 }
 
+/* After `rounds` rounds of `n` requests: every connection's fd closed
+ * again (the baseline, give or take a racing /metrics connection), and no
+ * memory growth past round 1.  glibc keeps what the waiting requests used
+ * (it does not return it to the system), so RSS stays near its peak after
+ * the first round: at most 8 kB per request.  Later rounds reuse that
+ * memory: RSS must not grow by more than 1 MB over them (a leak of 50 bytes
+ * per request grows it by 1 MB over 20,000 requests).  Returns 0, or -1
+ * with fail_reason set. */
+static int check_no_leak(long fd0, const long *fd_after, long rss0,
+			 const long *rss_after, int rounds, long n)
+{
+	for (int i = 0; i < rounds; i++)
+		REQUIRE(labs(fd_after[i] - fd0) <= 2, "%ld fds after round %d, baseline %ld",
+			fd_after[i], i + 1, fd0);
+	REQUIRE(rss_after[0] <= rss0 + n * 8,
+		"RSS after round 1 is %ld kB, baseline %ld kB (allowed + 8 kB per request)",
+		rss_after[0], rss0);
+	REQUIRE(rss_after[rounds - 1] <= rss_after[0] + 1024,
+		"RSS grew from %ld kB after round 1 to %ld kB after round %d "
+		"(allowed + 1024 kB): a leak", rss_after[0], rss_after[rounds - 1], rounds);
+	return 0;
+out:
+	return -1;
+}
+
 /* ---- 1. many concurrent delayed requests ------------------------------ */
 
 static int t_many(void)
@@ -251,22 +276,8 @@ static int t_many(void)
 		    round + 1, now_s() - t0, p.peak_kb,
 		    (double)(p.peak_kb - rss0) / (double)n, fd_after[round], rss_after[round]);
 	}
-	/* Every connection's fd is closed again: the baseline, give or take
-	 * a racing /metrics connection. */
-	for (int i = 0; i < rounds; i++)
-		REQUIRE(labs(fd_after[i] - fd0) <= 2, "%ld fds after round %d, baseline %ld",
-			fd_after[i], i + 1, fd0);
-	/* Memory: glibc keeps what the waiting requests used (it does not
-	 * return it to the system), so RSS stays near its peak after the
-	 * first round: bounded by 8 kB per request.  Later rounds reuse that
-	 * memory: RSS must not grow by more than 1 MB over them (a leak of
-	 * 50 bytes per request grows it by 1 MB over 20,000 requests). */
-	REQUIRE(rss_after[0] <= rss0 + (long)n * 8,
-		"RSS after round 1 is %ld kB, baseline %ld kB (allowed + 8 kB per request)",
-		rss_after[0], rss0);
-	REQUIRE(rss_after[rounds - 1] <= rss_after[0] + 1024,
-		"RSS grew from %ld kB after round 1 to %ld kB after round %d "
-		"(allowed + 1024 kB): a leak", rss_after[0], rss_after[rounds - 1], rounds);
+	if (check_no_leak(fd0, fd_after, rss0, rss_after, rounds, (long)n) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (e.c != NULL)
@@ -342,17 +353,8 @@ static int t_disconnect(void)
 		"normal clients were affected: %lu bad, %lu late (%s)", s.bad, s.late,
 		s.first_error);
 	REQUIRE(s.responses >= nbg * 10, "normal clients got only %lu answers", s.responses);
-	for (int i = 0; i < rounds; i++)
-		REQUIRE(labs(fd_after[i] - fd0) <= 2, "%ld fds after round %d, baseline %ld",
-			fd_after[i], i + 1, fd0);
-	REQUIRE(rss_after[0] <= rss0 + (long)n * 8,
-		"RSS after round 1 is %ld kB, baseline %ld kB (allowed + 8 kB per request)",
-		rss_after[0], rss0);
-	/* As in "many": rounds 2 and 3 reuse round 1's memory; 1 MB over
-	 * 10,000 abandoned requests is 100 bytes each. */
-	REQUIRE(rss_after[rounds - 1] <= rss_after[0] + 1024,
-		"RSS grew from %ld kB after round 1 to %ld kB after round %d "
-		"(allowed + 1024 kB): a leak", rss_after[0], rss_after[rounds - 1], rounds);
+	if (check_no_leak(fd0, fd_after, rss0, rss_after, rounds, (long)n) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (e.c != NULL)
