@@ -46,6 +46,13 @@ static void assert_400(const char *says)
 	ck_assert_msg(strstr(r.body, says) != NULL, "body %s lacks %s", r.body, says);
 }
 
+/* GET `path`; assert a 400 whose message contains `says`. */
+static void get_400(const char *path, const char *says)
+{
+	client_request(&r, "GET", d.base, path);
+	assert_400(says);
+}
+
 /* The value of metric sample `name` (a full series, labels included). */
 static double metric(const char *name)
 {
@@ -138,20 +145,13 @@ START_TEST(test_batch_bad_lists)
 	const char *args[] = {"--max-batch", "5", "--delay", "fixed:3000", NULL};
 
 	start(args);
-	client_request(&r, "GET", d.base, "/users");
-	assert_400("ids: required");
-	client_request(&r, "GET", d.base, "/users?ids=");
-	assert_400("ids: the list is empty");
-	client_request(&r, "GET", d.base, "/users?ids");
-	assert_400("ids: the list is empty");
-	client_request(&r, "GET", d.base, "/users?ids=1,,2");
-	assert_400("ids: empty item at position 2");
-	client_request(&r, "GET", d.base, "/users?ids=1,abc");
-	assert_400("ids: 'abc' is not a valid user id");
-	client_request(&r, "GET", d.base, "/users?ids=1,2,3,4,5,6");
-	assert_400("ids: at most 5 ids per request");
-	client_request(&r, "GET", d.base, "/users?ids=1%002");
-	assert_400("is not a valid user id");
+	get_400("/users", "ids: required");
+	get_400("/users?ids=", "ids: the list is empty");
+	get_400("/users?ids", "ids: the list is empty");
+	get_400("/users?ids=1,,2", "ids: empty item at position 2");
+	get_400("/users?ids=1,abc", "ids: 'abc' is not a valid user id");
+	get_400("/users?ids=1,2,3,4,5,6", "ids: at most 5 ids per request");
+	get_400("/users?ids=1%002", "is not a valid user id");
 	/* Errors come at once, not after the 3 s delay. */
 	ck_assert_double_lt(r.seconds, 1.5);
 	client_request(&r, "POST", d.base, "/users?ids=1");
@@ -213,16 +213,11 @@ START_TEST(test_delay_override)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_double_eq(delay_ms(&r), 100.0);
 
-	client_request(&r, "GET", d.base, "/user/3?delay=5001");
-	assert_400("delay: at most 5000 ms");
-	client_request(&r, "GET", d.base, "/user/3?delay=abc");
-	assert_400("delay: 'abc' is not a number of milliseconds");
-	client_request(&r, "GET", d.base, "/user/3?delay=-1");
-	assert_400("is not a number");
-	client_request(&r, "GET", d.base, "/user/3?delay=");
-	assert_400("is not a number");
-	client_request(&r, "GET", d.base, "/users?ids=1&delay=1.5");
-	assert_400("is not a number");
+	get_400("/user/3?delay=5001", "delay: at most 5000 ms");
+	get_400("/user/3?delay=abc", "delay: 'abc' is not a number of milliseconds");
+	get_400("/user/3?delay=-1", "is not a number");
+	get_400("/user/3?delay=", "is not a number");
+	get_400("/users?ids=1&delay=1.5", "is not a number");
 }
 END_TEST
 
@@ -254,8 +249,7 @@ START_TEST(test_fail_param)
 	client_assert_error(&r, 503);
 	client_request(&r, "GET", d.base, "/user/5?fail=0");
 	client_assert_user(&r, 5);
-	client_request(&r, "GET", d.base, "/user/5?fail=maybe");
-	assert_400("fail: 'maybe' is not 1, 0, true or false");
+	get_400("/user/5?fail=maybe", "fail: 'maybe' is not 1, 0, true or false");
 	ck_assert_double_eq(metric("userd_faults_injected_total"), 2);
 	ck_assert_double_eq(metric("userd_requests_total{route=\"/user\",code=\"503\"}"), 1);
 }
