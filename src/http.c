@@ -612,9 +612,8 @@ static MHD_Result_t add_query_arg(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-static void log_access(struct http_server *srv, struct MHD_Connection *c,
-		       const struct request *r, enum access_log_format format,
-		       uint64_t duration_ns)
+static void log_access(struct MHD_Connection *c, const struct request *r,
+		       enum access_log_format format, uint64_t duration_ns)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -632,7 +631,6 @@ static void log_access(struct http_server *srv, struct MHD_Connection *c,
 		.duration_ns = duration_ns,
 	};
 
-	(void)srv;
 	q.buf[0] = '\0';
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
 	access_log_write(format, &e);
@@ -664,7 +662,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		format = srv->settings.access_log;
 		pthread_mutex_unlock(&srv->settings_lock);
 		if (format != ACCESS_LOG_OFF)
-			log_access(srv, c, r, format, duration);
+			log_access(c, r, format, duration);
 	}
 	if (r->owned && r->response != NULL)
 		MHD_destroy_response(r->response);
