@@ -1,6 +1,7 @@
 /* timerq.c - deadline queue and timer thread; see timerq.h. */
 #include "timerq.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ struct timerq {
 	uint64_t slack_ns;
 	uint64_t wake_at;       /* when the sleeping thread will look next */
 	size_t firing;          /* detached entries whose callbacks still run */
+	bool closed;            /* timerq_close(): no more entries */
 	bool stop;
 };
 
@@ -163,12 +165,17 @@ void timerq_set_slack(timerq *q, uint64_t slack_ns)
 	pthread_mutex_unlock(&q->lock);
 }
 
-void timerq_add(timerq *q, struct timerq_entry *entry, uint64_t deadline_ns,
+bool timerq_add(timerq *q, struct timerq_entry *entry, uint64_t deadline_ns,
 		timerq_cb cb)
 {
 	entry->cb = cb;
 	entry->next = NULL;
 	pthread_mutex_lock(&q->lock);
+	assert(!entry->pending);
+	if (q->closed) {
+		pthread_mutex_unlock(&q->lock);
+		return false;
+	}
 	entry->pending = true;
 	heap_insert(&q->heap, &entry->node, deadline_ns);
 	/* Wake the thread only when this entry is due before it would look
@@ -177,6 +184,7 @@ void timerq_add(timerq *q, struct timerq_entry *entry, uint64_t deadline_ns,
 	if (deadline_ns < q->wake_at - (q->wake_at == NEVER ? 0 : q->slack_ns))
 		pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
+	return true;
 }
 
 bool timerq_cancel(timerq *q, struct timerq_entry *entry)
@@ -193,12 +201,13 @@ bool timerq_cancel(timerq *q, struct timerq_entry *entry)
 	return was_pending;
 }
 
-size_t timerq_flush(timerq *q)
+size_t timerq_close(timerq *q)
 {
 	struct timerq_entry *batch;
 	size_t count;
 
 	pthread_mutex_lock(&q->lock);
+	q->closed = true;
 	batch = detach_due(q, NEVER, &count);
 	pthread_mutex_unlock(&q->lock);
 	fire_list(q, batch, count, timerq_now(), TIMERQ_FLUSHED);

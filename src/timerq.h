@@ -8,7 +8,7 @@
  * or cancel entries.
  *
  * Guarantee: a callback never runs before its deadline (CLOCK_MONOTONIC),
- * except when timerq_flush() fires it early on purpose.  Slack trades
+ * except when timerq_close() fires it early on purpose.  Slack trades
  * lateness for batching: with slack S the thread wakes at most S ns after
  * the earliest deadline, and fires everything due by then in one batch.
  *
@@ -28,12 +28,12 @@ typedef struct timerq timerq;
 /* Why a callback runs. */
 enum timerq_reason {
 	TIMERQ_EXPIRED = 0, /* its deadline passed */
-	TIMERQ_FLUSHED,     /* timerq_flush() fired it, possibly early */
+	TIMERQ_FLUSHED,     /* timerq_close() fired it, possibly early */
 };
 
 struct timerq_entry;
 
-/* Called on the timer thread (or on the thread calling timerq_flush) with
+/* Called on the timer thread (or on the thread calling timerq_close) with
  * the clock reading taken just before the batch fired.  Once the callback
  * has handed the entry to another thread it must not touch it again: the
  * queue itself never touches an entry after its callback started. */
@@ -58,9 +58,11 @@ int timerq_create(timerq **out, uint64_t slack_ns);
 void timerq_set_slack(timerq *q, uint64_t slack_ns);
 
 /* Schedule `entry` to fire `cb` at `deadline_ns` (timerq_now() clock).
- * The entry must not be pending already.  A deadline in the past fires on
- * the next pass of the timer thread.  Never fails; thread-safe. */
-void timerq_add(timerq *q, struct timerq_entry *entry, uint64_t deadline_ns,
+ * The entry must not be pending already (asserted).  A deadline in the
+ * past fires on the next pass of the timer thread.  Returns true; false
+ * only once the queue is closed (timerq_close), and then the entry is not
+ * pending and cb will never run for it.  Allocates nothing; thread-safe. */
+bool timerq_add(timerq *q, struct timerq_entry *entry, uint64_t deadline_ns,
 		timerq_cb cb);
 
 /* Remove a pending entry.  Returns true when it was pending (its callback
@@ -68,9 +70,11 @@ void timerq_add(timerq *q, struct timerq_entry *entry, uint64_t deadline_ns,
  * callback has run or is about to).  Thread-safe. */
 bool timerq_cancel(timerq *q, struct timerq_entry *entry);
 
-/* Fire every pending entry now, on the calling thread, with reason
- * TIMERQ_FLUSHED.  Returns how many fired.  Thread-safe. */
-size_t timerq_flush(timerq *q);
+/* Close the queue: fire every pending entry now, on the calling thread,
+ * with reason TIMERQ_FLUSHED, and refuse every later timerq_add().  After
+ * it returns, once timerq_pending() is 0, no callback can run again.
+ * Returns how many fired.  Idempotent; thread-safe. */
+size_t timerq_close(timerq *q);
 
 /* Entries not yet finished: pending ones plus those whose callbacks are
  * running right now.  Zero means no callback can still run unless new

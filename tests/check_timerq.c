@@ -1,9 +1,10 @@
-/* Unit tests for src/timerq.c: never early, in order, cancel, flush,
+/* Unit tests for src/timerq.c: never early, in order, cancel, close,
  * slack batching, re-entrant callbacks. */
 #include <check.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -161,7 +162,7 @@ START_TEST(test_cancel)
 }
 END_TEST
 
-START_TEST(test_flush_fires_everything_now)
+START_TEST(test_close_fires_everything_now)
 {
 	enum { N = 10 };
 	struct probe p[N] = {0};
@@ -169,14 +170,31 @@ START_TEST(test_flush_fires_everything_now)
 
 	for (int i = 0; i < N; i++)
 		add_probe(&p[i], far + (uint64_t)(N - i));
-	ck_assert_uint_eq(timerq_flush(q), N);
+	ck_assert_uint_eq(timerq_close(q), N);
 	ck_assert_uint_eq(timerq_pending(q), 0);
 	for (int i = 0; i < N; i++) {
 		ck_assert_int_eq(p[i].fired, 1);
 		ck_assert_int_eq(p[i].reason, TIMERQ_FLUSHED);
 		ck_assert_int_eq(p[i].order, N - 1 - i); /* deadline order */
 	}
-	ck_assert_uint_eq(timerq_flush(q), 0);
+	ck_assert_uint_eq(timerq_close(q), 0);
+}
+END_TEST
+
+/* Once closed, the queue takes nothing more: an entry added afterwards
+ * is refused, is not pending and never fires. */
+START_TEST(test_closed_queue_refuses_entries)
+{
+	struct probe p = {0};
+
+	ck_assert_uint_eq(timerq_close(q), 0);
+	p.entry.pending = false;
+	ck_assert(!timerq_add(q, &p.entry, timerq_now(), on_fire));
+	ck_assert(!p.entry.pending);
+	ck_assert_uint_eq(timerq_pending(q), 0);
+	usleep(50000);
+	ck_assert_int_eq(p.fired, 0);
+	ck_assert(!timerq_cancel(q, &p.entry));
 }
 END_TEST
 
@@ -283,7 +301,8 @@ static Suite *timerq_suite(void)
 	tcase_add_test(tc, test_past_deadline_fires_soon);
 	tcase_add_test(tc, test_earlier_deadline_wakes_sleeping_thread);
 	tcase_add_test(tc, test_cancel);
-	tcase_add_test(tc, test_flush_fires_everything_now);
+	tcase_add_test(tc, test_close_fires_everything_now);
+	tcase_add_test(tc, test_closed_queue_refuses_entries);
 	tcase_add_test(tc, test_slack_batches_but_never_early);
 	tcase_add_test(tc, test_callback_may_add);
 	tcase_add_test(tc, test_concurrent_add_cancel);
