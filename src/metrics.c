@@ -34,11 +34,12 @@ static const double lateness_bounds[] = {
 #define NDUR (sizeof(duration_bounds) / sizeof(duration_bounds[0]))
 #define NLATE (sizeof(lateness_bounds) / sizeof(lateness_bounds[0]))
 
-/* A histogram: per-bucket counts (not cumulative; the +Inf bucket last),
- * a count and a sum in nanoseconds. */
+/* A histogram: per-bucket counts (not cumulative; the +Inf bucket last)
+ * and a sum in nanoseconds.  There is no separate count: the exposition's
+ * _count is the sum of the buckets read for the same scrape, so it always
+ * equals the +Inf bucket, however busy the writers are. */
 struct histogram {
 	_Atomic uint64_t buckets[NDUR + 1];
-	_Atomic uint64_t count;
 	_Atomic uint64_t sum_ns;
 };
 
@@ -64,7 +65,6 @@ static void observe(struct histogram *h, const double *bounds, size_t n,
 	while (i < n && s > bounds[i])
 		i++;
 	ADD(h->buckets[i], 1);
-	ADD(h->count, 1);
 	ADD(h->sum_ns, ns);
 }
 
@@ -172,7 +172,7 @@ static void put_histogram(struct buf *b, const char *name, const char *labels,
 	put(b, "%s_sum%s%s%s %.9f\n", name, labels[0] ? "{" : "", labels,
 	    labels[0] ? "}" : "", (double)GET(h->sum_ns) / 1e9);
 	put(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
-	    labels[0] ? "}" : "", (unsigned long long)GET(h->count));
+	    labels[0] ? "}" : "", (unsigned long long)cumulative);
 }
 
 char *metrics_render(struct metrics *m, const struct metrics_gauges *g,

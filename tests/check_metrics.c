@@ -1,6 +1,9 @@
 /* Unit tests for src/metrics.c: counting, histogram buckets, the text
  * format, and the lateness quantile. */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +137,60 @@ START_TEST(test_lateness_quantile)
 }
 END_TEST
 
+static atomic_bool stop_observing;
+
+static void *observe_loop(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop_observing)) {
+		metrics_request(m, METRICS_ROUTE_USER, 200, 1000000);
+		metrics_lateness(m, 500000);
+	}
+	return NULL;
+}
+
+/* The value of the sample line starting with `prefix` in `t`. */
+static unsigned long long sample(const char *t, const char *prefix)
+{
+	const char *p = strstr(t, prefix);
+
+	ck_assert_msg(p != NULL, "no %s", prefix);
+	return strtoull(p + strlen(prefix), NULL, 10);
+}
+
+/* Scraped while requests are being counted, a histogram's +Inf bucket
+ * and its _count are the same number in every scrape. */
+START_TEST(test_scrape_during_updates_is_consistent)
+{
+	pthread_t writers[2];
+
+	atomic_store(&stop_observing, false);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&writers[i], NULL, observe_loop, NULL), 0);
+	for (int i = 0; i < 300; i++) {
+		const char *t = render();
+		unsigned long long inf = sample(
+			t, "userd_request_duration_seconds_bucket{route=\"/user\",le=\"+Inf\"} ");
+		unsigned long long count =
+			sample(t, "userd_request_duration_seconds_count{route=\"/user\"} ");
+		unsigned long long late_inf =
+			sample(t, "userd_timer_lateness_seconds_bucket{le=\"+Inf\"} ");
+		unsigned long long late_count = sample(t, "userd_timer_lateness_seconds_count ");
+
+		if (inf != count || late_inf != late_count) {
+			atomic_store(&stop_observing, true);
+			for (int j = 0; j < 2; j++)
+				pthread_join(writers[j], NULL);
+			ck_abort_msg("scrape %d: +Inf %llu, _count %llu; lateness %llu, %llu",
+				     i, inf, count, late_inf, late_count);
+		}
+	}
+	atomic_store(&stop_observing, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(writers[i], NULL);
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
@@ -145,6 +202,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, test_gauges_counters_info);
 	tcase_add_test(tc, test_every_sample_has_help_and_type);
 	tcase_add_test(tc, test_lateness_quantile);
+	tcase_add_test(tc, test_scrape_during_updates_is_consistent);
 	suite_add_tcase(s, tc);
 	return s;
 }
