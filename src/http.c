@@ -14,6 +14,7 @@
  */
 #include "http.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -22,12 +23,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "access.h"
+#include "acceptor.h"
 #include "log.h"
 #include "metrics.h"
 #include "render.h"
@@ -67,11 +71,13 @@ enum canned {
 
 struct request {
 	struct timerq_entry timer;
-	struct MHD_Response *response; /* the answer, once chosen */
-	bool owned;                    /* response is ours to destroy */
+	struct MHD_Response *response; /* an answer of its own, or NULL */
+	bool owned;                    /* the answer is `response`, ours to destroy */
+	enum canned canned;            /* else the answer is this shared one */
 	unsigned status;               /* of the answer */
 	enum req_state state;
 	enum request_route route;
+	enum access_log_format log_format; /* in force when it was dispatched */
 	bool accepted;                 /* first seen before the drain began */
 	bool nul_in_target;            /* a raw NUL byte cut the target short */
 	bool waited;                   /* was suspended on the timer */
@@ -112,6 +118,7 @@ static const struct {
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	acceptor *acceptor;     /* takes connections for the daemon */
 	int listen_fd;          /* -1 once the drain closed it */
 	timerq *timers;
 	struct metrics *metrics;
@@ -124,7 +131,9 @@ struct http_server {
 	_Atomic size_t waiting;     /* suspended on the timer queue */
 	_Atomic size_t connections;
 	atomic_bool draining;
-	struct MHD_Response *canned[CANNED_COUNT];
+	atomic_bool flushed;        /* the drain gave up waiting: no more waits */
+	/* [0]: as normal; [1]: with "Connection: close", for the drain. */
+	struct MHD_Response *canned[2][CANNED_COUNT];
 };
 
 static const char content_type_json[] = "application/json";
@@ -132,21 +141,25 @@ static const char content_type_metrics[] = "text/plain; version=0.0.4; charset=u
 
 /* ---- responses --------------------------------------------------------- */
 
-/* A response for `body`; `mode` says who owns the buffer. */
-static struct MHD_Response *body_response(const char *body, size_t len,
-					  enum MHD_ResponseMemoryMode mode,
-					  const char *type)
+/* Give `resp` its Content-Type.  On failure `resp` is destroyed (and
+ * with it a body it owns) and NULL returned. */
+static struct MHD_Response *typed(struct MHD_Response *resp, const char *type)
 {
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, mode);
-	if (resp == NULL)
-		return NULL;
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES) {
+	if (resp != NULL &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
 	return resp;
+}
+
+/* A response with a copy of `body`, or NULL when out of memory. */
+static struct MHD_Response *copied_response(const char *body, size_t len,
+					    const char *type)
+{
+	return typed(MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
+						     MHD_RESPMEM_MUST_COPY),
+		     type);
 }
 
 static struct MHD_Response *error_response(unsigned status, const char *msg)
@@ -154,8 +167,7 @@ static struct MHD_Response *error_response(unsigned status, const char *msg)
 	char body[RENDER_BUF_SIZE];
 	size_t len = render_error(status, msg, body, sizeof(body));
 
-	return len == 0 ? NULL : body_response(body, len, MHD_RESPMEM_MUST_COPY,
-					       content_type_json);
+	return len == 0 ? NULL : copied_response(body, len, content_type_json);
 }
 
 /* Tell the client the delay it was given, in the standard Server-Timing
@@ -169,13 +181,15 @@ static bool add_server_timing(struct MHD_Response *resp, uint64_t delay_us)
 	return MHD_add_response_header(resp, "Server-Timing", value) == MHD_YES;
 }
 
-/* Choose a shared answer for r (sent when r is answered). */
-static void use_canned(struct http_server *srv, struct request *r, enum canned which)
+/* Choose a shared answer for r (sent when r is answered: the variant
+ * with "Connection: close" if the drain has begun by then). */
+static void use_canned(struct request *r, enum canned which)
 {
 	if (r->owned && r->response != NULL)
 		MHD_destroy_response(r->response);
-	r->response = srv->canned[which];
+	r->response = NULL;
 	r->owned = false;
+	r->canned = which;
 	r->status = canned_text[which].status;
 	r->body_len = 0;
 }
@@ -193,42 +207,66 @@ static void use_owned(struct request *r, struct MHD_Response *resp,
 }
 
 /* Make r's answer a 200 whose body is the malloc'd `body` (NULL allowed),
- * which the response takes over.  False, with body freed, when out of
- * memory. */
+ * which is taken over: freed here on failure, by the response after.
+ * False, with r's answer unchanged, when out of memory. */
 static bool use_malloced_body(struct request *r, char *body, size_t len,
 			      const char *type)
 {
 	struct MHD_Response *resp = body == NULL ? NULL
-		: body_response(body, len, MHD_RESPMEM_MUST_FREE, type);
+		: MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 
 	if (resp == NULL) {
-		free(body);
+		free(body); /* not taken over by a response that was not made */
 		return false;
 	}
+	resp = typed(resp, type); /* on failure, destroying resp freed body */
+	if (resp == NULL)
+		return false;
 	use_owned(r, resp, MHD_HTTP_OK, len);
 	return true;
 }
 
-/* Send r's chosen answer now. */
+/* Send r's chosen answer now.  While draining, and after an error that
+ * leaves the request's framing in doubt (`closing`), the connection is
+ * closed after it. */
+static MHD_Result_t send_closing(struct http_server *srv, struct MHD_Connection *c,
+				 struct request *r, bool closing)
+{
+	closing = closing || atomic_load_explicit(&srv->draining, memory_order_relaxed);
+	if (r->owned && closing &&
+	    MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION,
+				    "close") != MHD_YES)
+		use_canned(r, CANNED_INTERNAL);
+	r->state = REQ_ANSWERED;
+	return MHD_queue_response(c, r->status, r->owned ? r->response
+					  : srv->canned[closing][r->canned]);
+}
+
 static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *c,
 				struct request *r)
 {
-	if (r->response == NULL)
-		use_canned(srv, r, CANNED_INTERNAL);
-	/* While draining, every answer closes its connection; shared answers
-	 * must not be modified, so only owned ones get the header (the
-	 * shared 503 has it already). */
-	if (r->owned && atomic_load_explicit(&srv->draining, memory_order_relaxed))
-		MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION, "close");
-	r->state = REQ_ANSWERED;
-	return MHD_queue_response(c, r->status, r->response);
+	return send_closing(srv, c, r, false);
 }
 
 static MHD_Result_t answer_canned(struct http_server *srv, struct MHD_Connection *c,
 				  struct request *r, enum canned which)
 {
-	use_canned(srv, r, which);
+	use_canned(r, which);
 	return send_answer(srv, c, r);
+}
+
+/* An error naming the problem (`closing`: then close the connection). */
+static MHD_Result_t answer_error(struct http_server *srv, struct MHD_Connection *c,
+				 struct request *r, unsigned status, const char *msg,
+				 bool closing)
+{
+	struct MHD_Response *resp = error_response(status, msg);
+
+	if (resp == NULL)
+		use_canned(r, CANNED_INTERNAL);
+	else
+		use_owned(r, resp, status, 0);
+	return send_closing(srv, c, r, closing);
 }
 
 /* A 400 naming the problem. */
@@ -236,12 +274,7 @@ static MHD_Result_t answer_bad_request(struct http_server *srv,
 				       struct MHD_Connection *c, struct request *r,
 				       const char *msg)
 {
-	struct MHD_Response *resp = error_response(400, msg);
-
-	if (resp == NULL)
-		return answer_canned(srv, c, r, CANNED_INTERNAL);
-	use_owned(r, resp, 400, 0);
-	return send_answer(srv, c, r);
+	return answer_error(srv, c, r, 400, msg, false);
 }
 
 /* ---- the timer side ---------------------------------------------------- */
@@ -265,7 +298,10 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 	MHD_resume_connection(conn->mhd);
 }
 
-/* Hold r until `delay_us` from now, or answer at once when it is 0. */
+/* Hold r until `delay_us` from now, or answer at once when it is 0.
+ * Once the drain has flushed the timer queue nothing waits any more: the
+ * answer is then 503 at once (the queue refuses the deadline if the flush
+ * comes between the check and the suspension). */
 static MHD_Result_t wait_then_answer(struct conn *conn, struct MHD_Connection *c,
 				     uint64_t delay_us)
 {
@@ -274,15 +310,21 @@ static MHD_Result_t wait_then_answer(struct conn *conn, struct MHD_Connection *c
 
 	r->delay_us = delay_us;
 	if (r->owned && !add_server_timing(r->response, delay_us))
-		use_canned(srv, r, CANNED_INTERNAL);
+		use_canned(r, CANNED_INTERNAL);
 	if (delay_us == 0)
 		return send_answer(srv, c, r);
+	if (atomic_load(&srv->flushed))
+		return answer_canned(srv, c, r, CANNED_DRAINING);
 	r->state = REQ_WAITING;
 	r->waited = true;
 	r->deadline_ns = timerq_now() + delay_us * 1000u;
 	atomic_fetch_add_explicit(&srv->waiting, 1, memory_order_relaxed);
 	MHD_suspend_connection(c);
-	timerq_add(srv->timers, &r->timer, r->deadline_ns, on_deadline);
+	if (!timerq_add(srv->timers, &r->timer, r->deadline_ns, on_deadline)) {
+		atomic_fetch_sub_explicit(&srv->waiting, 1, memory_order_relaxed);
+		r->state = REQ_FLUSHED;
+		MHD_resume_connection(c); /* answered 503 when it runs again */
+	}
 	return MHD_YES;
 }
 
@@ -364,11 +406,11 @@ static void settings_snapshot(struct http_server *srv, struct http_settings *s)
 
 /* GET|HEAD /user/<id>: prepare the record, wait, answer. */
 static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
+			       const struct http_settings *s,
 			       const struct request_path *path)
 {
 	struct http_server *srv = conn->srv;
 	struct request *r = &conn->req;
-	struct http_settings s;
 	struct delay_params p;
 	char body[RENDER_BUF_SIZE], err[128];
 	struct MHD_Response *resp;
@@ -378,22 +420,20 @@ static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
 
 	if (!user_parse_id(path->id, path->id_len, &id))
 		return answer_canned(srv, c, r, CANNED_BAD_ID);
-	settings_snapshot(srv, &s);
-	if (!parse_delay_params(c, &s, &p, err, sizeof(err)))
+	if (!parse_delay_params(c, s, &p, err, sizeof(err)))
 		return answer_bad_request(srv, c, r, err);
 
 	/* Draw in one fixed order (delay, record, fault) so a seeded
 	 * connection is reproducible. */
-	delay_us = draw_delay(&p, &s, &conn->rng);
+	delay_us = draw_delay(&p, s, &conn->rng);
 	user_fetch(&u, id, &conn->rng);
-	if (draw_fault(&p, &s, &conn->rng)) {
+	if (draw_fault(&p, s, &conn->rng)) {
 		metrics_fault(srv->metrics);
-		use_canned(srv, r, CANNED_FAULT);
+		use_canned(r, CANNED_FAULT);
 		return wait_then_answer(conn, c, delay_us);
 	}
 	len = render_user(&u, body, sizeof(body));
-	resp = len == 0 ? NULL : body_response(body, len, MHD_RESPMEM_MUST_COPY,
-					       content_type_json);
+	resp = len == 0 ? NULL : copied_response(body, len, content_type_json);
 	if (resp == NULL)
 		return answer_canned(srv, c, r, CANNED_INTERNAL);
 	use_owned(r, resp, MHD_HTTP_OK, len);
@@ -402,11 +442,11 @@ static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
 
 /* GET|HEAD /users?ids=1,2,3: every record with its own delay, all
  * answered together after the longest, with ONE timer entry. */
-static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c)
+static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c,
+				const struct http_settings *s)
 {
 	struct http_server *srv = conn->srv;
 	struct request *r = &conn->req;
-	struct http_settings s;
 	struct delay_params p;
 	struct user *users;
 	uint64_t *ids, delay_us = 0;
@@ -415,21 +455,20 @@ static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c)
 	char err[128];
 	char *body;
 
-	settings_snapshot(srv, &s);
 	if (!query_arg(c, "ids", &v, &len))
 		return answer_bad_request(srv, c, r, "ids: required, e.g. /users?ids=1,2,3");
-	if (!parse_delay_params(c, &s, &p, err, sizeof(err)))
+	if (!parse_delay_params(c, s, &p, err, sizeof(err)))
 		return answer_bad_request(srv, c, r, err);
-	ids = malloc(s.max_batch * sizeof(*ids));
-	users = malloc(s.max_batch * sizeof(*users));
+	ids = malloc(s->max_batch * sizeof(*ids));
+	users = malloc(s->max_batch * sizeof(*users));
 	if (ids == NULL || users == NULL) {
 		free(ids);
 		free(users);
 		return answer_canned(srv, c, r, CANNED_INTERNAL);
 	}
-	n = request_parse_ids(v, len, ids, s.max_batch, err, sizeof(err));
+	n = request_parse_ids(v, len, ids, s->max_batch, err, sizeof(err));
 	for (size_t i = 0; i < n; i++) {
-		uint64_t d = draw_delay(&p, &s, &conn->rng);
+		uint64_t d = draw_delay(&p, s, &conn->rng);
 
 		delay_us = d > delay_us ? d : delay_us;
 		user_fetch(&users[i], ids[i], &conn->rng);
@@ -439,10 +478,10 @@ static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c)
 	free(users);
 	if (n == 0)
 		return answer_bad_request(srv, c, r, err);
-	if (draw_fault(&p, &s, &conn->rng)) {
+	if (draw_fault(&p, s, &conn->rng)) {
 		free(body);
 		metrics_fault(srv->metrics);
-		use_canned(srv, r, CANNED_FAULT);
+		use_canned(r, CANNED_FAULT);
 		return wait_then_answer(conn, c, delay_us);
 	}
 	if (!use_malloced_body(r, body, len, content_type_json))
@@ -474,8 +513,11 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 {
 	struct http_server *srv = conn->srv;
 	struct request *r = &conn->req;
+	struct http_settings s;
 	struct request_path path;
 
+	settings_snapshot(srv, &s);
+	r->log_format = s.access_log;
 	request_parse_path(url, strlen(url), &path);
 	r->route = path.route;
 	if (r->nul_in_target) {
@@ -504,8 +546,8 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 	case ROUTE_USERS:
 		if (!r->accepted)
 			return answer_canned(srv, c, r, CANNED_DRAINING);
-		return path.route == ROUTE_USER ? route_user(conn, c, &path)
-						: route_users(conn, c);
+		return path.route == ROUTE_USER ? route_user(conn, c, &s, &path)
+						: route_users(conn, c, &s);
 	case ROUTE_NOT_FOUND:
 		break;
 	}
@@ -531,6 +573,103 @@ static bool client_gone(struct MHD_Connection *c)
 			  errno != EINTR);
 }
 
+/* What RFC 9112 says a server must reject, found in a request's header
+ * lines (3.2: exactly one Host in HTTP/1.1, at most one otherwise; 6.3:
+ * one Content-Length value, valid; chunked the last and only transfer
+ * coding, and not beside a Content-Length). */
+struct framing {
+	unsigned hosts;
+	unsigned te_lines;
+	bool te_chunked_last;  /* the last coding of the last line */
+	bool te_other;         /* a coding other than chunked */
+	bool te_misplaced;     /* chunked before another coding */
+	bool has_length;
+	bool bad_length;       /* not a number, or two different ones */
+	const char *length;
+};
+
+static bool is_token(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && strncasecmp(s, word, len) == 0;
+}
+
+/* One Transfer-Encoding line: a comma-separated list of codings. */
+static void scan_codings(struct framing *f, const char *v)
+{
+	while (*v != '\0') {
+		size_t len;
+
+		while (*v == ' ' || *v == '\t' || *v == ',')
+			v++;
+		len = strcspn(v, ",;");
+		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		if (len > 0) {
+			if (f->te_chunked_last)
+				f->te_misplaced = true;
+			f->te_chunked_last = is_token(v, len, "chunked");
+			f->te_other |= !f->te_chunked_last;
+		}
+		v += strcspn(v, ",");
+	}
+}
+
+static MHD_Result_t scan_header(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (value == NULL)
+		value = "";
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		f->hosts++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		size_t digits = strspn(value, "0123456789");
+
+		if (digits == 0 || value[digits] != '\0' ||
+		    (f->has_length && strcmp(value, f->length) != 0))
+			f->bad_length = true;
+		f->has_length = true;
+		f->length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->te_lines++;
+		scan_codings(f, value);
+	}
+	return MHD_YES;
+}
+
+/* Check a request's framing headers.  Returns NULL when they are fine,
+ * else the error message, with *status (400, or 501 for a coding userd
+ * does not decode) and *closing (the body cannot be skipped safely). */
+static const char *framing_error(struct MHD_Connection *c, const char *version,
+				 unsigned *status, bool *closing)
+{
+	struct framing f = {.hosts = 0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &f);
+	*status = 400;
+	*closing = true;
+	if (f.bad_length)
+		return "invalid or conflicting Content-Length";
+	if (f.te_lines > 0) {
+		if (f.has_length)
+			return "Transfer-Encoding together with Content-Length";
+		if (!f.te_chunked_last || f.te_misplaced)
+			return "Transfer-Encoding: chunked must be the last coding";
+		if (f.te_other) {
+			*status = 501;
+			return "transfer coding not implemented: only chunked is";
+		}
+	}
+	*closing = false;
+	if (f.hosts > 1)
+		return "more than one Host header";
+	if (f.hosts == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+		return "Host header required";
+	return NULL;
+}
+
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 			       const char *url, const char *method,
 			       const char *version, const char *upload_data,
@@ -545,12 +684,16 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 		/* Headers are in; the body (if any) comes next. */
 		const union MHD_ConnectionInfo *info =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		const char *bad;
+		unsigned status;
+		bool closing;
 
 		conn = info != NULL ? info->socket_context : NULL;
 		if (conn == NULL)
 			return MHD_NO; /* no memory for the connection: close */
 		r = &conn->req;
 		memset(r, 0, sizeof(*r));
+		r->canned = CANNED_INTERNAL; /* until an answer is chosen */
 		r->started_ns = timerq_now();
 		r->method = method;
 		r->url = url;
@@ -564,6 +707,17 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 		conn->raw_uri_end = NULL;
 		atomic_fetch_add_explicit(&srv->in_flight, 1, memory_order_relaxed);
 		*req_cls = r;
+		bad = framing_error(c, version, &status, &closing);
+		if (bad != NULL) {
+			/* Answered before any body is read: with `closing`,
+			 * libmicrohttpd then closes instead of reading on. */
+			pthread_mutex_lock(&srv->settings_lock);
+			r->log_format = srv->settings.access_log;
+			pthread_mutex_unlock(&srv->settings_lock);
+			r->route = ROUTE_NOT_FOUND;
+			r->counted = true;
+			return answer_error(srv, c, r, status, bad, closing);
+		}
 		return MHD_YES;
 	}
 	conn = heap_entry(r, struct conn, req);
@@ -577,11 +731,14 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 	case REQ_NEW:
 		return dispatch(conn, c, url, method);
 	case REQ_DUE:
+	case REQ_FLUSHED:
+		/* One rule at a deadline and at the drain's flush: a client
+		 * that left is counted as gone, not answered. */
 		if (client_gone(c))
 			return MHD_NO; /* close; on_completed counts the disconnect */
+		if (r->state == REQ_FLUSHED)
+			use_canned(r, CANNED_DRAINING);
 		return send_answer(srv, c, r);
-	case REQ_FLUSHED:
-		return answer_canned(srv, c, r, CANNED_DRAINING);
 	case REQ_WAITING:
 	case REQ_ANSWERED:
 		break;
@@ -644,10 +801,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 	if (r == NULL)
 		return;
-	/* A suspended connection is never completed by libmicrohttpd, but
-	 * if it were, its deadline must not fire into freed memory. */
-	if (r->state == REQ_WAITING)
-		timerq_cancel(srv->timers, &r->timer);
+	/* A suspended connection is never completed: libmicrohttpd does not
+	 * time it out, and http_stop() resumes every one before it stops.
+	 * So no deadline can fire into the memory freed here. */
+	assert(r->state != REQ_WAITING);
 	if (r->waited && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		metrics_disconnect(srv->metrics);
 	if (r->counted && r->state == REQ_ANSWERED) {
@@ -655,14 +812,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		enum metrics_route route = r->route == ROUTE_USER ? METRICS_ROUTE_USER
 				: r->route == ROUTE_USERS ? METRICS_ROUTE_USERS
 							 : METRICS_ROUTE_OTHER;
-		enum access_log_format format;
 
 		metrics_request(srv->metrics, route, r->status, duration);
-		pthread_mutex_lock(&srv->settings_lock);
-		format = srv->settings.access_log;
-		pthread_mutex_unlock(&srv->settings_lock);
-		if (format != ACCESS_LOG_OFF)
-			log_access(c, r, format, duration);
+		if (r->log_format != ACCESS_LOG_OFF)
+			log_access(c, r, r->log_format, duration);
 	}
 	if (r->owned && r->response != NULL)
 		MHD_destroy_response(r->response);
@@ -685,6 +838,7 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 						  memory_order_relaxed);
 		free(*socket_context);
 		*socket_context = NULL;
+		acceptor_release(srv->acceptor);
 		return;
 	}
 	conn = calloc(1, sizeof(*conn));
@@ -743,37 +897,60 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("libmicrohttpd: %s", line);
 }
 
+/* The acceptor's thread: a new connection for the daemon.  A pool of
+ * workers takes it on the least-loaded-looking one; libmicrohttpd closes
+ * the socket itself if it cannot. */
+static bool on_accept(void *cls, int fd, const struct sockaddr *addr,
+		      socklen_t addrlen)
+{
+	struct http_server *srv = cls;
+
+	return MHD_add_connection(srv->daemon, fd, addr, addrlen) == MHD_YES;
+}
+
 /* ---- life cycle -------------------------------------------------------- */
 
 static void free_canned(struct http_server *srv)
 {
-	for (int i = 0; i < CANNED_COUNT; i++) {
-		if (srv->canned[i] != NULL)
-			MHD_destroy_response(srv->canned[i]);
-		srv->canned[i] = NULL;
+	for (int closing = 0; closing < 2; closing++) {
+		for (int i = 0; i < CANNED_COUNT; i++) {
+			if (srv->canned[closing][i] != NULL)
+				MHD_destroy_response(srv->canned[closing][i]);
+			srv->canned[closing][i] = NULL;
+		}
 	}
+}
+
+static struct MHD_Response *build_one_canned(enum canned i, bool closing)
+{
+	char body[RENDER_BUF_SIZE];
+	size_t len = canned_text[i].status == 200 || i == CANNED_NOT_READY
+		? render_status(canned_text[i].text, body, sizeof(body))
+		: render_error(canned_text[i].status, canned_text[i].text,
+			       body, sizeof(body));
+	struct MHD_Response *resp = len == 0 ? NULL
+		: copied_response(body, len, content_type_json);
+
+	if (resp != NULL &&
+	    (((closing || i == CANNED_DRAINING) &&
+	      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
+	     (i == CANNED_METHOD &&
+	      MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES))) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	return resp;
 }
 
 static int build_canned(struct http_server *srv)
 {
-	for (int i = 0; i < CANNED_COUNT; i++) {
-		char body[RENDER_BUF_SIZE];
-		size_t len = canned_text[i].status == 200 || i == CANNED_NOT_READY
-			? render_status(canned_text[i].text, body, sizeof(body))
-			: render_error(canned_text[i].status, canned_text[i].text,
-				       body, sizeof(body));
-
-		srv->canned[i] = len == 0 ? NULL
-			: body_response(body, len, MHD_RESPMEM_MUST_COPY,
-					content_type_json);
-		if (srv->canned[i] == NULL)
-			return -1;
+	for (int closing = 0; closing < 2; closing++) {
+		for (int i = 0; i < CANNED_COUNT; i++) {
+			srv->canned[closing][i] = build_one_canned((enum canned)i, closing);
+			if (srv->canned[closing][i] == NULL)
+				return -1;
+		}
 	}
-	if (MHD_add_response_header(srv->canned[CANNED_METHOD],
-				    MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES ||
-	    MHD_add_response_header(srv->canned[CANNED_DRAINING],
-				    MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
-		return -1;
 	return 0;
 }
 
@@ -782,8 +959,15 @@ int http_start(struct http_server **out, const struct http_options *opts,
 {
 	struct http_server *srv;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+	/* The acceptor holds the real limit; each worker may take all of it,
+	 * so that libmicrohttpd never refuses what the acceptor took. */
+	unsigned mhd_limit = opts->max_connections > UINT32_MAX / opts->threads
+		? UINT32_MAX : opts->max_connections * opts->threads;
+	int rc;
 
+	assert(opts->listen_fd >= 0 && opts->threads >= 1 && opts->max_connections >= 1);
 	srv = calloc(1, sizeof(*srv));
 	if (srv != NULL) {
 		pthread_mutex_init(&srv->settings_lock, NULL);
@@ -813,8 +997,7 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			flags, 0, NULL, NULL, on_request, srv,
 			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first: see docs */
 			MHD_OPTION_ARRAY, pool,
-			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)opts->listen_fd,
-			MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
+			MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
 			MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->connection_memory,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
@@ -829,10 +1012,19 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			 opts->threads, opts->max_connections);
 		goto fail;
 	}
+	rc = acceptor_start(&srv->acceptor, opts->listen_fd, opts->max_connections,
+			    on_accept, srv);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the accept thread: %s", strerror(rc));
+		MHD_stop_daemon(srv->daemon);
+		goto fail;
+	}
 	*out = srv;
 	return 0;
 
 fail:
+	/* The listening socket is ours alone (libmicrohttpd never had it):
+	 * closed here, once. */
 	close(opts->listen_fd);
 	if (srv != NULL) {
 		free_canned(srv);
@@ -854,12 +1046,19 @@ void http_drain(struct http_server *srv)
 {
 	if (atomic_exchange(&srv->draining, true))
 		return;
-	/* Take the listening socket out of every worker's poll set; it is
-	 * ours (MHD_OPTION_LISTEN_SOCKET), so close it: new connections are
-	 * refused from here on. */
-	MHD_quiesce_daemon(srv->daemon);
+	/* After the join no thread uses the listening socket: closing it
+	 * refuses new connections (unless systemd holds it: then they wait
+	 * for the next instance). */
+	acceptor_stop(srv->acceptor);
 	close(srv->listen_fd);
 	srv->listen_fd = -1;
+}
+
+size_t http_flush(struct http_server *srv)
+{
+	http_drain(srv);
+	atomic_store(&srv->flushed, true);
+	return timerq_close(srv->timers);
 }
 
 size_t http_in_flight(const struct http_server *srv)
@@ -869,9 +1068,19 @@ size_t http_in_flight(const struct http_server *srv)
 
 void http_stop(struct http_server *srv)
 {
-	/* Closes every connection, and the listening socket unless the
-	 * drain already did. */
-	MHD_stop_daemon(srv->daemon);
+	struct timespec tick = {.tv_sec = 0, .tv_nsec = 1000000};
+
+	/* libmicrohttpd aborts if it is stopped with a suspended connection.
+	 * Every suspension has a deadline in the queue or was resumed at
+	 * once (the queue refused it); closing the queue fires every
+	 * deadline, and once no callback is still running every suspended
+	 * connection has been resumed and none can be suspended again. */
+	http_flush(srv);
+	while (timerq_pending(srv->timers) > 0)
+		nanosleep(&tick, NULL);
+	MHD_stop_daemon(srv->daemon); /* closes every connection */
+	assert(atomic_load(&srv->waiting) == 0);
+	acceptor_free(srv->acceptor);
 	free_canned(srv);
 	metrics_destroy(srv->metrics);
 	pthread_mutex_destroy(&srv->settings_lock);

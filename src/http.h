@@ -52,17 +52,26 @@ void http_update(struct http_server *srv, const struct http_settings *s);
 
 /* Begin the drain: stop accepting connections (the listening socket is
  * closed), answer requests that arrive from now on with 503, and close
- * each connection after its answer.  Requests already accepted still get
- * their answers at their deadlines.  Idempotent. */
+ * each connection after its answer, shared answers included.  Requests
+ * already accepted still get their answers at their deadlines.
+ * Idempotent; call from one thread. */
 void http_drain(struct http_server *srv);
+
+/* Give up waiting: drain if not yet draining, answer every waiting
+ * request with 503 now (clients that already left are not answered), and
+ * from now on answer a request that would wait with 503 at once.  Returns
+ * how many waiting requests were flushed.  Idempotent; call from the
+ * thread that drains. */
+size_t http_flush(struct http_server *srv);
 
 /* Requests accepted and not yet completely answered (or abandoned by their
  * client).  Thread-safe. */
 size_t http_in_flight(const struct http_server *srv);
 
-/* Stop the server and free it.  Call only when no request is waiting on
- * the timer queue (timerq_pending() == 0): libmicrohttpd cannot stop with
- * suspended connections.  Open connections are closed. */
+/* Stop the server and free it: drain and flush (if not done yet), wait
+ * until no deadline can fire any more, then stop libmicrohttpd with no
+ * connection suspended and close every open connection.  The timer queue
+ * is left closed, for the caller to destroy. */
 void http_stop(struct http_server *srv);
 
 #endif

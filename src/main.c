@@ -231,7 +231,7 @@ static void drain(struct app *app, int sig)
 		log_info("drained in %.3f s", (double)(timerq_now() - start) / 1e9);
 		return;
 	}
-	flushed = timerq_flush(app->timers);
+	flushed = http_flush(app->srv);
 	log_warn("%s; answered %zu waiting requests with 503",
 		 hurry ? "second signal" : "drain timeout", flushed);
 	if (!wait_idle(app, timerq_now() + FLUSH_GRACE_NS, &hurry))

@@ -1,9 +1,14 @@
 /* client.c - libcurl helpers for the end-to-end tests; see client.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "client.h"
 
 #include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,4 +252,93 @@ long client_raw(unsigned port, const char *data, size_t len, char *buf,
 	buf[got] = '\0';
 	close(fd);
 	return (long)got;
+}
+
+int client_raw_open(unsigned port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+bool client_raw_send(int fd, const char *data)
+{
+	size_t len = strlen(data);
+
+	while (len > 0) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Is buf[0..got) one complete answer? */
+static bool answer_complete(const char *buf, size_t got)
+{
+	const char *end = memmem(buf, got, "\r\n\r\n", 4);
+	const char *cl;
+	size_t head;
+
+	if (end == NULL)
+		return false;
+	head = (size_t)(end - buf) + 4;
+	cl = strcasestr(buf, "\r\nContent-Length:");
+	if (cl == NULL || cl > end)
+		return true;
+	return got >= head + strtoul(cl + 17, NULL, 10);
+}
+
+long client_raw_answer(int fd, char *buf, size_t buflen, double timeout_s)
+{
+	double until = mono_s() + timeout_s;
+	size_t got = 0;
+
+	buf[0] = '\0';
+	while (got + 1 < buflen) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		double left = until - mono_s();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			break;
+		n = recv(fd, buf + got, buflen - 1 - got, 0);
+		if (n < 0)
+			return got > 0 ? (long)got : -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (answer_complete(buf, got))
+			break;
+	}
+	return (long)got;
+}
+
+bool client_raw_closed(int fd, double timeout_s)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char byte;
+
+	if (poll(&p, 1, (int)(timeout_s * 1000)) <= 0)
+		return false;
+	return recv(fd, &byte, 1, MSG_DONTWAIT) <= 0;
 }

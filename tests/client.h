@@ -52,6 +52,23 @@ void client_assert_error(const struct reply *r, long status);
 long client_raw(unsigned port, const char *data, size_t len, char *buf,
 		size_t buflen);
 
+/* A raw connection to 127.0.0.1:port for hand-written requests, or -1. */
+int client_raw_open(unsigned port);
+
+/* Write all of `data` (a C string) to fd; false when that fails. */
+bool client_raw_send(int fd, const char *data);
+
+/* Read one whole answer (status line, headers and a Content-Length body)
+ * from fd into buf, NUL-terminated, waiting at most timeout_s.  Returns
+ * the bytes read (what came before a close or the timeout, possibly a
+ * partial answer), 0 when the server closed without a byte, or -1 on a
+ * read error such as a reset. */
+long client_raw_answer(int fd, char *buf, size_t buflen, double timeout_s);
+
+/* Has the server closed fd's connection (EOF or reset) within timeout_s,
+ * with nothing more to read? */
+bool client_raw_closed(int fd, double timeout_s);
+
 /* Can a new TCP connection be made to 127.0.0.1:port? */
 bool client_can_connect(unsigned port);
 

@@ -1,0 +1,188 @@
+/* Reliability: what a client or the host can do to a draining or starting
+ * server must not crash it, leave a connection hanging or count an answer
+ * nobody received.  Each case here once broke userd; see README
+ * "Reliability".  The real binary, on 127.0.0.1 --port 0. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "daemon.h"
+#include "testutil.h"
+
+static struct daemon d;
+
+static void stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+static void assert_exit_0(struct daemon *dm)
+{
+	int status = daemon_wait(dm, 15.0);
+
+	ck_assert_msg(status != -1, "userd did not exit");
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "userd ended with %s %d", WIFSIGNALED(status) ? "signal" : "status",
+		      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+/* A request whose headers came before SIGTERM and whose body comes after
+ * the drain timeout flushed the waiting requests must be answered 503 at
+ * once: nothing may suspend after the flush (libmicrohttpd aborts when
+ * it is stopped with a suspended connection). */
+START_TEST(test_body_after_flush_is_503)
+{
+	const char *args[] = {"--delay", "fixed:3000", "--drain-timeout", "1", NULL};
+	char buf[4096];
+	int fd;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	fd = client_raw_open(d.port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(client_raw_send(fd, "GET /user/1 HTTP/1.1\r\nHost: t\r\n"
+				  "Content-Length: 5\r\n\r\n"));
+	usleep(200000);
+	daemon_signal(&d, SIGTERM);
+	usleep(1500000); /* past the 1 s drain timeout and its flush */
+	ck_assert(client_raw_send(fd, "hello"));
+	ck_assert_int_gt(client_raw_answer(fd, buf, sizeof(buf), 5.0), 0);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 503", 12) == 0, "answer: %s", buf);
+	ck_assert_msg(strstr(buf, "\"error\"") != NULL, "answer: %s", buf);
+	close(fd);
+	assert_exit_0(&d);
+}
+END_TEST
+
+/* While draining, every answer closes its connection, shared answers
+ * (health, readiness, 404) included, so keep-alive clients move on. */
+START_TEST(test_drain_closes_keep_alive)
+{
+	static const char *const paths[] = {"/readyz", "/healthz", "/nope"};
+	static const char *const status[] = {"HTTP/1.1 503", "HTTP/1.1 200",
+					     "HTTP/1.1 404"};
+	const char *args[] = {"--delay", "fixed:2000", NULL};
+	int slow, fds[3];
+	char buf[4096], req[128];
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	slow = client_raw_open(d.port); /* keeps the drain going */
+	ck_assert_int_ge(slow, 0);
+	ck_assert(client_raw_send(slow, "GET /user/1 HTTP/1.1\r\nHost: t\r\n\r\n"));
+	for (int i = 0; i < 3; i++) {
+		fds[i] = client_raw_open(d.port);
+		ck_assert_int_ge(fds[i], 0);
+		/* Before the drain: a keep-alive answer. */
+		ck_assert(client_raw_send(fds[i], "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+		ck_assert_int_gt(client_raw_answer(fds[i], buf, sizeof(buf), 5.0), 0);
+		ck_assert_msg(strstr(buf, "HTTP/1.1 200") == buf, "answer: %s", buf);
+		ck_assert_msg(strcasestr(buf, "Connection: close") == NULL, "answer: %s", buf);
+	}
+	usleep(200000);
+	daemon_signal(&d, SIGTERM);
+	usleep(300000);
+	for (int i = 0; i < 3; i++) {
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", paths[i]);
+		ck_assert(client_raw_send(fds[i], req));
+		ck_assert_int_gt(client_raw_answer(fds[i], buf, sizeof(buf), 5.0), 0);
+		ck_assert_msg(strstr(buf, status[i]) == buf, "%s: %s", paths[i], buf);
+		ck_assert_msg(strcasestr(buf, "\r\nConnection: close") != NULL,
+			      "%s during the drain: %s", paths[i], buf);
+		ck_assert_msg(client_raw_closed(fds[i], 5.0), "%s: connection left open",
+			      paths[i]);
+		close(fds[i]);
+	}
+	ck_assert_int_gt(client_raw_answer(slow, buf, sizeof(buf), 5.0), 0);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "answer: %s", buf);
+	close(slow);
+	assert_exit_0(&d);
+}
+END_TEST
+
+/* A client that left while its request waited is not "answered" by the
+ * drain's 503 either: the same rule as at a deadline (counted as gone,
+ * not logged as a 503). */
+START_TEST(test_flush_skips_gone_clients)
+{
+	const char *args[] = {"--delay", "fixed:5000", "--drain-timeout", "1", NULL};
+	char buf[4096];
+	int gone, stays;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	gone = client_raw_open(d.port);
+	stays = client_raw_open(d.port);
+	ck_assert(gone >= 0 && stays >= 0);
+	ck_assert(client_raw_send(gone, "GET /user/1 HTTP/1.1\r\nHost: t\r\n\r\n"));
+	ck_assert(client_raw_send(stays, "GET /user/2 HTTP/1.1\r\nHost: t\r\n\r\n"));
+	usleep(200000);
+	close(gone);
+	usleep(200000);
+	daemon_signal(&d, SIGTERM);
+	ck_assert_int_gt(client_raw_answer(stays, buf, sizeof(buf), 5.0), 0);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 503", 12) == 0, "answer: %s", buf);
+	close(stays);
+	assert_exit_0(&d);
+	ck_assert(daemon_log_contains(&d, "\"GET /user/2 HTTP/1.1\" 503"));
+	ck_assert_msg(!daemon_log_contains(&d, "\"GET /user/1 HTTP/1.1\" 503"),
+		      "the 503 for a client that had left was logged as answered");
+}
+END_TEST
+
+/* Start-up that fails for want of file descriptors closes each one once
+ * (strace shows no close() returning EBADF) and exits 1. */
+START_TEST(test_failed_start_closes_once)
+{
+	char trace[] = "/tmp/userd-strace-XXXXXX";
+	char cmd[512], line[512];
+	int tfd = mkstemp(trace), status;
+	FILE *f;
+	bool ebadf = false;
+
+	ck_assert_int_ge(tfd, 0);
+	close(tfd);
+	snprintf(cmd, sizeof(cmd),
+		 "strace -f -qq -e trace=close -o %s prlimit --nofile=9:9 %s "
+		 "--threads 4 --bind 127.0.0.1 --port 0 >/dev/null 2>&1",
+		 trace, daemon_binary());
+	status = system(cmd);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		      "exit status %#x (want 1: start-up failed)", status);
+	f = fopen(trace, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, "EBADF") != NULL) {
+			fprintf(stderr, "strace: %s", line);
+			ebadf = true;
+		}
+	}
+	fclose(f);
+	unlink(trace);
+	ck_assert_msg(!ebadf, "a descriptor was closed twice");
+}
+END_TEST
+
+static Suite *reliability_suite(void)
+{
+	Suite *s = suite_create("reliability");
+	TCase *drain = tcase_create("drain");
+	TCase *start = tcase_create("start");
+
+	tcase_add_checked_fixture(drain, NULL, stop_daemon);
+	tcase_add_checked_fixture(start, NULL, stop_daemon);
+	tcase_add_test(drain, test_body_after_flush_is_503);
+	tcase_add_test(drain, test_drain_closes_keep_alive);
+	tcase_add_test(drain, test_flush_skips_gone_clients);
+	tcase_add_test(start, test_failed_start_closes_once);
+	suite_add_tcase(s, drain);
+	suite_add_tcase(s, start);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(reliability_suite());
+}
