@@ -180,15 +180,18 @@ int acceptor_start(acceptor **out, int listen_fd, unsigned limit,
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->cond, &attr);
 	pthread_condattr_destroy(&attr);
+	/* Set before the thread starts: cb's owner may see a connection,
+	 * and release it, before pthread_create returns. */
+	*out = a;
 	rc = pthread_create(&a->thread, NULL, accept_loop, a);
 	if (rc != 0) {
+		*out = NULL;
 		pthread_cond_destroy(&a->cond);
 		pthread_mutex_destroy(&a->lock);
 		close(a->wake_fd);
 		free(a);
 		return rc;
 	}
-	*out = a;
 	return 0;
 }
 

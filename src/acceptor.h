@@ -29,8 +29,9 @@ typedef bool (*acceptor_cb)(void *cls, int fd, const struct sockaddr *addr,
 
 /* Start accepting on `listen_fd` (not owned: the caller closes it, after
  * acceptor_stop()), at most `limit` (>= 1) connections taken and not yet
- * released.  Returns 0 and sets *out, or an errno value with nothing
- * left behind. */
+ * released.  Returns 0, or an errno value with nothing left behind and
+ * *out NULL.  *out is set before the thread starts, so cb and whoever
+ * releases its connections may use it at once. */
 int acceptor_start(acceptor **out, int listen_fd, unsigned limit,
 		   acceptor_cb cb, void *cls);
 

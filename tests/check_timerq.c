@@ -276,8 +276,11 @@ START_TEST(test_concurrent_add_cancel)
 	}
 	for (int t = 0; t < T; t++)
 		pthread_join(th[t], NULL);
+	/* Under the lock: the timer thread is firing the others meanwhile. */
+	pthread_mutex_lock(&lock);
 	for (int i = 0; i < T * N; i++)
 		expect += p[i].fired != -1;
+	pthread_mutex_unlock(&lock);
 	ck_assert(wait_fired(expect));
 	while (timerq_pending(q) != 0)
 		;
