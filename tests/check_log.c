@@ -173,8 +173,10 @@ START_TEST(test_journal_prefix)
 {
 	char buf[256];
 
-	/* JOURNAL_STREAM is looked at once per process: Check forks one per
-	 * test (the default). */
+	/* JOURNAL_STREAM is looked at once per process: this needs Check's
+	 * process per test (the default). */
+	if (getenv("CK_FORK") != NULL && strcmp(getenv("CK_FORK"), "no") == 0)
+		return;
 	setenv("JOURNAL_STREAM", "8:1234", 1);
 	ck_assert_int_eq(log_start(), 0);
 	log_error("bad %s", "thing");

@@ -170,13 +170,29 @@ static int wait_exit_reading(double seconds)
 	return -1;
 }
 
+/* Send `n` keep-alive GETs on r, each of which must answer 200 in time. */
+static void send_stalled(struct reply *r, int n)
+{
+	double t0 = now_s();
+
+	for (int i = 0; i < n; i++) {
+		get(r, "/user/7", REQUEST_TIMEOUT_MS);
+		ck_assert_msg(r->code == CURLE_OK && r->status == 200,
+			      "request %d of %d with stderr stalled: %s, status %ld "
+			      "after %.3f s", i + 1, n, curl_easy_strerror(r->code),
+			      r->status, r->seconds);
+	}
+	fprintf(stderr, "%d requests with stderr stalled in %.2f s\n", n,
+		now_s() - t0);
+}
+
 START_TEST(test_stalled_stderr_does_not_block_requests)
 {
 	const char *args[] = {"--delay", "fixed:0", "--access-log", "common", NULL};
 	static char seen[1 << 20];
 	struct reply *r = calloc(1, sizeof(*r));
 	struct reply *h = calloc(1, sizeof(*h));
-	double t0, dropped;
+	double dropped;
 	int status;
 
 	ck_assert_ptr_nonnull(r);
@@ -184,16 +200,7 @@ START_TEST(test_stalled_stderr_does_not_block_requests)
 	start_on_pipe(args);
 
 	/* Nobody reads stderr from here on. */
-	t0 = now_s();
-	for (int i = 0; i < STALL_REQUESTS; i++) {
-		get(r, "/user/7", REQUEST_TIMEOUT_MS);
-		ck_assert_msg(r->code == CURLE_OK && r->status == 200,
-			      "request %d of %d with stderr stalled: %s, status %ld "
-			      "after %.3f s", i + 1, STALL_REQUESTS,
-			      curl_easy_strerror(r->code), r->status, r->seconds);
-	}
-	fprintf(stderr, "%d requests with stderr stalled in %.2f s\n",
-		STALL_REQUESTS, now_s() - t0);
+	send_stalled(r, STALL_REQUESTS);
 
 	/* A new connection: health still answers at once. */
 	get(h, "/healthz", 1000);
@@ -230,6 +237,31 @@ START_TEST(test_stalled_stderr_does_not_block_requests)
 }
 END_TEST
 
+/* Still nobody reading at SIGTERM: the drain and exit do not wait on
+ * stderr longer than log_stop()'s 2 s. */
+START_TEST(test_sigterm_with_stderr_stalled_exits)
+{
+	const char *args[] = {"--delay", "fixed:0", NULL};
+	struct reply *r = calloc(1, sizeof(*r));
+	double t0;
+	int status;
+
+	ck_assert_ptr_nonnull(r);
+	start_on_pipe(args);
+	send_stalled(r, STALL_REQUESTS);
+	client_release(r);
+	free(r);
+	t0 = now_s();
+	ck_assert_int_eq(daemon_signal(&d, SIGTERM), 0);
+	status = daemon_wait(&d, 5.0);
+	ck_assert_msg(status != -1, "userd did not exit within 5 s of SIGTERM "
+		      "with stderr stalled");
+	fprintf(stderr, "exit with stderr stalled after %.2f s\n", now_s() - t0);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 static Suite *logging_suite(void)
 {
 	Suite *s = suite_create("logging");
@@ -237,6 +269,7 @@ static Suite *logging_suite(void)
 
 	tcase_add_checked_fixture(stall, NULL, stop_daemon);
 	tcase_add_test(stall, test_stalled_stderr_does_not_block_requests);
+	tcase_add_test(stall, test_sigterm_with_stderr_stalled_exits);
 	suite_add_tcase(s, stall);
 	return s;
 }
