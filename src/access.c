@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "log.h"
 
 /* Copy `s` into buf, escaping what would break a log line: quotes,
  * backslashes and bytes outside printable ASCII become \xHH, or \u00HH
@@ -97,6 +98,5 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 		n = (int)sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
+	log_write_line(line, (size_t)n);
 }

@@ -1,4 +1,5 @@
-/* access.h - one access-log line per finished request, on stderr.
+/* access.h - one access-log line per finished request, on stderr through
+ * log.h's queue (so a stalled stderr drops lines, never blocks a request).
  *
  * "common" is the NCSA common log format with the scheduled delay and the
  * real duration appended; "json" is one JSON object per line.  Client
@@ -24,8 +25,8 @@ struct access_entry {
 	uint64_t duration_ns; /* arrival to completion */
 };
 
-/* Write `e` as one line in format `f` (nothing for ACCESS_LOG_OFF).
- * Thread-safe: one write(2) per line. */
+/* Write `e` as one line in format `f` (nothing for ACCESS_LOG_OFF) with
+ * log_write_line().  Thread-safe; lines never interleave. */
 void access_log_write(enum access_log_format f, const struct access_entry *e);
 
 #endif

@@ -332,8 +332,14 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &app.signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* issue 10: from here on a stalled stderr drops log lines instead of
+	 * blocking; log_stop() below, last, flushes them. */
+	if ((sig = log_start()) != 0)
+		log_warn("logging synchronously: %s", strerror(sig));
+
 	if (start(&app) != 0) {
 		config_free(&app.cfg);
+		log_stop(); /* issue 10 */
 		return EXIT_FAILURE;
 	}
 	log_info("userd %s listening on %s", PACKAGE_VERSION, app.url);
@@ -355,5 +361,6 @@ int main(int argc, char **argv)
 	timerq_destroy(app.timers);
 	config_free(&app.cfg);
 	log_info("stopped");
+	log_stop(); /* issue 10 */
 	return EXIT_SUCCESS;
 }

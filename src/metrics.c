@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "log.h"
+
 /* Status codes userd answers with; anything else is counted as "other". */
 static const unsigned codes[] = {200, 400, 404, 405, 414, 431, 500, 503};
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
@@ -237,9 +239,14 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"# HELP userd_faults_injected_total Requests answered 503 on purpose "
 		"(--error-rate, ?fail=1).\n"
 		"# TYPE userd_faults_injected_total counter\n"
-		"userd_faults_injected_total %llu\n",
+		"userd_faults_injected_total %llu\n"
+		"# HELP userd_log_lines_dropped_total Log and access-log lines "
+		"dropped because stderr did not keep up.\n"
+		"# TYPE userd_log_lines_dropped_total counter\n"
+		"userd_log_lines_dropped_total %llu\n",
 	    (unsigned long long)GET(m->disconnects),
-	    (unsigned long long)GET(m->faults));
+	    (unsigned long long)GET(m->faults),
+	    (unsigned long long)log_lines_dropped());
 
 	put(&b, "# HELP userd_build_info Versions of userd and its libraries.\n"
 		"# TYPE userd_build_info gauge\n"

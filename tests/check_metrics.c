@@ -94,6 +94,8 @@ START_TEST(test_gauges_counters_info)
 	has_line("userd_ready 1");
 	has_line("userd_client_disconnects_total 2");
 	has_line("userd_faults_injected_total 1");
+	has_line("# TYPE userd_log_lines_dropped_total counter");
+	has_line("userd_log_lines_dropped_total 0"); /* nothing logged here */
 	ck_assert(strstr(render(), "userd_build_info{version=\"9.9.9\",libmicrohttpd=\"") != NULL);
 	ck_assert(strstr(render(), "\nprocess_start_time_seconds ") != NULL);
 	has_line("# TYPE userd_timer_lateness_seconds histogram");

@@ -144,6 +144,22 @@ int daemon_spawn(struct daemon *d, char *const argv[])
 	return 0;
 }
 
+int daemon_spawn_stderr(struct daemon *d, char *const argv[], int fd)
+{
+	memset(d, 0, sizeof(*d));
+	d->pid = fork();
+	if (d->pid < 0)
+		return -1;
+	if (d->pid == 0) {
+		dup2(fd, STDERR_FILENO);
+		if (fd != STDERR_FILENO)
+			close(fd);
+		exec_daemon(argv);
+		_exit(127);
+	}
+	return 0;
+}
+
 int daemon_wait_listening(struct daemon *d)
 {
 	static const char marker[] = "listening on http://127.0.0.1:";

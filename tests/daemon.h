@@ -30,6 +30,12 @@ int daemon_start(struct daemon *d, const char *const args[]);
  * waiting for anything.  Returns 0 or -1. */
 int daemon_spawn(struct daemon *d, char *const argv[]);
 
+/* Start exactly `argv` like daemon_spawn(), but with stderr on `fd` (say
+ * the write end of a pipe) instead of a log file: daemon_wait_listening()
+ * and daemon_log_contains() then see nothing; the caller reads `fd`'s
+ * other end.  `fd` stays open in the caller.  Returns 0 or -1. */
+int daemon_spawn_stderr(struct daemon *d, char *const argv[], int fd);
+
 /* Wait up to 10 s for the "listening on http://127.0.0.1:PORT" line and
  * take the port from it.  Returns 0, or -1 (the daemon is then killed). */
 int daemon_wait_listening(struct daemon *d);
