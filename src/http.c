@@ -28,6 +28,8 @@
 #include <microhttpd.h>
 
 #include "access.h"
+#include "dashboard.h" /* issue 15: the live dashboard */
+#include "live.h"      /* issue 15 */
 #include "log.h"
 #include "metrics.h"
 #include "render.h"
@@ -125,6 +127,8 @@ struct http_server {
 	_Atomic size_t connections;
 	atomic_bool draining;
 	struct MHD_Response *canned[CANNED_COUNT];
+	struct live *live;          /* issue 15: NULL with --no-dashboard */
+	struct MHD_Response *page;  /* issue 15: GET /, shared */
 };
 
 static const char content_type_json[] = "application/json";
@@ -385,6 +389,8 @@ static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
 	/* Draw in one fixed order (delay, record, fault) so a seeded
 	 * connection is reproducible. */
 	delay_us = draw_delay(&p, &s, &conn->rng);
+	if (!p.has_delay)
+		live_delay_drawn(srv->live, delay_us); /* issue 15 */
 	user_fetch(&u, id, &conn->rng);
 	if (draw_fault(&p, &s, &conn->rng)) {
 		metrics_fault(srv->metrics);
@@ -431,6 +437,8 @@ static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c)
 	for (size_t i = 0; i < n; i++) {
 		uint64_t d = draw_delay(&p, &s, &conn->rng);
 
+		if (!p.has_delay)
+			live_delay_drawn(srv->live, d); /* issue 15 */
 		delay_us = d > delay_us ? d : delay_us;
 		user_fetch(&users[i], ids[i], &conn->rng);
 	}
@@ -468,6 +476,93 @@ static MHD_Result_t route_metrics(struct http_server *srv, struct MHD_Connection
 	return send_answer(srv, c, r);
 }
 
+/* ---- issue 15: the live dashboard, GET / and GET /live ----------------- */
+
+/* The shared page response and the recorder; 0, or -1 out of memory. */
+static int dashboard_start(struct http_server *srv, const struct delay_model *m)
+{
+	srv->live = live_create(m);
+	srv->page = MHD_create_response_from_buffer(
+		dashboard_html_len, (void *)(uintptr_t)dashboard_html,
+		MHD_RESPMEM_PERSISTENT);
+	if (srv->live == NULL || srv->page == NULL ||
+	    MHD_add_response_header(srv->page, MHD_HTTP_HEADER_CONTENT_TYPE,
+				    "text/html; charset=utf-8") != MHD_YES ||
+	    MHD_add_response_header(srv->page, "Content-Security-Policy",
+				    dashboard_csp) != MHD_YES ||
+	    MHD_add_response_header(srv->page, "X-Content-Type-Options",
+				    "nosniff") != MHD_YES ||
+	    MHD_add_response_header(srv->page, "Referrer-Policy",
+				    "no-referrer") != MHD_YES ||
+	    MHD_add_response_header(srv->page, MHD_HTTP_HEADER_CACHE_CONTROL,
+				    "no-cache") != MHD_YES)
+		return -1;
+	return 0;
+}
+
+static void dashboard_stop(struct http_server *srv)
+{
+	if (srv->page != NULL)
+		MHD_destroy_response(srv->page);
+	live_destroy(srv->live);
+	srv->page = NULL;
+	srv->live = NULL;
+}
+
+/* GET|HEAD / (the page) and /live (the snapshot it polls).  Not user
+ * traffic: neither counted nor logged.  At most LIVE_MAX_RENDERS
+ * snapshots render at once; more get 503 and Retry-After. */
+static MHD_Result_t route_dashboard(struct http_server *srv, struct MHD_Connection *c,
+				    struct request *r, const char *url,
+				    const char *method)
+{
+	struct metrics_gauges g = {
+		.waiting = atomic_load(&srv->waiting),
+		.in_flight = atomic_load(&srv->in_flight),
+		.connections = atomic_load(&srv->connections),
+		.ready = !atomic_load(&srv->draining),
+	};
+	uint64_t counts[METRICS_LATENESS_MAX + 1];
+	struct live_lateness late = {.counts = counts};
+	struct MHD_Response *resp;
+	size_t len = 0;
+	char *text;
+
+	if (!is_get_or_head(method))
+		return answer_canned(srv, c, r, CANNED_METHOD);
+	if (strcmp(url, "/") == 0) {
+		if (r->owned && r->response != NULL)
+			MHD_destroy_response(r->response);
+		r->response = srv->page;
+		r->owned = false;
+		r->status = MHD_HTTP_OK;
+		r->body_len = dashboard_html_len;
+		return send_answer(srv, c, r);
+	}
+	if (!live_render_begin(srv->live)) {
+		resp = error_response(503, "too many /live requests at once");
+		if (resp == NULL || MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+							    "1") != MHD_YES) {
+			if (resp != NULL)
+				MHD_destroy_response(resp);
+			return answer_canned(srv, c, r, CANNED_INTERNAL);
+		}
+		use_owned(r, resp, 503, 0);
+		return send_answer(srv, c, r);
+	}
+	late.n = metrics_lateness_buckets(srv->metrics, &late.bounds_s, counts);
+	text = live_render_json(srv->live, &g, metrics_requests_total(srv->metrics),
+				&late, timerq_now(), &len);
+	live_render_end(srv->live);
+	if (!use_malloced_body(r, text, len, content_type_json) ||
+	    MHD_add_response_header(r->response, MHD_HTTP_HEADER_CACHE_CONTROL,
+				    "no-store") != MHD_YES)
+		return answer_canned(srv, c, r, CANNED_INTERNAL);
+	return send_answer(srv, c, r);
+}
+
+/* ---- end of issue 15 --------------------------------------------------- */
+
 /* A complete request: route it. */
 static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 			     const char *url, const char *method)
@@ -483,6 +578,8 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 		r->counted = true;
 		return answer_canned(srv, c, r, CANNED_BAD_REQUEST);
 	}
+	if (srv->live != NULL && (strcmp(url, "/") == 0 || strcmp(url, "/live") == 0))
+		return route_dashboard(srv, c, r, url, method); /* issue 15 */
 	/* Health, readiness and metrics are not user traffic. */
 	r->counted = path.route == ROUTE_USER || path.route == ROUTE_USERS ||
 		     path.route == ROUTE_NOT_FOUND;
@@ -658,6 +755,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		enum access_log_format format;
 
 		metrics_request(srv->metrics, route, r->status, duration);
+		if (r->route == ROUTE_USER || r->route == ROUTE_USERS) /* issue 15 */
+			live_record(srv->live, r->route == ROUTE_USER ? LIVE_ROUTE_USER
+					: LIVE_ROUTE_USERS, r->status, r->started_ns,
+				    r->started_ns + duration);
 		pthread_mutex_lock(&srv->settings_lock);
 		format = srv->settings.access_log;
 		pthread_mutex_unlock(&srv->settings_lock);
@@ -789,7 +890,8 @@ int http_start(struct http_server **out, const struct http_options *opts,
 		pthread_mutex_init(&srv->settings_lock, NULL);
 		srv->metrics = metrics_create(opts->version);
 	}
-	if (srv == NULL || srv->metrics == NULL || build_canned(srv) != 0) {
+	if (srv == NULL || srv->metrics == NULL || build_canned(srv) != 0 ||
+	    (opts->dashboard && dashboard_start(srv, &opts->settings.delay) != 0)) { /* issue 15 */
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -835,6 +937,7 @@ int http_start(struct http_server **out, const struct http_options *opts,
 fail:
 	close(opts->listen_fd);
 	if (srv != NULL) {
+		dashboard_stop(srv); /* issue 15 */
 		free_canned(srv);
 		metrics_destroy(srv->metrics);
 		pthread_mutex_destroy(&srv->settings_lock);
@@ -848,6 +951,7 @@ void http_update(struct http_server *srv, const struct http_settings *s)
 	pthread_mutex_lock(&srv->settings_lock);
 	srv->settings = *s;
 	pthread_mutex_unlock(&srv->settings_lock);
+	live_set_model(srv->live, &s->delay); /* issue 15 */
 }
 
 void http_drain(struct http_server *srv)
@@ -872,6 +976,7 @@ void http_stop(struct http_server *srv)
 	/* Closes every connection, and the listening socket unless the
 	 * drain already did. */
 	MHD_stop_daemon(srv->daemon);
+	dashboard_stop(srv); /* issue 15 */
 	free_canned(srv);
 	metrics_destroy(srv->metrics);
 	pthread_mutex_destroy(&srv->settings_lock);
