@@ -509,9 +509,9 @@ static void dashboard_stop(struct http_server *srv)
 	srv->live = NULL;
 }
 
-/* GET|HEAD / (the page) and /live (the snapshot it polls).  Not user
- * traffic: neither counted nor logged.  At most LIVE_MAX_RENDERS
- * snapshots render at once; more get 503 and Retry-After. */
+/* GET|HEAD / (the page) and /live (the snapshot it polls, rendered at
+ * most every LIVE_SNAPSHOT_MAX_AGE_MS and shared by every poller).  Not
+ * user traffic: neither counted nor logged. */
 static MHD_Result_t route_dashboard(struct http_server *srv, struct MHD_Connection *c,
 				    struct request *r, const char *url,
 				    const char *method)
@@ -524,7 +524,6 @@ static MHD_Result_t route_dashboard(struct http_server *srv, struct MHD_Connecti
 	};
 	uint64_t counts[METRICS_LATENESS_MAX + 1];
 	struct live_lateness late = {.counts = counts};
-	struct MHD_Response *resp;
 	size_t len = 0;
 	char *text;
 
@@ -539,21 +538,9 @@ static MHD_Result_t route_dashboard(struct http_server *srv, struct MHD_Connecti
 		r->body_len = dashboard_html_len;
 		return send_answer(srv, c, r);
 	}
-	if (!live_render_begin(srv->live)) {
-		resp = error_response(503, "too many /live requests at once");
-		if (resp == NULL || MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
-							    "1") != MHD_YES) {
-			if (resp != NULL)
-				MHD_destroy_response(resp);
-			return answer_canned(srv, c, r, CANNED_INTERNAL);
-		}
-		use_owned(r, resp, 503, 0);
-		return send_answer(srv, c, r);
-	}
 	late.n = metrics_lateness_buckets(srv->metrics, &late.bounds_s, counts);
-	text = live_render_json(srv->live, &g, metrics_requests_total(srv->metrics),
-				&late, timerq_now(), &len);
-	live_render_end(srv->live);
+	text = live_snapshot(srv->live, &g, metrics_requests_total(srv->metrics),
+			     &late, timerq_now(), &len);
 	if (!use_malloced_body(r, text, len, content_type_json) ||
 	    MHD_add_response_header(r->response, MHD_HTTP_HEADER_CACHE_CONTROL,
 				    "no-store") != MHD_YES)

@@ -36,7 +36,10 @@ struct live {
 	_Atomic uint64_t below;
 	_Atomic uint64_t above;
 
-	atomic_uint renders;                /* in progress */
+	pthread_mutex_t snap_lock;          /* the shared snapshot; before lock */
+	char *snap;                         /* NULL until the first render */
+	size_t snap_len;
+	uint64_t snap_ns;                   /* when it was rendered */
 };
 
 /* ---- the delay model's geometry and curve ------------------------------ */
@@ -137,6 +140,11 @@ struct live *live_create(const struct delay_model *m)
 		free(l);
 		return NULL;
 	}
+	if (pthread_mutex_init(&l->snap_lock, NULL) != 0) {
+		pthread_mutex_destroy(&l->lock);
+		free(l);
+		return NULL;
+	}
 	l->model = *m;
 	reset_histogram(l, m);
 	return l;
@@ -146,6 +154,8 @@ void live_destroy(struct live *l)
 {
 	if (l == NULL)
 		return;
+	free(l->snap);
+	pthread_mutex_destroy(&l->snap_lock);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
@@ -215,19 +225,6 @@ size_t live_recent(struct live *l, struct live_entry *out, size_t max)
 		out[i] = l->ring[(first + i) % LIVE_RING_SIZE];
 	pthread_mutex_unlock(&l->lock);
 	return n;
-}
-
-bool live_render_begin(struct live *l)
-{
-	if (atomic_fetch_add(&l->renders, 1) < LIVE_MAX_RENDERS)
-		return true;
-	atomic_fetch_sub(&l->renders, 1);
-	return false;
-}
-
-void live_render_end(struct live *l)
-{
-	atomic_fetch_sub(&l->renders, 1);
 }
 
 /* ---- the snapshot ------------------------------------------------------ */
@@ -370,4 +367,33 @@ char *live_render_json(struct live *l, const struct metrics_gauges *g,
 	if (text != NULL)
 		*len = strlen(text);
 	return text;
+}
+
+char *live_snapshot(struct live *l, const struct metrics_gauges *g,
+		    uint64_t requests_total, const struct live_lateness *late,
+		    uint64_t now_ns, size_t *len)
+{
+	const uint64_t max_age = (uint64_t)LIVE_SNAPSHOT_MAX_AGE_MS * 1000000u;
+	char *copy = NULL;
+
+	pthread_mutex_lock(&l->snap_lock);
+	if (l->snap == NULL || now_ns < l->snap_ns || now_ns - l->snap_ns >= max_age) {
+		size_t n = 0;
+		char *text = live_render_json(l, g, requests_total, late, now_ns, &n);
+
+		if (text == NULL)
+			goto out;
+		free(l->snap);
+		l->snap = text;
+		l->snap_len = n;
+		l->snap_ns = now_ns;
+	}
+	copy = malloc(l->snap_len + 1);
+	if (copy != NULL) {
+		memcpy(copy, l->snap, l->snap_len + 1);
+		*len = l->snap_len;
+	}
+out:
+	pthread_mutex_unlock(&l->snap_lock);
+	return copy;
 }

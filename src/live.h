@@ -3,14 +3,15 @@
  *
  * Knows nothing of HTTP.  The request path calls live_record() once per
  * answered user request and live_delay_drawn() once per delay drawn from
- * the model; GET /live renders live_render_json().  Recording is cheap
- * (a short mutex for the ring, relaxed atomics for the histogram) and
- * allocates nothing; rendering allocates the JSON text only.
+ * the model; GET /live answers live_snapshot().  Recording is cheap (a
+ * short mutex for the ring, relaxed atomics for the histogram) and
+ * allocates nothing.  Rendering is bounded: a snapshot is rendered at most
+ * once per LIVE_SNAPSHOT_MAX_AGE_MS and shared by every poller, so the
+ * cost does not grow with the number of pages open.
  */
 #ifndef USERD_LIVE_H
 #define USERD_LIVE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +27,8 @@ struct live;
  * (values outside go to "below" and "above"). */
 #define LIVE_DELAY_BUCKETS 40
 
-/* Most renders of the snapshot in progress at once; more get a 503. */
-#define LIVE_MAX_RENDERS 4
+/* How long one rendered snapshot is handed out before a new one. */
+#define LIVE_SNAPSHOT_MAX_AGE_MS 100
 
 /* What a recorded request was. */
 enum live_route {
@@ -77,14 +78,6 @@ void live_record(struct live *l, enum live_route route, unsigned status,
 /* Copy the ring, oldest first, into out[0..max-1]; returns how many. */
 size_t live_recent(struct live *l, struct live_entry *out, size_t max);
 
-/* Claim one of the LIVE_MAX_RENDERS render slots: true if one was free
- * (then call live_render_end() after), false when all are taken (answer
- * 503). */
-bool live_render_begin(struct live *l);
-
-/* Give back a slot claimed by live_render_begin(). */
-void live_render_end(struct live *l);
-
 /* The snapshot the dashboard polls, as JSON:
  *   {"now_ms" (integer, CLOCK_MONOTONIC), "waiting", "in_flight", "connections", "ready",
  *    "requests_total", "model", "delays": {"lo_ms", "width_ms", "counts",
@@ -98,5 +91,15 @@ void live_render_end(struct live *l);
 char *live_render_json(struct live *l, const struct metrics_gauges *g,
 		       uint64_t requests_total, const struct live_lateness *late,
 		       uint64_t now_ns, size_t *len);
+
+/* What GET /live answers: a copy of the snapshot last rendered, if it was
+ * rendered less than LIVE_SNAPSHOT_MAX_AGE_MS before `now_ns`; otherwise
+ * live_render_json() of the arguments, kept for the next callers.  One
+ * render at a time; callers meanwhile wait for it and share it.  Returns
+ * a malloc'd NUL-terminated string (length in *len) for the caller to
+ * free, or NULL when out of memory. */
+char *live_snapshot(struct live *l, const struct metrics_gauges *g,
+		    uint64_t requests_total, const struct live_lateness *late,
+		    uint64_t now_ns, size_t *len);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "client.h"
 #include "daemon.h"
+#include "live.h"
 #include "testutil.h"
 
 static struct daemon d;
@@ -64,11 +65,14 @@ static const char *header(const char *name)
 	return h;
 }
 
-/* GET /live and parse it (kept in `snap`). */
+/* GET /live and parse it (kept in `snap`), after the snapshot handed out
+ * before has aged out (a new one is rendered at most every
+ * LIVE_SNAPSHOT_MAX_AGE_MS). */
 static json_t *live(void)
 {
 	json_error_t e;
 
+	usleep((LIVE_SNAPSHOT_MAX_AGE_MS + 20) * 1000);
 	client_request(&r, "GET", d.base, "/live");
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(header("Content-Type"), "application/json");

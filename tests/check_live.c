@@ -1,6 +1,6 @@
 /* Unit tests for src/live.c: the ring of recent requests, the drawn-delay
- * histogram and the model's expected curve, the render slots, and the
- * JSON snapshot the dashboard polls. */
+ * histogram and the model's expected curve, and the JSON snapshot the
+ * dashboard polls, shared between pollers. */
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
@@ -297,18 +297,38 @@ END_TEST
 
 /* ---- render slots and the snapshot ------------------------------------------ */
 
-START_TEST(test_render_slots)
+/* One render per LIVE_SNAPSHOT_MAX_AGE_MS, however many ask. */
+START_TEST(test_snapshot_is_shared)
 {
-	for (int i = 0; i < LIVE_MAX_RENDERS; i++)
-		ck_assert(live_render_begin(l));
-	ck_assert(!live_render_begin(l));
-	live_render_end(l);
-	ck_assert(live_render_begin(l));
-	ck_assert(!live_render_begin(l));
-	for (int i = 0; i < LIVE_MAX_RENDERS; i++)
-		live_render_end(l);
-	ck_assert(live_render_begin(l));
-	live_render_end(l);
+	const uint64_t ms = 1000000u, t0 = 7000 * ms;
+	struct metrics_gauges g = {.waiting = 1};
+	size_t len1 = 0, len2 = 0;
+	char *a, *b;
+
+	a = live_snapshot(l, &g, 1, NULL, t0, &len1);
+	g.waiting = 2;
+	live_record(l, LIVE_ROUTE_USER, 200, t0, t0 + ms);
+	b = live_snapshot(l, &g, 2, NULL, t0 + (LIVE_SNAPSHOT_MAX_AGE_MS - 1) * ms, &len2);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_ne(a, b); /* each caller gets its own copy */
+	ck_assert_uint_eq(len1, len2);
+	ck_assert_str_eq(a, b);
+	ck_assert_uint_eq(len1, strlen(a));
+	free(b);
+	/* Old enough: rendered anew, with what changed. */
+	b = live_snapshot(l, &g, 2, NULL, t0 + LIVE_SNAPSHOT_MAX_AGE_MS * ms, &len2);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_ne(a, b);
+	ck_assert_ptr_nonnull(strstr(b, "\"waiting\":2"));
+	ck_assert_ptr_nonnull(strstr(b, "\"route\":\"/user\""));
+	free(a);
+	free(b);
+	/* A clock that went back (cannot happen on CLOCK_MONOTONIC, but
+	 * a test's clock can) renders anew too. */
+	a = live_snapshot(l, &g, 3, NULL, t0, &len1);
+	ck_assert_ptr_nonnull(strstr(a, "\"requests_total\":3"));
+	free(a);
 }
 END_TEST
 
@@ -401,7 +421,7 @@ static Suite *live_suite(void)
 	suite_add_tcase(s, hist);
 
 	tcase_add_checked_fixture(snapshot, setup, teardown);
-	tcase_add_test(snapshot, test_render_slots);
+	tcase_add_test(snapshot, test_snapshot_is_shared);
 	tcase_add_test(snapshot, test_snapshot);
 	tcase_add_test(snapshot, test_snapshot_size_is_bounded);
 	suite_add_tcase(s, snapshot);
