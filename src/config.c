@@ -24,6 +24,7 @@ enum {
 	OPT_TIMER_SLACK,
 	OPT_REUSE_PORT,
 	OPT_CONNECTION_MEMORY,
+	OPT_NO_DASHBOARD, /* issue 15 */
 };
 
 static const struct option long_options[] = {
@@ -36,6 +37,7 @@ static const struct option long_options[] = {
 	{"delay-max", required_argument, NULL, OPT_DELAY_MAX},
 	{"max-delay", required_argument, NULL, OPT_MAX_DELAY},
 	{"no-delay-override", no_argument, NULL, OPT_NO_DELAY_OVERRIDE},
+	{"no-dashboard", no_argument, NULL, OPT_NO_DASHBOARD}, /* issue 15 */
 	{"error-rate", required_argument, NULL, OPT_ERROR_RATE},
 	{"max-batch", required_argument, NULL, OPT_MAX_BATCH},
 	{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
@@ -62,6 +64,7 @@ void config_defaults(struct config *cfg)
 			  CONFIG_DEFAULT_DELAY_MAX_MS);
 	cfg->delay.cap_ms = CONFIG_DEFAULT_MAX_DELAY_MS;
 	cfg->delay_override = true;
+	cfg->dashboard = true; /* issue 15 */
 	cfg->max_batch = CONFIG_DEFAULT_MAX_BATCH;
 	cfg->access_log = ACCESS_LOG_COMMON;
 	cfg->timer_slack_us = CONFIG_DEFAULT_TIMER_SLACK_US;
@@ -258,6 +261,9 @@ static bool apply_option(struct config *cfg, int opt, const char *name,
 	case OPT_REUSE_PORT:
 		cfg->reuse_port = true;
 		return true;
+	case OPT_NO_DASHBOARD: /* issue 15 */
+		cfg->dashboard = false;
+		return true;
 	case OPT_CONNECTION_MEMORY:
 		if (!parse_number(name, arg, CONFIG_MIN_CONNECTION_MEMORY,
 				  CONFIG_MAX_CONNECTION_MEMORY, &v, err, errlen))
@@ -439,7 +445,7 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 	o = find_option(key);
 	if (o == NULL || o->val == OPT_CONFIG ||
 	    (o->has_arg != required_argument && o->val != OPT_NO_DELAY_OVERRIDE &&
-	     o->val != OPT_REUSE_PORT)) {
+	     o->val != OPT_REUSE_PORT && o->val != OPT_NO_DASHBOARD)) {
 		set_error(err, errlen, "unknown key '%s'", key);
 		return false;
 	}
@@ -457,6 +463,8 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 		}
 		if (o->val == OPT_REUSE_PORT)
 			cfg->reuse_port = yes;
+		else if (o->val == OPT_NO_DASHBOARD) /* issue 15 */
+			cfg->dashboard = !yes;
 		else
 			cfg->delay_override = !yes;
 		return true;
@@ -556,6 +564,8 @@ void config_usage(FILE *out)
 		"  GET /users?ids=1,2,3 the records, fetched concurrently: after the longest\n"
 		"  query ?delay=MS sets the delay, ?fail=1 forces a 503 after it\n"
 		"  GET /healthz, /readyz, /metrics (Prometheus) answer at once\n"
+		"  GET /               a live page of what is waiting, in flight and done;\n"
+		"                       it polls GET /live (JSON)\n"
 		"\n"
 		"Options:\n"
 		"  -f, --config FILE         read settings from FILE first ('key = value'\n"
@@ -575,6 +585,8 @@ void config_usage(FILE *out)
 		"      --max-delay MS        clamp every delay, including ?delay=, to this\n"
 		"                              (default: %d; at most %u)\n"
 		"      --no-delay-override   ignore the ?delay=MS query parameter\n"
+		"      --no-dashboard        do not serve the live page (GET /) nor its\n"
+		"                              data (GET /live): both answer 404\n"
 		"      --error-rate R        answer this share (0..1) of requests with 503\n"
 		"                              after their delay (default: 0)\n"
 		"      --max-batch N         most ids in one /users request (default: %d)\n"

@@ -52,6 +52,7 @@ struct config {
 	bool delay_min_set;       /* --delay-min given (command line or file) */
 	bool delay_max_set;
 	bool delay_override;      /* honour ?delay= (default) */
+	bool dashboard;           /* issue 15: serve GET / and /live (default) */
 	double error_rate;        /* share of requests answered 503, 0..1 */
 	unsigned max_batch;       /* most ids in one /users request */
 	enum access_log_format access_log;

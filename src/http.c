@@ -32,6 +32,8 @@
 
 #include "access.h"
 #include "acceptor.h"
+#include "dashboard.h" /* issue 15: the live dashboard */
+#include "live.h"      /* issue 15 */
 #include "log.h"
 #include "metrics.h"
 #include "render.h"
@@ -66,6 +68,7 @@ enum canned {
 	CANNED_HEALTHY,
 	CANNED_READY,
 	CANNED_NOT_READY,
+	CANNED_PAGE,        /* the live page (GET /) */
 	CANNED_COUNT,
 };
 
@@ -114,6 +117,7 @@ static const struct {
 	[CANNED_HEALTHY] = {200, "ok"},
 	[CANNED_READY] = {200, "ready"},
 	[CANNED_NOT_READY] = {503, "draining"},
+	[CANNED_PAGE] = {200, NULL},
 };
 
 struct http_server {
@@ -134,6 +138,7 @@ struct http_server {
 	atomic_bool flushed;        /* the drain gave up waiting: no more waits */
 	/* [0]: as normal; [1]: with "Connection: close", for the drain. */
 	struct MHD_Response *canned[2][CANNED_COUNT];
+	struct live *live;          /* issue 15: NULL with --no-dashboard */
 };
 
 static const char content_type_json[] = "application/json";
@@ -426,6 +431,8 @@ static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
 	/* Draw in one fixed order (delay, record, fault) so a seeded
 	 * connection is reproducible. */
 	delay_us = draw_delay(&p, s, &conn->rng);
+	if (!p.has_delay)
+		live_delay_drawn(srv->live, delay_us); /* issue 15 */
 	user_fetch(&u, id, &conn->rng);
 	if (draw_fault(&p, s, &conn->rng)) {
 		metrics_fault(srv->metrics);
@@ -470,6 +477,8 @@ static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c,
 	for (size_t i = 0; i < n; i++) {
 		uint64_t d = draw_delay(&p, s, &conn->rng);
 
+		if (!p.has_delay)
+			live_delay_drawn(srv->live, d); /* issue 15 */
 		delay_us = d > delay_us ? d : delay_us;
 		user_fetch(&users[i], ids[i], &conn->rng);
 	}
@@ -507,6 +516,82 @@ static MHD_Result_t route_metrics(struct http_server *srv, struct MHD_Connection
 	return send_answer(srv, c, r);
 }
 
+/* ---- issue 15: the live dashboard, GET / and GET /live ----------------- */
+
+/* The recorder; 0, or -1 out of memory. */
+static int dashboard_start(struct http_server *srv, const struct delay_model *m)
+{
+	srv->live = live_create(m);
+	return srv->live == NULL ? -1 : 0;
+}
+
+static void dashboard_stop(struct http_server *srv)
+{
+	live_destroy(srv->live);
+	srv->live = NULL;
+}
+
+/* The page's shared response, or NULL out of memory. */
+static struct MHD_Response *page_response(void)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		dashboard_html_len, (void *)(uintptr_t)dashboard_html,
+		MHD_RESPMEM_PERSISTENT);
+
+	if (resp != NULL &&
+	    (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				     "text/html; charset=utf-8") != MHD_YES ||
+	     MHD_add_response_header(resp, "Content-Security-Policy",
+				     dashboard_csp) != MHD_YES ||
+	     MHD_add_response_header(resp, "X-Content-Type-Options",
+				     "nosniff") != MHD_YES ||
+	     MHD_add_response_header(resp, "Referrer-Policy",
+				     "no-referrer") != MHD_YES ||
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				     "no-cache") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	return resp;
+}
+
+/* GET|HEAD / (the page) and /live (the snapshot it polls, rendered at
+ * most every LIVE_SNAPSHOT_MAX_AGE_MS and shared by every poller).  Not
+ * user traffic: neither counted nor logged. */
+static MHD_Result_t route_dashboard(struct http_server *srv, struct MHD_Connection *c,
+				    struct request *r, const char *url,
+				    const char *method)
+{
+	struct metrics_gauges g = {
+		.waiting = atomic_load(&srv->waiting),
+		.in_flight = atomic_load(&srv->in_flight),
+		.connections = atomic_load(&srv->connections),
+		.ready = !atomic_load(&srv->draining),
+	};
+	uint64_t counts[METRICS_LATENESS_MAX + 1];
+	struct live_lateness late = {.counts = counts};
+	size_t len = 0;
+	char *text;
+
+	if (!is_get_or_head(method))
+		return answer_canned(srv, c, r, CANNED_METHOD);
+	if (strcmp(url, "/") == 0) {
+		use_canned(r, CANNED_PAGE);
+		r->body_len = dashboard_html_len;
+		return send_answer(srv, c, r);
+	}
+	late.n = metrics_lateness_buckets(srv->metrics, &late.bounds_s, counts);
+	text = live_snapshot(srv->live, &g, metrics_requests_total(srv->metrics),
+			     &late, timerq_now(), &len);
+	if (!use_malloced_body(r, text, len, content_type_json) ||
+	    MHD_add_response_header(r->response, MHD_HTTP_HEADER_CACHE_CONTROL,
+				    "no-store") != MHD_YES)
+		return answer_canned(srv, c, r, CANNED_INTERNAL);
+	return send_answer(srv, c, r);
+}
+
+/* ---- end of issue 15 --------------------------------------------------- */
+
 /* A complete request: route it. */
 static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 			     const char *url, const char *method)
@@ -525,6 +610,8 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 		r->counted = true;
 		return answer_canned(srv, c, r, CANNED_BAD_REQUEST);
 	}
+	if (srv->live != NULL && (strcmp(url, "/") == 0 || strcmp(url, "/live") == 0))
+		return route_dashboard(srv, c, r, url, method); /* issue 15 */
 	/* Health, readiness and metrics are not user traffic. */
 	r->counted = path.route == ROUTE_USER || path.route == ROUTE_USERS ||
 		     path.route == ROUTE_NOT_FOUND;
@@ -814,6 +901,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 							 : METRICS_ROUTE_OTHER;
 
 		metrics_request(srv->metrics, route, r->status, duration);
+		if (r->route == ROUTE_USER || r->route == ROUTE_USERS) /* issue 15 */
+			live_record(srv->live, r->route == ROUTE_USER ? LIVE_ROUTE_USER
+					: LIVE_ROUTE_USERS, r->status, r->started_ns,
+				    r->started_ns + duration);
 		if (r->log_format != ACCESS_LOG_OFF)
 			log_access(c, r, r->log_format, duration);
 	}
@@ -924,12 +1015,13 @@ static void free_canned(struct http_server *srv)
 static struct MHD_Response *build_one_canned(enum canned i, bool closing)
 {
 	char body[RENDER_BUF_SIZE];
-	size_t len = canned_text[i].status == 200 || i == CANNED_NOT_READY
+	size_t len = i == CANNED_PAGE ? 0
+		: canned_text[i].status == 200 || i == CANNED_NOT_READY
 		? render_status(canned_text[i].text, body, sizeof(body))
 		: render_error(canned_text[i].status, canned_text[i].text,
 			       body, sizeof(body));
-	struct MHD_Response *resp = len == 0 ? NULL
-		: copied_response(body, len, content_type_json);
+	struct MHD_Response *resp = i == CANNED_PAGE ? page_response()
+		: len == 0 ? NULL : copied_response(body, len, content_type_json);
 
 	if (resp != NULL &&
 	    (((closing || i == CANNED_DRAINING) &&
@@ -973,7 +1065,8 @@ int http_start(struct http_server **out, const struct http_options *opts,
 		pthread_mutex_init(&srv->settings_lock, NULL);
 		srv->metrics = metrics_create(opts->version);
 	}
-	if (srv == NULL || srv->metrics == NULL || build_canned(srv) != 0) {
+	if (srv == NULL || srv->metrics == NULL || build_canned(srv) != 0 ||
+	    (opts->dashboard && dashboard_start(srv, &opts->settings.delay) != 0)) { /* issue 15 */
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1027,6 +1120,7 @@ fail:
 	 * closed here, once. */
 	close(opts->listen_fd);
 	if (srv != NULL) {
+		dashboard_stop(srv); /* issue 15 */
 		free_canned(srv);
 		metrics_destroy(srv->metrics);
 		pthread_mutex_destroy(&srv->settings_lock);
@@ -1040,6 +1134,7 @@ void http_update(struct http_server *srv, const struct http_settings *s)
 	pthread_mutex_lock(&srv->settings_lock);
 	srv->settings = *s;
 	pthread_mutex_unlock(&srv->settings_lock);
+	live_set_model(srv->live, &s->delay); /* issue 15 */
 }
 
 void http_drain(struct http_server *srv)
@@ -1081,6 +1176,7 @@ void http_stop(struct http_server *srv)
 	MHD_stop_daemon(srv->daemon); /* closes every connection */
 	assert(atomic_load(&srv->waiting) == 0);
 	acceptor_free(srv->acceptor);
+	dashboard_stop(srv); /* issue 15 */
 	free_canned(srv);
 	metrics_destroy(srv->metrics);
 	pthread_mutex_destroy(&srv->settings_lock);

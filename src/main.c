@@ -165,10 +165,11 @@ static void reload(struct app *app)
 	     next.max_connections != app->cfg.max_connections) ||
 	    next.seeded != app->cfg.seeded || next.seed != app->cfg.seed ||
 	    next.timeout_s != app->cfg.timeout_s ||
-	    next.connection_memory != app->cfg.connection_memory)
+	    next.connection_memory != app->cfg.connection_memory ||
+	    next.dashboard != app->cfg.dashboard) /* issue 15 */
 		log_warn("reload: bind, port, reuse-port, threads, max-connections, "
-			 "connection-memory, seed and timeout changes take effect "
-			 "only after a restart");
+			 "connection-memory, seed, timeout and dashboard changes take "
+			 "effect only after a restart");
 
 	app->cfg.delay = next.delay;
 	app->cfg.delay_override = next.delay_override;
@@ -285,6 +286,7 @@ static int start(struct app *app)
 	hopts.seed = app->cfg.seed;
 	hopts.timers = app->timers;
 	hopts.version = PACKAGE_VERSION;
+	hopts.dashboard = app->cfg.dashboard; /* issue 15 */
 	if (http_start(&app->srv, &hopts, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		timerq_destroy(app->timers);

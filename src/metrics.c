@@ -291,3 +291,23 @@ double metrics_lateness_quantile(struct metrics *m, double q)
 	}
 	return lateness_bounds[NLATE - 1];
 }
+
+uint64_t metrics_requests_total(struct metrics *m)
+{
+	uint64_t total = 0;
+
+	for (int r = 0; r < METRICS_ROUTE_COUNT; r++)
+		for (size_t c = 0; c <= NCODES; c++)
+			total += GET(m->requests[r][c]);
+	return total;
+}
+
+size_t metrics_lateness_buckets(struct metrics *m, const double **bounds_s,
+				uint64_t *counts)
+{
+	_Static_assert(NLATE <= METRICS_LATENESS_MAX, "raise METRICS_LATENESS_MAX");
+	for (size_t i = 0; i <= NLATE; i++)
+		counts[i] = GET(m->lateness.buckets[i]);
+	*bounds_s = lateness_bounds;
+	return NLATE;
+}

@@ -59,4 +59,16 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
  * 0 when there are none.  For tests and benchmarks. */
 double metrics_lateness_quantile(struct metrics *m, double q);
 
+/* User requests answered so far, every route and status (the sum of
+ * userd_requests_total). */
+uint64_t metrics_requests_total(struct metrics *m);
+
+/* The timer-lateness histogram: sets *bounds_s to its upper bounds in
+ * seconds (static, ascending) and returns how many there are, n; copies
+ * n + 1 per-bucket (not cumulative) counts into counts, the last one
+ * above every bound.  counts must have room for METRICS_LATENESS_MAX + 1. */
+#define METRICS_LATENESS_MAX 32
+size_t metrics_lateness_buckets(struct metrics *m, const double **bounds_s,
+				uint64_t *counts);
+
 #endif

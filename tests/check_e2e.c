@@ -86,7 +86,8 @@ static const struct {
 	{"GET", "/user/7/extra", 400},
 	{"GET", "/user/7%00", 400},
 	{"GET", "/user/%20", 400},
-	{"GET", "/", 404},
+	{"GET", "/index.html", 404}, /* "/" is the live page (check_dashboard) */
+	{"POST", "/", 405},
 	{"GET", "/user", 404},
 	{"GET", "/nope", 404},
 	{"GET", "/users/1", 404},
