@@ -300,6 +300,7 @@ int main(int argc, char **argv)
 	struct app app = {.argc = argc, .argv = argv};
 	char err[256];
 	int sig;
+	int rc; /* issue 10 */
 
 	switch (config_load(&app.cfg, argc, argv, err, sizeof(err))) {
 	case CONFIG_OK:
@@ -336,8 +337,8 @@ int main(int argc, char **argv)
 
 	/* issue 10: from here on a stalled stderr drops log lines instead of
 	 * blocking; log_stop() below, last, flushes them. */
-	if ((sig = log_start()) != 0)
-		log_warn("logging synchronously: %s", strerror(sig));
+	if ((rc = log_start()) != 0)
+		log_warn("logging synchronously: %s", strerror(rc));
 
 	if (start(&app) != 0) {
 		config_free(&app.cfg);
