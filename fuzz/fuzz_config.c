@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (r) {
 	case CONFIG_OK:
 		/* What config_load accepts is consistent. */
-		if (cfg.delay.kind == DELAY_UNIFORM && cfg.delay.min_ms > cfg.delay.max_ms)
+		if (cfg.run.delay.kind == DELAY_UNIFORM && cfg.run.delay.min_ms > cfg.run.delay.max_ms)
 			abort();
 		break;
 	case CONFIG_HELP:

@@ -88,10 +88,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o.timeout_s = 5;
 	o.connection_memory = cfg.connection_memory;
 	delay_set_uniform(&o.settings.delay, 0, 2);
-	o.settings.delay.cap_ms = 5; /* ?delay= above this is a 400 */
+	o.settings.delay.clamp_ms = 5; /* ?delay= above this is a 400 */
 	o.settings.delay_override = true;
 	o.settings.error_rate = 0.1;
-	o.settings.max_batch = cfg.max_batch;
+	o.settings.max_batch = cfg.run.max_batch;
 	o.settings.access_log = ACCESS_LOG_OFF;
 	o.seeded = true;
 	o.seed = 1;

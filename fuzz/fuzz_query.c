@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "request.h"
 #include "user.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const size_t id_max[] = {1, 2, 100, REQUEST_MAX_BATCH};
+static const size_t id_max[] = {1, 2, 100, CONFIG_MAX_BATCH};
 static const uint32_t delay_max[] = {0, 1, 2000, 60000, 3600000, UINT32_MAX};
 static const size_t err_len[] = {128, 1, 16, 40};
 

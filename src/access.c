@@ -11,6 +11,29 @@
 
 #include "log.h"
 
+static const char *const format_names[] = {
+	[ACCESS_LOG_OFF] = "off",
+	[ACCESS_LOG_COMMON] = "common",
+	[ACCESS_LOG_JSON] = "json",
+};
+
+bool access_log_format_parse(const char *name, enum access_log_format *out)
+{
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
+		if (strcmp(name, format_names[i]) == 0) {
+			*out = (enum access_log_format)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *access_log_format_name(enum access_log_format f)
+{
+	return (unsigned)f < sizeof(format_names) / sizeof(format_names[0])
+		? format_names[f] : "off";
+}
+
 /* Copy `s` into buf, escaping what would break a log line: quotes,
  * backslashes and bytes outside printable ASCII become \xHH, or \u00HH
  * for JSON. */

@@ -8,10 +8,22 @@
 #ifndef USERD_ACCESS_H
 #define USERD_ACCESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "config.h"
+enum access_log_format {
+	ACCESS_LOG_OFF = 0,
+	ACCESS_LOG_COMMON,
+	ACCESS_LOG_JSON,
+};
+
+/* The format named `name` ("off", "common" or "json") into *out.  Returns
+ * false, with *out untouched, for any other name. */
+bool access_log_format_parse(const char *name, enum access_log_format *out);
+
+/* The name of format `f`. */
+const char *access_log_format_name(enum access_log_format f);
 
 struct access_entry {
 	const struct sockaddr *client; /* may be NULL */

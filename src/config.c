@@ -1,8 +1,17 @@
-/* config.c - defaults and command-line parsing; see config.h. */
+/* config.c - the options table and everything it drives; see config.h.
+ *
+ * Each option is one row of `options` below: its names, its kind of
+ * value, where the value lives in struct config, its bounds, whether a
+ * reload applies it, and its help.  getopt's table, the config-file keys,
+ * --help, the reload's list of changes and the values shown to users are
+ * all made from those rows; only values with a grammar of their own (a
+ * delay model, a seed, a log level) have a parse function.
+ */
 #include "config.h"
 #include "decimal.h"
-#include "request.h"
+#include "util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -10,89 +19,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-	OPT_CONFIG = 'f',
-	OPT_DELAY_MIN = 256,
-	OPT_DELAY_MAX,
-	OPT_TIMEOUT,
-	OPT_DRAIN_TIMEOUT,
-	OPT_MAX_DELAY,
-	OPT_NO_DELAY_OVERRIDE,
-	OPT_ERROR_RATE,
-	OPT_MAX_BATCH,
-	OPT_ACCESS_LOG,
-	OPT_TIMER_SLACK,
-	OPT_REUSE_PORT,
-	OPT_CONNECTION_MEMORY,
-	OPT_NO_DASHBOARD, /* issue 15 */
+enum opt_type {
+	OPT_UINT,   /* unsigned in [min, max] */
+	OPT_SWITCH, /* bool; "yes"/"no" in a file */
+	OPT_RATE,   /* double in [0, 1] */
+	OPT_TEXT,   /* malloc'd string, non-empty */
+	OPT_PARSED, /* parse() and show() of its own */
+	OPT_ACTION, /* --help, --version, --config: command line only */
 };
 
-static const struct option long_options[] = {
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"bind", required_argument, NULL, 'b'},
-	{"port", required_argument, NULL, 'p'},
-	{"reuse-port", no_argument, NULL, OPT_REUSE_PORT},
-	{"delay", required_argument, NULL, 'd'},
-	{"delay-min", required_argument, NULL, OPT_DELAY_MIN},
-	{"delay-max", required_argument, NULL, OPT_DELAY_MAX},
-	{"max-delay", required_argument, NULL, OPT_MAX_DELAY},
-	{"no-delay-override", no_argument, NULL, OPT_NO_DELAY_OVERRIDE},
-	{"no-dashboard", no_argument, NULL, OPT_NO_DASHBOARD}, /* issue 15 */
-	{"error-rate", required_argument, NULL, OPT_ERROR_RATE},
-	{"max-batch", required_argument, NULL, OPT_MAX_BATCH},
-	{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
-	{"timer-slack", required_argument, NULL, OPT_TIMER_SLACK},
-	{"seed", required_argument, NULL, 's'},
-	{"threads", required_argument, NULL, 't'},
-	{"max-connections", required_argument, NULL, 'c'},
-	{"connection-memory", required_argument, NULL, OPT_CONNECTION_MEMORY},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
-	{"log-level", required_argument, NULL, 'l'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+struct opt {
+	const char *name;    /* long option and config-file key */
+	int short_name;      /* 0: none */
+	const char *metavar; /* the value's name in --help; NULL for a switch */
+	enum opt_type type;
+	size_t offset;       /* of the value in struct config */
+	uint64_t min, max;   /* OPT_UINT */
+	bool reloadable;
+	bool negated;        /* OPT_SWITCH: given means false ("no-...") */
+	const char *noun;    /* OPT_TEXT: what an empty value lacks */
+	bool (*parse)(struct config *cfg, const char *name, const char *arg,
+		      char *err, size_t errlen);
+	void (*show)(const struct config *cfg, char *buf, size_t len);
+	const char *help;
+	const char *default_text; /* NULL: the default value itself */
 };
-
-static const char short_options[] = ":f:b:p:d:s:t:c:l:hV";
-
-void config_defaults(struct config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->port = CONFIG_DEFAULT_PORT;
-	delay_set_uniform(&cfg->delay, CONFIG_DEFAULT_DELAY_MIN_MS,
-			  CONFIG_DEFAULT_DELAY_MAX_MS);
-	cfg->delay.cap_ms = CONFIG_DEFAULT_MAX_DELAY_MS;
-	cfg->delay_override = true;
-	cfg->dashboard = true; /* issue 15 */
-	cfg->max_batch = CONFIG_DEFAULT_MAX_BATCH;
-	cfg->access_log = ACCESS_LOG_COMMON;
-	cfg->timer_slack_us = CONFIG_DEFAULT_TIMER_SLACK_US;
-	cfg->connection_memory = CONFIG_DEFAULT_CONNECTION_MEMORY;
-	cfg->timeout_s = CONFIG_DEFAULT_TIMEOUT_S;
-	cfg->drain_timeout_s = CONFIG_DEFAULT_DRAIN_TIMEOUT_S;
-	cfg->log_level = LOG_LEVEL_INFO;
-}
-
-void config_free(struct config *cfg)
-{
-	free(cfg->config_path);
-	free(cfg->bind);
-	cfg->config_path = NULL;
-	cfg->bind = NULL;
-}
-
-/* Replace *slot with a copy of `value`; false when out of memory. */
-static bool set_string(char **slot, const char *value)
-{
-	char *copy = strdup(value);
-
-	if (copy == NULL)
-		return false;
-	free(*slot);
-	*slot = copy;
-	return true;
-}
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -167,171 +118,296 @@ static bool parse_rate(const char *name, const char *text, double *out,
 	return true;
 }
 
-const char *config_access_log_name(enum access_log_format f)
+/* ---- values with a grammar of their own ------------------------------ */
+
+static bool parse_delay(struct config *cfg, const char *name, const char *arg,
+			char *err, size_t errlen)
 {
-	switch (f) {
-	case ACCESS_LOG_COMMON:
-		return "common";
-	case ACCESS_LOG_JSON:
-		return "json";
-	case ACCESS_LOG_OFF:
-	default:
-		return "off";
+	char msg[160];
+
+	if (!delay_model_parse(arg, &cfg->run.delay, msg, sizeof(msg))) {
+		set_error(err, errlen, "%s: %s", name, msg);
+		return false;
 	}
+	/* A uniform model names both bounds. */
+	cfg->delay_min_set = cfg->delay_max_set =
+		cfg->run.delay.kind == DELAY_UNIFORM;
+	return true;
 }
 
-/* The long option whose name is `name`, or NULL. */
-static const struct option *find_option(const char *name)
+static void show_delay(const struct config *cfg, char *buf, size_t len)
 {
-	for (const struct option *o = long_options; o->name != NULL; o++)
-		if (strcmp(o->name, name) == 0)
-			return o;
-	return NULL;
+	delay_model_describe(&cfg->run.delay, buf, len);
 }
 
-/* "--name" for the option with value `opt`, for messages. */
-static void option_name(int opt, char *buf, size_t len)
+/* --delay-min and --delay-max: one bound of the uniform model. */
+static bool parse_bound(struct config *cfg, const char *name, const char *arg,
+			bool upper, char *err, size_t errlen)
 {
-	for (const struct option *o = long_options; o->name != NULL; o++) {
-		if (o->val == opt) {
-			snprintf(buf, len, "--%s", o->name);
-			return;
-		}
+	struct delay_model *m = &cfg->run.delay;
+	uint64_t v;
+
+	if (!parse_number(name, arg, 0, DELAY_LIMIT_MS, &v, err, errlen))
+		return false;
+	if (upper) {
+		delay_set_uniform(m, m->min_ms, (uint32_t)v);
+		cfg->delay_max_set = true;
+	} else {
+		delay_set_uniform(m, (uint32_t)v, m->max_ms);
+		cfg->delay_min_set = true;
 	}
-	snprintf(buf, len, "-%c", opt);
+	return true;
 }
 
-/* Apply one setting; `name` is how messages call it ("--port" on the
- * command line, "port" in a file). */
-static bool apply_option(struct config *cfg, int opt, const char *name,
-			 const char *arg, char *err, size_t errlen)
+static bool parse_delay_min(struct config *cfg, const char *name, const char *arg,
+			    char *err, size_t errlen)
+{
+	return parse_bound(cfg, name, arg, false, err, errlen);
+}
+
+static bool parse_delay_max(struct config *cfg, const char *name, const char *arg,
+			    char *err, size_t errlen)
+{
+	return parse_bound(cfg, name, arg, true, err, errlen);
+}
+
+static bool parse_access_log(struct config *cfg, const char *name, const char *arg,
+			     char *err, size_t errlen)
+{
+	if (access_log_format_parse(arg, &cfg->run.access_log))
+		return true;
+	set_error(err, errlen, "%s: '%s' is not one of off, common, json", name, arg);
+	return false;
+}
+
+static void show_access_log(const struct config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", access_log_format_name(cfg->run.access_log));
+}
+
+static bool parse_seed(struct config *cfg, const char *name, const char *arg,
+		       char *err, size_t errlen)
+{
+	if (!parse_number(name, arg, 0, UINT64_MAX, &cfg->seed, err, errlen))
+		return false;
+	cfg->seeded = true;
+	return true;
+}
+
+static void show_seed(const struct config *cfg, char *buf, size_t len)
+{
+	if (cfg->seeded)
+		snprintf(buf, len, "%" PRIu64, cfg->seed);
+	else
+		snprintf(buf, len, "random");
+}
+
+static bool parse_log_level(struct config *cfg, const char *name, const char *arg,
+			    char *err, size_t errlen)
+{
+	if (log_level_parse(arg, &cfg->run.log_level))
+		return true;
+	set_error(err, errlen, "%s: '%s' is not one of error, warn, info, debug",
+		  name, arg);
+	return false;
+}
+
+static void show_log_level(const struct config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", log_level_name(cfg->run.log_level));
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+#define AT(field) offsetof(struct config, field)
+
+static const struct opt options[] = {
+	{.name = "config", .short_name = 'f', .metavar = "FILE", .type = OPT_ACTION,
+	 .help = "read settings from FILE first ('key = value' lines named like "
+		 "the long options); the command line overrides it",
+	 .default_text = ""},
+	{.name = "bind", .short_name = 'b', .metavar = "ADDR", .type = OPT_TEXT,
+	 .offset = AT(bind), .noun = "address",
+	 .help = "address to listen on",
+	 .default_text = "every interface, IPv6 and IPv4"},
+	{.name = "port", .short_name = 'p', .metavar = "N", .type = OPT_UINT,
+	 .offset = AT(port), .max = 65535,
+	 .help = "TCP port, 0 picks a free one"},
+	{.name = "reuse-port", .type = OPT_SWITCH, .offset = AT(reuse_port),
+	 .help = "let several userd processes share the port (SO_REUSEPORT); "
+		 "the kernel spreads clients",
+	 .default_text = ""},
+	{.name = "delay", .short_name = 'd', .metavar = "MODEL", .type = OPT_PARSED,
+	 .reloadable = true, .parse = parse_delay, .show = show_delay,
+	 .help = "how delays are drawn, in milliseconds: fixed:MS, "
+		 "uniform:MIN:MAX or lognormal:MEDIAN:P99"},
+	{.name = "delay-min", .metavar = "MS", .type = OPT_PARSED, .reloadable = true,
+	 .parse = parse_delay_min,
+	 .help = "the uniform model's lower bound", .default_text = ""},
+	{.name = "delay-max", .metavar = "MS", .type = OPT_PARSED, .reloadable = true,
+	 .parse = parse_delay_max,
+	 .help = "the uniform model's upper bound (one bound alone moves the "
+		 "other if they cross)",
+	 .default_text = ""},
+	{.name = "max-delay", .metavar = "MS", .type = OPT_UINT,
+	 .offset = AT(run.delay.clamp_ms), .max = DELAY_LIMIT_MS, .reloadable = true,
+	 .help = "clamp every delay, including ?delay=, to this; at most 3600000"},
+	{.name = "no-delay-override", .type = OPT_SWITCH,
+	 .offset = AT(run.delay_override), .negated = true, .reloadable = true,
+	 .help = "ignore the ?delay=MS query parameter", .default_text = ""},
+	{.name = "error-rate", .metavar = "R", .type = OPT_RATE,
+	 .offset = AT(run.error_rate), .reloadable = true,
+	 .help = "answer this share (0..1) of requests with 503 after their delay"},
+	{.name = "max-batch", .metavar = "N", .type = OPT_UINT,
+	 .offset = AT(run.max_batch), .min = 1, .max = CONFIG_MAX_BATCH,
+	 .reloadable = true,
+	 .help = "most ids in one /users request"},
+	{.name = "access-log", .metavar = "FORMAT", .type = OPT_PARSED,
+	 .reloadable = true, .parse = parse_access_log, .show = show_access_log,
+	 .help = "off, common or json, on stderr"},
+	{.name = "timer-slack", .metavar = "MS", .type = OPT_UINT,
+	 .offset = AT(run.timer_slack_ms), .max = CONFIG_MAX_TIMER_SLACK_MS,
+	 .reloadable = true,
+	 .help = "resume waiting requests up to MS after their deadline, in "
+		 "batches: less CPU, a little later; 0 resumes exactly at it"},
+	{.name = "seed", .short_name = 's', .metavar = "N", .type = OPT_PARSED,
+	 .parse = parse_seed, .show = show_seed,
+	 .help = "seed the random delays and ages; the same seed and the same "
+		 "requests on one connection give the same answers"},
+	{.name = "threads", .short_name = 't', .metavar = "N", .type = OPT_UINT,
+	 .offset = AT(threads), .min = 1, .max = CONFIG_MAX_THREADS,
+	 .help = "HTTP worker threads",
+	 .default_text = "one per CPU this process may run on"},
+	{.name = "max-connections", .short_name = 'c', .metavar = "N", .type = OPT_UINT,
+	 .offset = AT(max_connections), .min = 1, .max = CONFIG_MAX_CONNECTIONS,
+	 .help = "most connections at once",
+	 .default_text = "sized from the open-file limit, raised to its maximum"},
+	{.name = "connection-memory", .metavar = "BYTES", .type = OPT_UINT,
+	 .offset = AT(connection_memory), .min = CONFIG_MIN_CONNECTION_MEMORY,
+	 .max = CONFIG_MAX_CONNECTION_MEMORY,
+	 .help = "buffer for one connection's request and response headers; "
+		 "larger requests get 414 or 431"},
+	{.name = "timeout", .metavar = "SECONDS", .type = OPT_UINT,
+	 .offset = AT(timeout_s), .max = 86400,
+	 .help = "close idle connections after this long; 0 never"},
+	{.name = "drain-timeout", .metavar = "SECONDS", .type = OPT_UINT,
+	 .offset = AT(run.drain_timeout_s), .max = 86400, .reloadable = true,
+	 .help = "on SIGTERM, wait this long for delayed requests, then answer "
+		 "the rest with 503"},
+	{.name = "no-dashboard", .type = OPT_SWITCH, .offset = AT(dashboard),
+	 .negated = true,
+	 .help = "do not serve the live page (GET /) nor its JSON (GET /live); "
+		 "both answer 404",
+	 .default_text = ""},
+	{.name = "log-level", .short_name = 'l', .metavar = "LEVEL", .type = OPT_PARSED,
+	 .reloadable = true, .parse = parse_log_level, .show = show_log_level,
+	 .help = "error, warn, info or debug"},
+	{.name = "help", .short_name = 'h', .type = OPT_ACTION,
+	 .help = "show this help and exit", .default_text = ""},
+	{.name = "version", .short_name = 'V', .type = OPT_ACTION,
+	 .help = "show the version and exit", .default_text = ""},
+};
+
+#define NOPTIONS countof(options)
+
+/* OPT_UINT values are `unsigned`, the delay model's fields uint32_t. */
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
+
+/* getopt returns the index into options + this (short options return
+ * their letter, mapped back by index_of_short). */
+#define LONG_BASE 256
+
+static unsigned *uint_at(struct config *cfg, const struct opt *o)
+{
+	return (unsigned *)(void *)((char *)cfg + o->offset);
+}
+
+static const unsigned *cuint_at(const struct config *cfg, const struct opt *o)
+{
+	return (const unsigned *)(const void *)((const char *)cfg + o->offset);
+}
+
+static bool *bool_at(struct config *cfg, const struct opt *o)
+{
+	return (bool *)(void *)((char *)cfg + o->offset);
+}
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port = CONFIG_DEFAULT_PORT;
+	cfg->connection_memory = CONFIG_DEFAULT_CONNECTION_MEMORY;
+	cfg->timeout_s = CONFIG_DEFAULT_TIMEOUT_S;
+	cfg->dashboard = true;
+	delay_set_uniform(&cfg->run.delay, CONFIG_DEFAULT_DELAY_MIN_MS,
+			  CONFIG_DEFAULT_DELAY_MAX_MS);
+	cfg->run.delay.clamp_ms = CONFIG_DEFAULT_DELAY_CLAMP_MS;
+	cfg->run.delay_override = true;
+	cfg->run.max_batch = CONFIG_DEFAULT_MAX_BATCH;
+	cfg->run.access_log = ACCESS_LOG_COMMON;
+	cfg->run.timer_slack_ms = CONFIG_DEFAULT_TIMER_SLACK_MS;
+	cfg->run.drain_timeout_s = CONFIG_DEFAULT_DRAIN_TIMEOUT_S;
+	cfg->run.log_level = LOG_LEVEL_INFO;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->config_path);
+	free(cfg->bind);
+	cfg->config_path = NULL;
+	cfg->bind = NULL;
+}
+
+/* Replace *slot with a copy of `value`; false when out of memory. */
+static bool set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return false;
+	free(*slot);
+	*slot = copy;
+	return true;
+}
+
+/* Apply option `o` with `arg` (NULL for a switch on the command line);
+ * `name` is how messages call it ("--port" on the command line, "port"
+ * in a file). */
+static bool apply(struct config *cfg, const struct opt *o, const char *name,
+		  const char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
-	switch (opt) {
-	case OPT_CONFIG:
-	case 'b':
+	switch (o->type) {
+	case OPT_UINT:
+		if (!parse_number(name, arg, o->min, o->max, &v, err, errlen))
+			return false;
+		*uint_at(cfg, o) = (unsigned)v;
+		return true;
+	case OPT_SWITCH:
+		*bool_at(cfg, o) = !o->negated;
+		return true;
+	case OPT_RATE:
+		return parse_rate(name, arg, (double *)(void *)((char *)cfg + o->offset),
+				  err, errlen);
+	case OPT_TEXT:
+	case OPT_ACTION: /* --config */
 		if (*arg == '\0') {
 			set_error(err, errlen, "%s: a %s is required", name,
-				  opt == 'b' ? "address" : "file name");
+				  o->noun != NULL ? o->noun : "file name");
 			return false;
 		}
-		if (!set_string(opt == 'b' ? &cfg->bind : &cfg->config_path, arg)) {
+		if (!set_string(o->type == OPT_TEXT
+					? (char **)(void *)((char *)cfg + o->offset)
+					: &cfg->config_path, arg)) {
 			set_error(err, errlen, "%s: out of memory", name);
 			return false;
 		}
 		return true;
-	case 'p':
-		if (!parse_number(name, arg, 0, 65535, &v, err, errlen))
-			return false;
-		cfg->port = (uint16_t)v;
-		return true;
-	case OPT_DELAY_MIN:
-		if (!parse_number(name, arg, 0, DELAY_MAX_MS, &v, err, errlen))
-			return false;
-		delay_set_uniform(&cfg->delay, (uint32_t)v, cfg->delay.max_ms);
-		cfg->delay_min_set = true;
-		return true;
-	case OPT_DELAY_MAX:
-		if (!parse_number(name, arg, 0, DELAY_MAX_MS, &v, err, errlen))
-			return false;
-		delay_set_uniform(&cfg->delay, cfg->delay.min_ms, (uint32_t)v);
-		cfg->delay_max_set = true;
-		return true;
-	case 'd': {
-		char msg[160];
-
-		if (!delay_model_parse(arg, &cfg->delay, msg, sizeof(msg))) {
-			set_error(err, errlen, "%s: %s", name, msg);
-			return false;
-		}
-		/* A uniform model names both bounds. */
-		cfg->delay_min_set = cfg->delay_max_set =
-			cfg->delay.kind == DELAY_UNIFORM;
-		return true;
+	case OPT_PARSED:
+		return o->parse(cfg, name, arg, err, errlen);
 	}
-	case OPT_MAX_DELAY:
-		if (!parse_number(name, arg, 0, DELAY_MAX_MS, &v, err, errlen))
-			return false;
-		cfg->delay.cap_ms = (uint32_t)v;
-		return true;
-	case OPT_NO_DELAY_OVERRIDE:
-		cfg->delay_override = false;
-		return true;
-	case OPT_REUSE_PORT:
-		cfg->reuse_port = true;
-		return true;
-	case OPT_NO_DASHBOARD: /* issue 15 */
-		cfg->dashboard = false;
-		return true;
-	case OPT_CONNECTION_MEMORY:
-		if (!parse_number(name, arg, CONFIG_MIN_CONNECTION_MEMORY,
-				  CONFIG_MAX_CONNECTION_MEMORY, &v, err, errlen))
-			return false;
-		cfg->connection_memory = (unsigned)v;
-		return true;
-	case OPT_ERROR_RATE:
-		return parse_rate(name, arg, &cfg->error_rate, err, errlen);
-	case OPT_MAX_BATCH:
-		if (!parse_number(name, arg, 1, REQUEST_MAX_BATCH, &v, err, errlen))
-			return false;
-		cfg->max_batch = (unsigned)v;
-		return true;
-	case OPT_ACCESS_LOG:
-		for (int f = ACCESS_LOG_OFF; f <= ACCESS_LOG_JSON; f++) {
-			if (strcmp(arg, config_access_log_name(f)) == 0) {
-				cfg->access_log = (enum access_log_format)f;
-				return true;
-			}
-		}
-		set_error(err, errlen, "%s: '%s' is not one of off, common, json",
-			  name, arg);
-		return false;
-	case OPT_TIMER_SLACK:
-		if (!parse_number(name, arg, 0, CONFIG_MAX_TIMER_SLACK_MS, &v, err,
-				  errlen))
-			return false;
-		cfg->timer_slack_us = (uint32_t)v * 1000u;
-		return true;
-	case 's':
-		if (!parse_number(name, arg, 0, UINT64_MAX, &v, err, errlen))
-			return false;
-		cfg->seed = v;
-		cfg->seeded = true;
-		return true;
-	case 't':
-		if (!parse_number(name, arg, 1, CONFIG_MAX_THREADS, &v, err, errlen))
-			return false;
-		cfg->threads = (unsigned)v;
-		return true;
-	case 'c':
-		if (!parse_number(name, arg, 1, CONFIG_MAX_CONNECTIONS, &v, err,
-				  errlen))
-			return false;
-		cfg->max_connections = (unsigned)v;
-		return true;
-	case OPT_TIMEOUT:
-		if (!parse_number(name, arg, 0, 86400, &v, err, errlen))
-			return false;
-		cfg->timeout_s = (unsigned)v;
-		return true;
-	case OPT_DRAIN_TIMEOUT:
-		if (!parse_number(name, arg, 0, 86400, &v, err, errlen))
-			return false;
-		cfg->drain_timeout_s = (unsigned)v;
-		return true;
-	case 'l':
-		if (!log_level_parse(arg, &cfg->log_level)) {
-			set_error(err, errlen,
-				  "%s: '%s' is not one of error, warn, info, debug",
-				  name, arg);
-			return false;
-		}
-		return true;
-	default:
-		set_error(err, errlen, "unhandled option");
-		return false;
-	}
+	return false;
 }
 
 /* Checks and adjustments that involve more than one option.  One given
@@ -339,7 +415,7 @@ static bool apply_option(struct config *cfg, int opt, const char *name,
  * "--delay-max 0" alone means no delay; both given, they must agree. */
 static bool check_consistency(struct config *cfg, char *err, size_t errlen)
 {
-	struct delay_model *m = &cfg->delay;
+	struct delay_model *m = &cfg->run.delay;
 
 	if (m->kind != DELAY_UNIFORM || m->min_ms <= m->max_ms)
 		return true;
@@ -357,38 +433,82 @@ static bool check_consistency(struct config *cfg, char *err, size_t errlen)
 	return false;
 }
 
+/* ---- the command line ----------------------------------------------------- */
+
+/* getopt's tables, made from `options` once. */
+static struct option long_options[NOPTIONS + 1];
+static char short_options[2 * NOPTIONS + 2];
+
+static void build_getopt_tables(void)
+{
+	size_t n = 0;
+
+	if (long_options[0].name != NULL)
+		return;
+	short_options[n++] = ':'; /* report a missing value as ':' */
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct opt *o = &options[i];
+
+		long_options[i].name = o->name;
+		long_options[i].has_arg = o->metavar != NULL ? required_argument
+							     : no_argument;
+		long_options[i].flag = NULL;
+		long_options[i].val = LONG_BASE + (int)i;
+		if (o->short_name != 0) {
+			short_options[n++] = (char)o->short_name;
+			if (o->metavar != NULL)
+				short_options[n++] = ':';
+		}
+	}
+	short_options[n] = '\0';
+}
+
+/* The option getopt returned as `val`, or NULL. */
+static const struct opt *option_of(int val)
+{
+	if (val >= LONG_BASE && val < LONG_BASE + (int)NOPTIONS)
+		return &options[val - LONG_BASE];
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].short_name == val)
+			return &options[i];
+	return NULL;
+}
+
 enum config_result config_parse_args(struct config *cfg, int argc,
 				     char *const argv[], char *err,
 				     size_t errlen)
 {
-	char name[32];
+	const struct opt *o;
+	char name[48];
 	int opt;
 
+	build_getopt_tables();
 	optind = 0; /* GNU: full re-initialisation, so tests may parse twice */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, short_options, long_options,
 				  NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			return CONFIG_HELP;
-		case 'V':
-			return CONFIG_VERSION;
-		case '?':
+		if (opt == '?') {
 			if (optopt != 0)
 				set_error(err, errlen, "unknown option '-%c'", optopt);
 			else
 				set_error(err, errlen, "unknown option '%s'",
 					  argv[optind - 1]);
 			return CONFIG_USAGE_ERROR;
-		case ':':
+		}
+		if (opt == ':') {
 			set_error(err, errlen, "option '%s' needs a value",
 				  argv[optind - 1]);
 			return CONFIG_USAGE_ERROR;
-		default:
-			option_name(opt, name, sizeof(name));
-			if (!apply_option(cfg, opt, name, optarg, err, errlen))
-				return CONFIG_USAGE_ERROR;
 		}
+		o = option_of(opt);
+		assert(o != NULL);
+		if (strcmp(o->name, "help") == 0)
+			return CONFIG_HELP;
+		if (strcmp(o->name, "version") == 0)
+			return CONFIG_VERSION;
+		snprintf(name, sizeof(name), "--%s", o->name);
+		if (!apply(cfg, o, name, optarg, err, errlen))
+			return CONFIG_USAGE_ERROR;
 	}
 	if (optind < argc) {
 		set_error(err, errlen, "unexpected argument '%s'", argv[optind]);
@@ -396,6 +516,8 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 	}
 	return CONFIG_OK;
 }
+
+/* ---- the config file -------------------------------------------------------- */
 
 /* Longest line a config file may have. */
 #define LINE_MAX_LEN 1024
@@ -413,11 +535,20 @@ static char *trim(char *s)
 	return s;
 }
 
+/* The option that may be file key `key`, or NULL. */
+static const struct opt *file_key(const char *key)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].type != OPT_ACTION && strcmp(options[i].name, key) == 0)
+			return &options[i];
+	return NULL;
+}
+
 /* Apply one line of `len` bytes; false with a message in err. */
 static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 		       size_t errlen)
 {
-	const struct option *o;
+	const struct opt *o;
 	char *eq, *key, *value, *hash;
 
 	if (len > LINE_MAX_LEN) {
@@ -442,10 +573,8 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 	*eq = '\0';
 	key = trim(line);
 	value = trim(eq + 1);
-	o = find_option(key);
-	if (o == NULL || o->val == OPT_CONFIG ||
-	    (o->has_arg != required_argument && o->val != OPT_NO_DELAY_OVERRIDE &&
-	     o->val != OPT_REUSE_PORT && o->val != OPT_NO_DASHBOARD)) {
+	o = file_key(key);
+	if (o == NULL) {
 		set_error(err, errlen, "unknown key '%s'", key);
 		return false;
 	}
@@ -453,7 +582,7 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 		set_error(err, errlen, "%s: a value is required", key);
 		return false;
 	}
-	if (o->has_arg == no_argument) {
+	if (o->type == OPT_SWITCH) {
 		/* A switch on the command line; "yes" or "no" in a file. */
 		bool yes = strcmp(value, "yes") == 0;
 
@@ -461,15 +590,10 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 			set_error(err, errlen, "%s: '%s' is not yes or no", key, value);
 			return false;
 		}
-		if (o->val == OPT_REUSE_PORT)
-			cfg->reuse_port = yes;
-		else if (o->val == OPT_NO_DASHBOARD) /* issue 15 */
-			cfg->dashboard = !yes;
-		else
-			cfg->delay_override = !yes;
+		*bool_at(cfg, o) = o->negated ? !yes : yes;
 		return true;
 	}
-	return apply_option(cfg, o->val, key, value, err, errlen);
+	return apply(cfg, o, key, value, err, errlen);
 }
 
 enum config_result config_parse_file(struct config *cfg, const char *path,
@@ -546,6 +670,115 @@ enum config_result config_load(struct config *cfg, int argc, char *const argv[],
 	return r;
 }
 
+/* ---- values, differences, help ------------------------------------------ */
+
+size_t config_option_count(void)
+{
+	return NOPTIONS;
+}
+
+const char *config_option_name(size_t i)
+{
+	assert(i < NOPTIONS);
+	return options[i].name;
+}
+
+bool config_option_reloadable(size_t i)
+{
+	assert(i < NOPTIONS);
+	return options[i].reloadable;
+}
+
+bool config_option_in_file(size_t i)
+{
+	assert(i < NOPTIONS);
+	return options[i].type != OPT_ACTION;
+}
+
+bool config_option_value(const struct config *cfg, size_t i, char *buf, size_t len)
+{
+	const struct opt *o;
+
+	assert(i < NOPTIONS && len > 0);
+	o = &options[i];
+	buf[0] = '\0';
+	switch (o->type) {
+	case OPT_UINT:
+		snprintf(buf, len, "%u", *cuint_at(cfg, o));
+		return true;
+	case OPT_SWITCH: {
+		bool v = *(const bool *)(const void *)((const char *)cfg + o->offset);
+
+		snprintf(buf, len, "%s", v != o->negated ? "yes" : "no");
+		return true;
+	}
+	case OPT_RATE:
+		snprintf(buf, len, "%g",
+			 *(const double *)(const void *)((const char *)cfg + o->offset));
+		return true;
+	case OPT_TEXT: {
+		const char *s = *(char *const *)(const void *)((const char *)cfg + o->offset);
+
+		snprintf(buf, len, "%s", s != NULL ? s : "");
+		return true;
+	}
+	case OPT_PARSED:
+		if (o->show == NULL)
+			return false;
+		o->show(cfg, buf, len);
+		return true;
+	case OPT_ACTION:
+		break;
+	}
+	return false;
+}
+
+/* Append `text` to buf (of `len`, holding `*used` bytes), after ", " when
+ * something is there already. */
+static void append(char *buf, size_t len, size_t *used, const char *text)
+{
+	int n = snprintf(buf + *used, len - *used, "%s%s", *used > 0 ? ", " : "", text);
+
+	if (n > 0)
+		*used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
+}
+
+size_t config_diff(const struct config *a, const struct config *b,
+		   bool reloadable, char *buf, size_t len)
+{
+	char va[CONFIG_VALUE_MAX], vb[CONFIG_VALUE_MAX];
+	size_t used = 0, n = 0;
+
+	assert(len > 0);
+	buf[0] = '\0';
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].reloadable != reloadable ||
+		    !config_option_value(a, i, va, sizeof(va)))
+			continue;
+		config_option_value(b, i, vb, sizeof(vb));
+		if (strcmp(va, vb) != 0) {
+			append(buf, len, &used, options[i].name);
+			n++;
+		}
+	}
+	return n;
+}
+
+void config_describe_run(const struct config *cfg, char *buf, size_t len)
+{
+	char v[CONFIG_VALUE_MAX], pair[CONFIG_VALUE_MAX + 32];
+	size_t used = 0;
+
+	assert(len > 0);
+	buf[0] = '\0';
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (!options[i].reloadable || !config_option_value(cfg, i, v, sizeof(v)))
+			continue;
+		snprintf(pair, sizeof(pair), "%s %s", options[i].name, v);
+		append(buf, len, &used, pair);
+	}
+}
+
 void config_usage_hint(FILE *out)
 {
 	fputs("Usage: userd [OPTION]...\n"
@@ -553,77 +786,89 @@ void config_usage_hint(FILE *out)
 	      out);
 }
 
+/* Help columns: options from 2, their text from HELP_COL, up to WIDTH. */
+#define HELP_COL 28
+#define HELP_WIDTH 79
+
+/* Print `text` word-wrapped: the cursor is at column `at`; continuation
+ * lines start at column `indent`. */
+static void print_wrapped(FILE *out, const char *text, int at, int indent)
+{
+	bool first = true;
+
+	while (*text != '\0') {
+		size_t word = strcspn(text, " ");
+
+		if (!first && at + 1 + (int)word > HELP_WIDTH) {
+			fprintf(out, "\n%*s", indent, "");
+			at = indent;
+		} else if (!first) {
+			fputc(' ', out);
+			at++;
+		}
+		fprintf(out, "%.*s", (int)word, text);
+		at += (int)word;
+		text += word;
+		while (*text == ' ')
+			text++;
+		first = false;
+	}
+	fputc('\n', out);
+}
+
 void config_usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: userd [OPTION]...\n"
-		"Serve simulated user records over HTTP after a simulated backend delay.\n"
-		"\n"
-		"  GET /user/<id>       {\"user_id\": <id>, \"name\": \"User<id>\", \"age\": <20..40>}\n"
-		"                       after a delay drawn per request\n"
-		"  GET /users?ids=1,2,3 the records, fetched concurrently: after the longest\n"
-		"  query ?delay=MS sets the delay, ?fail=1 forces a 503 after it\n"
-		"  GET /healthz, /readyz, /metrics (Prometheus) answer at once\n"
-		"  GET /               a live page of what is waiting, in flight and done;\n"
-		"                       it polls GET /live (JSON)\n"
-		"\n"
-		"Options:\n"
-		"  -f, --config FILE         read settings from FILE first ('key = value'\n"
-		"                              lines named like the long options); the\n"
-		"                              command line overrides it\n"
-		"  -b, --bind ADDR           address to listen on (default: every interface,\n"
-		"                              IPv6 and IPv4)\n"
-		"  -p, --port N              TCP port, 0 picks a free one (default: %d)\n"
-		"      --reuse-port          let several userd processes share the port\n"
-		"                              (SO_REUSEPORT); the kernel spreads clients\n"
-		"  -d, --delay MODEL         how delays are drawn, in milliseconds:\n"
-		"                              fixed:MS, uniform:MIN:MAX (default\n"
-		"                              uniform:%d:%d) or lognormal:MEDIAN:P99\n"
-		"      --delay-min MS        the uniform model's lower bound\n"
-		"      --delay-max MS        the uniform model's upper bound (one bound\n"
-		"                              alone moves the other if they cross)\n"
-		"      --max-delay MS        clamp every delay, including ?delay=, to this\n"
-		"                              (default: %d; at most %u)\n"
-		"      --no-delay-override   ignore the ?delay=MS query parameter\n"
-		"      --no-dashboard        do not serve the live page (GET /) nor its\n"
-		"                              data (GET /live): both answer 404\n"
-		"      --error-rate R        answer this share (0..1) of requests with 503\n"
-		"                              after their delay (default: 0)\n"
-		"      --max-batch N         most ids in one /users request (default: %d)\n"
-		"      --access-log FORMAT   off, common or json, on stderr (default: common)\n"
-		"      --timer-slack MS      resume waiting requests up to MS after their\n"
-		"                              deadline, in batches: less CPU, a little\n"
-		"                              later (default: %u; 0 = exact)\n"
-		"  -s, --seed N              seed the random delays and ages; the same seed\n"
-		"                              and the same requests on one connection give\n"
-		"                              the same answers (default: random)\n"
-		"  -t, --threads N           HTTP worker threads (default: one per CPU this\n"
-		"                              process may run on)\n"
-		"  -c, --max-connections N   most connections at once (default: sized from\n"
-		"                              the open-file limit, raised to its maximum)\n"
-		"      --connection-memory BYTES\n"
-		"                            buffer for one connection's request and\n"
-		"                              response headers; larger requests get\n"
-		"                              414 or 431 (default: %d)\n"
-		"      --timeout SECONDS     close idle connections after this long;\n"
-		"                              0 never (default: %d)\n"
-		"      --drain-timeout SECONDS\n"
-		"                            on SIGTERM, wait this long for delayed\n"
-		"                              requests, then answer the rest with 503\n"
-		"                              (default: %d)\n"
-		"  -l, --log-level LEVEL     error, warn, info or debug (default: info)\n"
-		"  -h, --help                show this help and exit\n"
-		"  -V, --version             show the version and exit\n"
-		"\n"
-		"Signals: SIGTERM and SIGINT drain and exit 0; a second one answers what is\n"
-		"still waiting with 503 at once.  SIGHUP re-reads the config file and\n"
-		"applies the delays and the log level.\n"
-		"Exit status: 0 after a clean drain, 64 for a bad command line, 78 for a\n"
-		"bad config file, 1 when the service cannot start (for example, the port\n"
-		"is in use).\n",
-		CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DELAY_MIN_MS,
-		CONFIG_DEFAULT_DELAY_MAX_MS, CONFIG_DEFAULT_MAX_DELAY_MS, DELAY_MAX_MS,
-		CONFIG_DEFAULT_MAX_BATCH, CONFIG_DEFAULT_TIMER_SLACK_US / 1000u,
-		CONFIG_DEFAULT_CONNECTION_MEMORY, CONFIG_DEFAULT_TIMEOUT_S,
-		CONFIG_DEFAULT_DRAIN_TIMEOUT_S);
+	struct config defaults;
+
+	config_defaults(&defaults);
+	fputs("Usage: userd [OPTION]...\n"
+	      "Serve simulated user records over HTTP after a simulated backend delay.\n"
+	      "\n"
+	      "  GET /user/<id>       {\"user_id\": <id>, \"name\": \"User<id>\", \"age\": <20..40>}\n"
+	      "                       after a delay drawn per request\n"
+	      "  GET /users?ids=1,2,3 the records, fetched concurrently: after the longest\n"
+	      "  query ?delay=MS sets the delay, ?fail=1 forces a 503 after it\n"
+	      "  GET /healthz, /readyz, /metrics (Prometheus) answer at once\n"
+	      "  GET /                a live page of what is waiting; GET /live its JSON\n"
+	      "\n"
+	      "Options (a config file takes the long names as keys, 'yes' or 'no' for\n"
+	      "the switches; a * marks what SIGHUP applies without a restart):\n",
+	      out);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct opt *o = &options[i];
+		char text[512], value[CONFIG_VALUE_MAX];
+		int at;
+
+		if (o->short_name != 0)
+			at = fprintf(out, "  -%c, --%s", o->short_name, o->name);
+		else
+			at = fprintf(out, "      --%s", o->name);
+		if (o->metavar != NULL)
+			at += fprintf(out, " %s", o->metavar);
+		if (o->reloadable)
+			at += fprintf(out, " *");
+		if (at >= HELP_COL) {
+			fprintf(out, "\n%*s", HELP_COL, "");
+			at = HELP_COL;
+		} else {
+			at += fprintf(out, "%*s", HELP_COL - at, "");
+		}
+		if (o->default_text != NULL)
+			snprintf(value, sizeof(value), "%s", o->default_text);
+		else
+			config_option_value(&defaults, i, value, sizeof(value));
+		snprintf(text, sizeof(text), "%s%s%s%s", o->help,
+			 value[0] != '\0' ? " (default: " : "", value,
+			 value[0] != '\0' ? ")" : "");
+		print_wrapped(out, text, at, HELP_COL + 2);
+	}
+	fputs("\n"
+	      "Signals: SIGTERM and SIGINT drain and exit 0; a second one answers what is\n"
+	      "still waiting with 503 at once.  SIGHUP re-reads the config file and\n"
+	      "applies the settings marked *.\n"
+	      "Exit status: 0 after a clean drain, 64 for a bad command line, 78 for a\n"
+	      "bad config file, 1 when the service cannot start (for example, the port\n"
+	      "is in use).\n",
+	      out);
+	config_free(&defaults);
 }

@@ -1,4 +1,6 @@
-/* config.h - userd's settings: built-in defaults, then the command line.
+/* config.h - userd's settings: one table describes every option, and
+ * drives the command line, the config file, --help, and what a reload
+ * changes.
  *
  * Parsing reports problems through an error buffer and a result code; it
  * never prints or exits, so main.c decides what a user sees.
@@ -11,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "access.h"
 #include "delay.h"
 #include "log.h"
 
@@ -21,10 +24,11 @@
 #define CONFIG_DEFAULT_PORT 8000
 #define CONFIG_DEFAULT_DELAY_MIN_MS 500
 #define CONFIG_DEFAULT_DELAY_MAX_MS 2000
+#define CONFIG_DEFAULT_DELAY_CLAMP_MS 60000
 #define CONFIG_DEFAULT_TIMEOUT_S 60
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT_S 10
-#define CONFIG_DEFAULT_MAX_DELAY_MS 60000
 #define CONFIG_DEFAULT_MAX_BATCH 100
+#define CONFIG_MAX_BATCH 10000
 #define CONFIG_MAX_THREADS 1024
 #define CONFIG_MAX_CONNECTIONS 1000000
 #define CONFIG_MAX_TIMER_SLACK_MS 1000
@@ -35,36 +39,36 @@
 #define CONFIG_MIN_CONNECTION_MEMORY 2048
 #define CONFIG_MAX_CONNECTION_MEMORY (1024 * 1024)
 /* Chosen from the measurements in bench/results (see README). */
-#define CONFIG_DEFAULT_TIMER_SLACK_US 3000
+#define CONFIG_DEFAULT_TIMER_SLACK_MS 3
 
-enum access_log_format {
-	ACCESS_LOG_OFF = 0,
-	ACCESS_LOG_COMMON,
-	ACCESS_LOG_JSON,
+/* What may change while serving.  A reload (SIGHUP) applies these by
+ * copying the struct whole; everything else needs a restart. */
+struct run_settings {
+	struct delay_model delay;  /* its clamp_ms is --max-delay */
+	bool delay_override;       /* honour ?delay= (default) */
+	double error_rate;         /* share of requests answered 503, 0..1 */
+	unsigned max_batch;        /* most ids in one /users request */
+	enum access_log_format access_log;
+	unsigned timer_slack_ms;
+	unsigned drain_timeout_s;
+	enum log_level log_level;
 };
 
 struct config {
-	char *config_path;        /* --config FILE, or NULL */
-	char *bind;               /* NULL: every interface, IPv6 and IPv4 */
-	uint16_t port;
-	bool reuse_port;          /* SO_REUSEPORT: share the port */
-	struct delay_model delay; /* cap_ms is --max-delay */
-	bool delay_min_set;       /* --delay-min given (command line or file) */
-	bool delay_max_set;
-	bool delay_override;      /* honour ?delay= (default) */
-	bool dashboard;           /* issue 15: serve GET / and /live (default) */
-	double error_rate;        /* share of requests answered 503, 0..1 */
-	unsigned max_batch;       /* most ids in one /users request */
-	enum access_log_format access_log;
-	uint32_t timer_slack_us;  /* --timer-slack, in microseconds */
-	bool seeded;              /* --seed given */
+	char *config_path;         /* --config FILE, or NULL */
+	char *bind;                /* NULL: every interface, IPv6 and IPv4 */
+	unsigned port;
+	bool reuse_port;           /* SO_REUSEPORT: share the port */
+	bool seeded;               /* --seed given */
 	uint64_t seed;
-	unsigned threads;         /* 0: one per online CPU */
-	unsigned max_connections; /* 0: sized from the fd limit */
+	unsigned threads;          /* 0: one per usable CPU */
+	unsigned max_connections;  /* 0: sized from the fd limit */
 	unsigned connection_memory; /* bytes of header buffer per connection */
-	unsigned timeout_s;       /* idle connection timeout, 0 = none */
-	unsigned drain_timeout_s;
-	enum log_level log_level;
+	unsigned timeout_s;        /* idle connection timeout, 0 = none */
+	bool dashboard;            /* serve GET / and GET /live (default) */
+	struct run_settings run;
+	bool delay_min_set;        /* --delay-min given (command line or file) */
+	bool delay_max_set;
 };
 
 enum config_result {
@@ -105,8 +109,39 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 /* Release what *cfg owns. */
 void config_free(struct config *cfg);
 
-/* The name of an access-log format ("off", "common", "json"). */
-const char *config_access_log_name(enum access_log_format f);
+/* ---- the table ----------------------------------------------------------- */
+
+/* How long the text of one setting's value may be. */
+#define CONFIG_VALUE_MAX 96
+
+/* The options, in --help order: their count, and the name of the i-th
+ * (its long option and, unless config_option_in_file() says no, its
+ * config-file key). */
+size_t config_option_count(void);
+const char *config_option_name(size_t i);
+
+/* Does the i-th option apply on reload (true), or need a restart? */
+bool config_option_reloadable(size_t i);
+
+/* May the i-th option be a config-file key? */
+bool config_option_in_file(size_t i);
+
+/* The i-th option's value in *cfg as text, into buf ("uniform:500:2000",
+ * "8000", "yes").  Returns false (buf "") for options that have no value
+ * of their own: --config, --help, --version, and --delay-min/--delay-max,
+ * which are part of --delay. */
+bool config_option_value(const struct config *cfg, size_t i, char *buf,
+			 size_t len);
+
+/* Write into buf the names of the options whose values differ between
+ * `a` and `b` ("port, threads"), only those that are reloadable (or only
+ * those that are not), comma-separated.  Returns how many differ. */
+size_t config_diff(const struct config *a, const struct config *b,
+		   bool reloadable, char *buf, size_t len);
+
+/* Write the reloadable settings of *cfg as "name value" pairs,
+ * comma-separated ("delay uniform:500:2000, max-delay 60000, ..."). */
+void config_describe_run(const struct config *cfg, char *buf, size_t len);
 
 /* Print the full --help text. */
 void config_usage(FILE *out);

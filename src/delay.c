@@ -1,66 +1,10 @@
-/* delay.c - delay models and splitmix64; see delay.h. */
+/* delay.c - delay models; see delay.h. */
 #include "delay.h"
 #include "decimal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
-
-uint64_t rng_mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-void rng_seed(struct rng *r, uint64_t seed)
-{
-	r->state = seed;
-}
-
-uint64_t rng_next(struct rng *r)
-{
-	r->state += 0x9e3779b97f4a7c15u;
-	return rng_mix(r->state);
-}
-
-uint64_t rng_below(struct rng *r, uint64_t bound)
-{
-	/* Lemire's multiply-and-reject: no modulo bias, rarely loops. */
-	unsigned __int128 m = (unsigned __int128)rng_next(r) * bound;
-	uint64_t low = (uint64_t)m;
-
-	if (low < bound) {
-		uint64_t threshold = -bound % bound;
-
-		while (low < threshold) {
-			m = (unsigned __int128)rng_next(r) * bound;
-			low = (uint64_t)m;
-		}
-	}
-	return (uint64_t)(m >> 64);
-}
-
-uint64_t rng_os_seed(void)
-{
-	uint64_t seed;
-	struct timespec ts;
-
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
-		return seed;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return rng_mix((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-		       ((uint64_t)getpid() << 40));
-}
-
-double rng_unit(struct rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1p-53;
-}
 
 void delay_set_uniform(struct delay_model *m, uint32_t min_ms, uint32_t max_ms)
 {
@@ -69,12 +13,12 @@ void delay_set_uniform(struct delay_model *m, uint32_t min_ms, uint32_t max_ms)
 	m->max_ms = max_ms;
 }
 
-/* Parse "N" (digits only) into *out, at most DELAY_MAX_MS. */
+/* Parse "N" (digits only) into *out, at most DELAY_LIMIT_MS. */
 static bool parse_ms(const char *s, size_t len, uint32_t *out)
 {
 	uint64_t v;
 
-	if (decimal_parse(s, len, DELAY_MAX_MS, &v) != DECIMAL_OK)
+	if (decimal_parse(s, len, DELAY_LIMIT_MS, &v) != DECIMAL_OK)
 		return false;
 	*out = (uint32_t)v;
 	return true;
@@ -169,7 +113,7 @@ static double normal(struct rng *r)
 
 uint64_t delay_draw_us(const struct delay_model *m, struct rng *r)
 {
-	uint64_t cap = (uint64_t)m->cap_ms * 1000u;
+	uint64_t clamp_us = (uint64_t)m->clamp_ms * 1000u;
 	uint64_t us;
 
 	switch (m->kind) {
@@ -179,7 +123,7 @@ uint64_t delay_draw_us(const struct delay_model *m, struct rng *r)
 	case DELAY_LOGNORMAL: {
 		double d = exp(m->mu + m->sigma * normal(r));
 
-		us = d >= (double)cap ? cap : (uint64_t)d;
+		us = d >= (double)clamp_us ? clamp_us : (uint64_t)d;
 		break;
 	}
 	case DELAY_UNIFORM:
@@ -191,5 +135,5 @@ uint64_t delay_draw_us(const struct delay_model *m, struct rng *r)
 		break;
 	}
 	}
-	return us > cap ? cap : us;
+	return us > clamp_us ? clamp_us : us;
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 struct heap_node {
 	struct heap_node *left;
 	struct heap_node *right;
@@ -31,8 +33,7 @@ struct heap {
 };
 
 /* The structure that embeds `node` as `member`. */
-#define heap_entry(node, type, member) \
-	((type *)((char *)(node) - offsetof(type, member)))
+#define heap_entry(node, type, member) container_of(node, type, member)
 
 /* Make `h` an empty heap. */
 void heap_init(struct heap *h);

@@ -39,6 +39,7 @@
 #include "render.h"
 #include "request.h"
 #include "user.h"
+#include "util.h"
 
 /* libmicrohttpd version shims, all in one place. */
 #if MHD_VERSION < 0x00097002
@@ -127,7 +128,7 @@ struct http_server {
 	timerq *timers;
 	struct metrics *metrics;
 	pthread_mutex_t settings_lock;
-	struct http_settings settings; /* under settings_lock */
+	struct run_settings settings; /* under settings_lock */
 	bool seeded;
 	uint64_t seed;
 	_Atomic uint64_t conn_counter;
@@ -290,8 +291,8 @@ static MHD_Result_t answer_bad_request(struct http_server *srv,
 static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 			enum timerq_reason reason)
 {
-	struct request *r = heap_entry(entry, struct request, timer);
-	struct conn *conn = heap_entry(r, struct conn, req);
+	struct request *r = container_of(entry, struct request, timer);
+	struct conn *conn = container_of(r, struct conn, req);
 
 	atomic_fetch_sub_explicit(&conn->srv->waiting, 1, memory_order_relaxed);
 	if (reason == TIMERQ_FLUSHED) {
@@ -365,7 +366,7 @@ struct delay_params {
 
 /* Parse ?delay= and ?fail=; false with a message in err. */
 static bool parse_delay_params(struct MHD_Connection *c,
-			       const struct http_settings *s,
+			       const struct run_settings *s,
 			       struct delay_params *p, char *err, size_t errlen)
 {
 	const char *v;
@@ -373,7 +374,7 @@ static bool parse_delay_params(struct MHD_Connection *c,
 
 	memset(p, 0, sizeof(*p));
 	if (s->delay_override && query_arg(c, "delay", &v, &len)) {
-		if (!request_parse_delay(v, len, s->delay.cap_ms, &p->delay_ms,
+		if (!request_parse_delay(v, len, s->delay.clamp_ms, &p->delay_ms,
 					 err, errlen))
 			return false;
 		p->has_delay = true;
@@ -386,7 +387,7 @@ static bool parse_delay_params(struct MHD_Connection *c,
 
 /* One delay for one user: the override, or a draw from the model. */
 static uint64_t draw_delay(const struct delay_params *p,
-			   const struct http_settings *s, struct rng *rng)
+			   const struct run_settings *s, struct rng *rng)
 {
 	return p->has_delay ? (uint64_t)p->delay_ms * 1000u
 			    : delay_draw_us(&s->delay, rng);
@@ -394,7 +395,7 @@ static uint64_t draw_delay(const struct delay_params *p,
 
 /* Decide whether to inject a fault; always draws, so a seeded
  * connection's stream does not depend on --error-rate's effect. */
-static bool draw_fault(const struct delay_params *p, const struct http_settings *s,
+static bool draw_fault(const struct delay_params *p, const struct run_settings *s,
 		       struct rng *rng)
 {
 	double u = rng_unit(rng);
@@ -402,7 +403,7 @@ static bool draw_fault(const struct delay_params *p, const struct http_settings 
 	return p->fail || u < s->error_rate;
 }
 
-static void settings_snapshot(struct http_server *srv, struct http_settings *s)
+static void settings_snapshot(struct http_server *srv, struct run_settings *s)
 {
 	pthread_mutex_lock(&srv->settings_lock);
 	*s = srv->settings;
@@ -411,7 +412,7 @@ static void settings_snapshot(struct http_server *srv, struct http_settings *s)
 
 /* GET|HEAD /user/<id>: prepare the record, wait, answer. */
 static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
-			       const struct http_settings *s,
+			       const struct run_settings *s,
 			       const struct request_path *path)
 {
 	struct http_server *srv = conn->srv;
@@ -450,7 +451,7 @@ static MHD_Result_t route_user(struct conn *conn, struct MHD_Connection *c,
 /* GET|HEAD /users?ids=1,2,3: every record with its own delay, all
  * answered together after the longest, with ONE timer entry. */
 static MHD_Result_t route_users(struct conn *conn, struct MHD_Connection *c,
-				const struct http_settings *s)
+				const struct run_settings *s)
 {
 	struct http_server *srv = conn->srv;
 	struct request *r = &conn->req;
@@ -598,7 +599,7 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 {
 	struct http_server *srv = conn->srv;
 	struct request *r = &conn->req;
-	struct http_settings s;
+	struct run_settings s;
 	struct request_path path;
 
 	settings_snapshot(srv, &s);
@@ -807,7 +808,7 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 		}
 		return MHD_YES;
 	}
-	conn = heap_entry(r, struct conn, req);
+	conn = container_of(r, struct conn, req);
 
 	if (*upload_data_size != 0) {
 		/* No route takes a body: discard it. */
@@ -1063,7 +1064,13 @@ int http_start(struct http_server **out, const struct http_options *opts,
 	srv = calloc(1, sizeof(*srv));
 	if (srv != NULL) {
 		pthread_mutex_init(&srv->settings_lock, NULL);
-		srv->metrics = metrics_create(opts->version);
+		struct metrics_build build = {
+			.version = opts->version,
+			.libmicrohttpd = MHD_get_version(),
+			.jansson = render_library_version(),
+		};
+
+		srv->metrics = metrics_create(&build);
 	}
 	if (srv == NULL || srv->metrics == NULL || build_canned(srv) != 0 ||
 	    (opts->dashboard && dashboard_start(srv, &opts->settings.delay) != 0)) { /* issue 15 */
@@ -1129,7 +1136,7 @@ fail:
 	return -1;
 }
 
-void http_update(struct http_server *srv, const struct http_settings *s)
+void http_update(struct http_server *srv, const struct run_settings *s)
 {
 	pthread_mutex_lock(&srv->settings_lock);
 	srv->settings = *s;

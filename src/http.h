@@ -18,22 +18,13 @@
 
 struct http_server;
 
-/* What may change while serving (on SIGHUP). */
-struct http_settings {
-	struct delay_model delay;    /* cap_ms is --max-delay */
-	bool delay_override;         /* honour ?delay= */
-	double error_rate;           /* share answered 503 after the delay */
-	unsigned max_batch;          /* most ids per /users request */
-	enum access_log_format access_log;
-};
-
 struct http_options {
 	int listen_fd;            /* listening socket; the server owns it */
 	unsigned threads;         /* worker threads, >= 1 */
 	unsigned max_connections; /* >= 1 */
 	unsigned timeout_s;       /* idle timeout, 0 = none */
 	size_t connection_memory; /* per-connection buffer pool, bytes */
-	struct http_settings settings;
+	struct run_settings settings; /* what may change while serving */
 	bool seeded;              /* derive every connection's stream from seed */
 	uint64_t seed;
 	timerq *timers;           /* shared deadline queue (not owned) */
@@ -47,9 +38,11 @@ struct http_options {
 int http_start(struct http_server **out, const struct http_options *opts,
 	       char *err, size_t errlen);
 
-/* Replace the settings; requests dispatched from now on use them.
- * Thread-safe. */
-void http_update(struct http_server *srv, const struct http_settings *s);
+/* Replace the run-time settings (the delay model, delay override, error
+ * rate, batch limit and access-log format are the ones the server reads);
+ * requests dispatched from now on use them, requests already waiting keep
+ * what they drew.  Thread-safe. */
+void http_update(struct http_server *srv, const struct run_settings *s);
 
 /* Begin the drain: stop accepting connections (the listening socket is
  * closed), answer requests that arrive from now on with 503, and close

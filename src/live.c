@@ -52,7 +52,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 /* The edges of the histogram for model m: where its draws fall, in us. */
 static void geometry(const struct delay_model *m, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t cap = (uint64_t)m->cap_ms * 1000u;
+	uint64_t cap = (uint64_t)m->clamp_ms * 1000u;
 	uint64_t a = min_u64((uint64_t)m->min_ms * 1000u, cap);
 	uint64_t b = min_u64((uint64_t)m->max_ms * 1000u, cap);
 
@@ -83,7 +83,7 @@ static void geometry(const struct delay_model *m, uint64_t *lo, uint64_t *hi)
  * `inclusive`), the clamp to the cap included. */
 static double model_cdf(const struct delay_model *m, double x, bool inclusive)
 {
-	double cap = (double)m->cap_ms * 1000.0;
+	double cap = (double)m->clamp_ms * 1000.0;
 	double a = (double)m->min_ms * 1000.0, b = (double)m->max_ms * 1000.0;
 
 	if (inclusive ? x >= cap : x > cap)
@@ -106,7 +106,7 @@ static double model_cdf(const struct delay_model *m, double x, bool inclusive)
 /* Do two models draw the same way (the cap included)? */
 static bool same_model(const struct delay_model *x, const struct delay_model *y)
 {
-	if (x->kind != y->kind || x->cap_ms != y->cap_ms)
+	if (x->kind != y->kind || x->clamp_ms != y->clamp_ms)
 		return false;
 	if (x->kind == DELAY_LOGNORMAL)
 		return x->median_ms == y->median_ms && x->p99_ms == y->p99_ms;
@@ -357,7 +357,7 @@ char *live_render_json(struct live *l, const struct metrics_gauges *g,
 	     put(o, "ready", json_boolean(g->ready)) &&
 	     put(o, "requests_total", json_integer((json_int_t)requests_total)) &&
 	     put(o, "model", json_string(model)) &&
-	     put(o, "cap_ms", json_integer(m.cap_ms)) &&
+	     put(o, "clamp_ms", json_integer(m.clamp_ms)) &&
 	     put(o, "delays", delays_json(l, &m)) &&
 	     put(o, "lateness", lateness_json(late)) &&
 	     put(o, "recent", recent_json(l, now_ns));

@@ -36,7 +36,9 @@
 #define FD_RESERVE_PER_THREAD 4u
 
 struct app {
-	struct config cfg;
+	struct config cfg;         /* as loaded: 0 threads means "default" */
+	unsigned threads;          /* resolved from cfg and the machine */
+	unsigned max_connections;
 	int argc;
 	char **argv;
 	sigset_t signals;
@@ -77,24 +79,24 @@ static unsigned usable_cpus(void)
 	return n < 1 ? 1 : n > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS : (unsigned)n;
 }
 
-/* Fill in the settings whose defaults depend on the machine. */
-static void resolve_defaults(struct config *cfg)
+/* Resolve the settings whose defaults depend on the machine. */
+static void resolve_defaults(struct app *app)
 {
 	rlim_t fds = raise_fd_limit();
 	rlim_t reserve;
 
-	if (cfg->threads == 0)
-		cfg->threads = usable_cpus();
-	reserve = FD_RESERVE_BASE + (rlim_t)FD_RESERVE_PER_THREAD * cfg->threads;
-	if (cfg->max_connections == 0) {
+	app->threads = app->cfg.threads != 0 ? app->cfg.threads : usable_cpus();
+	reserve = FD_RESERVE_BASE + (rlim_t)FD_RESERVE_PER_THREAD * app->threads;
+	app->max_connections = app->cfg.max_connections;
+	if (app->max_connections == 0) {
 		rlim_t n = fds > reserve ? fds - reserve : 1;
 
-		cfg->max_connections = n > CONFIG_MAX_CONNECTIONS
+		app->max_connections = n > CONFIG_MAX_CONNECTIONS
 			? CONFIG_MAX_CONNECTIONS : (unsigned)n;
-	} else if ((rlim_t)cfg->max_connections + reserve > fds) {
+	} else if ((rlim_t)app->max_connections + reserve > fds) {
 		log_warn("--max-connections %u exceeds what the open-file limit "
 			 "(%llu) allows; connections beyond it will be refused",
-			 cfg->max_connections, (unsigned long long)fds);
+			 app->max_connections, (unsigned long long)fds);
 	}
 }
 
@@ -128,27 +130,23 @@ static int wait_signal(const sigset_t *set, uint64_t timeout_ns)
 	return sig < 0 ? 0 : sig;
 }
 
-/* The settings of `cfg` that apply while running. */
-static struct http_settings settings_of(const struct config *cfg)
+/* Apply the run-time settings to every module that reads them. */
+static void apply_run_settings(struct app *app)
 {
-	struct http_settings s = {
-		.delay = cfg->delay,
-		.delay_override = cfg->delay_override,
-		.error_rate = cfg->error_rate,
-		.max_batch = cfg->max_batch,
-		.access_log = cfg->access_log,
-	};
+	const struct run_settings *run = &app->cfg.run;
 
-	return s;
+	http_update(app->srv, run);
+	timerq_set_slack(app->timers, (uint64_t)run->timer_slack_ms * 1000000u);
+	log_set_level(run->log_level);
 }
 
 /* SIGHUP: re-read the config file and apply what can change without a
- * restart.  A broken file keeps the running configuration. */
+ * restart (one struct, copied whole).  A broken file keeps the running
+ * configuration. */
 static void reload(struct app *app)
 {
 	struct config next;
-	struct http_settings s;
-	char err[256], model[64];
+	char err[256], names[256], now[768];
 
 	service_reloading();
 	if (config_load(&next, app->argc, app->argv, err, sizeof(err)) != CONFIG_OK) {
@@ -157,40 +155,14 @@ static void reload(struct app *app)
 		service_ready("Reload failed (%s); serving on %s", err, app->url);
 		return;
 	}
-	if ((next.bind == NULL) != (app->cfg.bind == NULL) ||
-	    (next.bind != NULL && strcmp(next.bind, app->cfg.bind) != 0) ||
-	    next.port != app->cfg.port || next.reuse_port != app->cfg.reuse_port ||
-	    (next.threads != 0 && next.threads != app->cfg.threads) ||
-	    (next.max_connections != 0 &&
-	     next.max_connections != app->cfg.max_connections) ||
-	    next.seeded != app->cfg.seeded || next.seed != app->cfg.seed ||
-	    next.timeout_s != app->cfg.timeout_s ||
-	    next.connection_memory != app->cfg.connection_memory ||
-	    next.dashboard != app->cfg.dashboard) /* issue 15 */
-		log_warn("reload: bind, port, reuse-port, threads, max-connections, "
-			 "connection-memory, seed, timeout and dashboard changes take "
-			 "effect only after a restart");
-
-	app->cfg.delay = next.delay;
-	app->cfg.delay_override = next.delay_override;
-	app->cfg.error_rate = next.error_rate;
-	app->cfg.max_batch = next.max_batch;
-	app->cfg.access_log = next.access_log;
-	app->cfg.timer_slack_us = next.timer_slack_us;
-	app->cfg.log_level = next.log_level;
-	app->cfg.drain_timeout_s = next.drain_timeout_s;
-	s = settings_of(&app->cfg);
-	http_update(app->srv, &s);
-	timerq_set_slack(app->timers, (uint64_t)app->cfg.timer_slack_us * 1000u);
-	log_set_level(app->cfg.log_level);
+	if (config_diff(&app->cfg, &next, false, names, sizeof(names)) > 0)
+		log_warn("reload: %s: changes take effect only after a restart", names);
+	config_diff(&app->cfg, &next, true, names, sizeof(names));
+	app->cfg.run = next.run;
 	config_free(&next);
-	delay_model_describe(&app->cfg.delay, model, sizeof(model));
-	log_info("reloaded: delay %s (max %u ms), error rate %g, max batch %u, "
-		 "access log %s, timer slack %u us, log level %s, drain timeout %us",
-		 model, app->cfg.delay.cap_ms, app->cfg.error_rate,
-		 app->cfg.max_batch, config_access_log_name(app->cfg.access_log),
-		 app->cfg.timer_slack_us, log_level_name(app->cfg.log_level),
-		 app->cfg.drain_timeout_s);
+	apply_run_settings(app);
+	config_describe_run(&app->cfg, now, sizeof(now));
+	log_info("reloaded: %s (changed: %s)", now, names[0] != '\0' ? names : "nothing");
 	service_ready("Serving on %s", app->url);
 }
 
@@ -226,8 +198,8 @@ static void drain(struct app *app, int sig)
 	service_stopping("Draining %zu requests", http_in_flight(app->srv));
 	log_info("%s: draining %zu requests (drain timeout %us)",
 		 signal_name(sig), http_in_flight(app->srv),
-		 app->cfg.drain_timeout_s);
-	if (wait_idle(app, start + (uint64_t)app->cfg.drain_timeout_s * 1000000000u,
+		 app->cfg.run.drain_timeout_s);
+	if (wait_idle(app, start + (uint64_t)app->cfg.run.drain_timeout_s * 1000000000u,
 		      &hurry)) {
 		log_info("drained in %.3f s", (double)(timerq_now() - start) / 1e9);
 		return;
@@ -268,7 +240,7 @@ static int start(struct app *app)
 	}
 	listener_url(fd, app->url, sizeof(app->url));
 
-	rc = timerq_create(&app->timers, (uint64_t)app->cfg.timer_slack_us * 1000u);
+	rc = timerq_create(&app->timers, (uint64_t)app->cfg.run.timer_slack_ms * 1000000u);
 	if (rc != 0) {
 		log_error("cannot start the timer thread: %s", strerror(rc));
 		close(fd);
@@ -277,16 +249,16 @@ static int start(struct app *app)
 
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.listen_fd = fd;
-	hopts.threads = app->cfg.threads;
-	hopts.max_connections = app->cfg.max_connections;
+	hopts.threads = app->threads;
+	hopts.max_connections = app->max_connections;
 	hopts.timeout_s = app->cfg.timeout_s;
 	hopts.connection_memory = app->cfg.connection_memory;
-	hopts.settings = settings_of(&app->cfg);
+	hopts.settings = app->cfg.run;
 	hopts.seeded = app->cfg.seeded;
 	hopts.seed = app->cfg.seed;
 	hopts.timers = app->timers;
 	hopts.version = PACKAGE_VERSION;
-	hopts.dashboard = app->cfg.dashboard; /* issue 15 */
+	hopts.dashboard = app->cfg.dashboard;
 	if (http_start(&app->srv, &hopts, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		timerq_destroy(app->timers);
@@ -300,7 +272,7 @@ int main(int argc, char **argv)
 	struct app app = {.argc = argc, .argv = argv};
 	char err[256];
 	int sig;
-	int rc; /* issue 10 */
+	int rc;
 
 	switch (config_load(&app.cfg, argc, argv, err, sizeof(err))) {
 	case CONFIG_OK:
@@ -323,8 +295,8 @@ int main(int argc, char **argv)
 		config_free(&app.cfg);
 		return EXIT_CONFIG;
 	}
-	log_set_level(app.cfg.log_level);
-	resolve_defaults(&app.cfg);
+	log_set_level(app.cfg.run.log_level);
+	resolve_defaults(&app);
 
 	/* Block the signals we wait for before any thread starts, so every
 	 * thread inherits the mask and only sigtimedwait() sees them. */
@@ -335,20 +307,20 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &app.signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* issue 10: from here on a stalled stderr drops log lines instead of
+	/* From here on a stalled stderr drops log lines instead of
 	 * blocking; log_stop() below, last, flushes them. */
 	if ((rc = log_start()) != 0)
 		log_warn("logging synchronously: %s", strerror(rc));
 
 	if (start(&app) != 0) {
 		config_free(&app.cfg);
-		log_stop(); /* issue 10 */
+		log_stop();
 		return EXIT_FAILURE;
 	}
 	log_info("userd %s listening on %s", PACKAGE_VERSION, app.url);
-	log_debug("threads=%u max-connections=%u timeout=%us timer-slack=%uus",
-		  app.cfg.threads, app.cfg.max_connections, app.cfg.timeout_s,
-		  app.cfg.timer_slack_us);
+	log_debug("threads=%u max-connections=%u timeout=%us timer-slack=%ums",
+		  app.threads, app.max_connections, app.cfg.timeout_s,
+		  app.cfg.run.timer_slack_ms);
 	service_ready("Serving on %s", app.url);
 
 	for (;;) {
@@ -364,6 +336,6 @@ int main(int argc, char **argv)
 	timerq_destroy(app.timers);
 	config_free(&app.cfg);
 	log_info("stopped");
-	log_stop(); /* issue 10 */
+	log_stop();
 	return EXIT_SUCCESS;
 }

@@ -8,9 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-#include <microhttpd.h>
-
 #include "log.h"
 
 /* Status codes userd answers with; anything else is counted as "other". */
@@ -52,7 +49,7 @@ struct metrics {
 	_Atomic uint64_t disconnects;
 	_Atomic uint64_t faults;
 	double start_time;
-	char version[32];
+	char build[3][32]; /* userd, libmicrohttpd, jansson */
 };
 
 #define ADD(x, v) atomic_fetch_add_explicit(&(x), (v), memory_order_relaxed)
@@ -70,7 +67,7 @@ static void observe(struct histogram *h, const double *bounds, size_t n,
 	ADD(h->sum_ns, ns);
 }
 
-struct metrics *metrics_create(const char *version)
+struct metrics *metrics_create(const struct metrics_build *build)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 	struct timespec ts;
@@ -79,7 +76,9 @@ struct metrics *metrics_create(const char *version)
 		return NULL;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	snprintf(m->version, sizeof(m->version), "%s", version);
+	snprintf(m->build[0], sizeof(m->build[0]), "%s", build->version);
+	snprintf(m->build[1], sizeof(m->build[1]), "%s", build->libmicrohttpd);
+	snprintf(m->build[2], sizeof(m->build[2]), "%s", build->jansson);
 	return m;
 }
 
@@ -255,7 +254,7 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"the Unix epoch, in seconds.\n"
 		"# TYPE process_start_time_seconds gauge\n"
 		"process_start_time_seconds %.3f\n",
-	    m->version, MHD_get_version(), jansson_version_str(), m->start_time);
+	    m->build[0], m->build[1], m->build[2], m->start_time);
 
 	if (b.failed) {
 		free(b.data);

@@ -29,9 +29,16 @@ struct metrics_gauges {
 	int ready;            /* 1 while accepting work, 0 while draining */
 };
 
-/* Create the registry; `version` is userd's, reported in build info with
- * the libraries' versions.  Returns NULL when out of memory. */
-struct metrics *metrics_create(const char *version);
+/* The versions reported by userd_build_info. */
+struct metrics_build {
+	const char *version;       /* userd's */
+	const char *libmicrohttpd;
+	const char *jansson;
+};
+
+/* Create the registry (the strings of `build` are copied).  Returns NULL
+ * when out of memory. */
+struct metrics *metrics_create(const struct metrics_build *build);
 
 void metrics_destroy(struct metrics *m);
 

@@ -72,3 +72,8 @@ size_t render_error(unsigned status, const char *message, char *buf,
 			      (int)status),
 		    buf, size);
 }
+
+const char *render_library_version(void)
+{
+	return jansson_version_str();
+}

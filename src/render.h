@@ -30,4 +30,7 @@ size_t render_status(const char *status, char *buf, size_t size);
  * NULL when out of memory. */
 char *render_users(const struct user *users, size_t n, size_t *len);
 
+/* The version of the JSON library in use ("2.14"). */
+const char *render_library_version(void);
+
 #endif

@@ -30,9 +30,6 @@ struct request_path {
  * Never fails: unknown paths are ROUTE_NOT_FOUND. */
 void request_parse_path(const char *path, size_t len, struct request_path *out);
 
-/* The most ids a batch may ever name, whatever --max-batch says. */
-#define REQUEST_MAX_BATCH 10000
-
 /* Parse an `ids=` value: comma-separated user ids, at most `max` of them.
  * Returns the count (>= 1) with the ids in out[0..count-1]; or 0 with a
  * message in err (empty list, empty item, bad id, too many). */

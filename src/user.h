@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "delay.h"
+#include "rng.h"
 
 #define USER_AGE_MIN 20u
 #define USER_AGE_MAX 40u

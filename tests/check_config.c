@@ -1,5 +1,6 @@
 /* Unit tests for src/config.c: defaults, good and bad command lines. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,22 +52,22 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(parse(none), CONFIG_OK);
 	ck_assert_ptr_null(cfg.bind);
 	ck_assert_uint_eq(cfg.port, 8000);
-	ck_assert_uint_eq(cfg.delay.min_ms, 500);
-	ck_assert_uint_eq(cfg.delay.max_ms, 2000);
+	ck_assert_uint_eq(cfg.run.delay.min_ms, 500);
+	ck_assert_uint_eq(cfg.run.delay.max_ms, 2000);
 	ck_assert(!cfg.seeded);
 	ck_assert_uint_eq(cfg.threads, 0);
 	ck_assert_uint_eq(cfg.max_connections, 0);
 	ck_assert_uint_eq(cfg.timeout_s, 60);
-	ck_assert_uint_eq(cfg.drain_timeout_s, 10);
-	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_INFO);
+	ck_assert_uint_eq(cfg.run.drain_timeout_s, 10);
+	ck_assert_int_eq(cfg.run.log_level, LOG_LEVEL_INFO);
 	ck_assert_uint_eq(cfg.connection_memory, 3072);
 	ck_assert(!cfg.reuse_port);
-	ck_assert(cfg.delay_override);
-	ck_assert_double_eq(cfg.error_rate, 0);
-	ck_assert_uint_eq(cfg.max_batch, 100);
-	ck_assert_int_eq(cfg.access_log, ACCESS_LOG_COMMON);
-	ck_assert_uint_eq(cfg.delay.cap_ms, 60000);
-	ck_assert_uint_eq(cfg.timer_slack_us, 3000);
+	ck_assert(cfg.run.delay_override);
+	ck_assert_double_eq(cfg.run.error_rate, 0);
+	ck_assert_uint_eq(cfg.run.max_batch, 100);
+	ck_assert_int_eq(cfg.run.access_log, ACCESS_LOG_COMMON);
+	ck_assert_uint_eq(cfg.run.delay.clamp_ms, 60000);
+	ck_assert_uint_eq(cfg.run.timer_slack_ms, 3);
 }
 END_TEST
 
@@ -79,15 +80,15 @@ START_TEST(test_feature_options)
 			      "--connection-memory", "8192", NULL};
 
 	ck_assert_int_eq(parse(args), CONFIG_OK);
-	ck_assert_int_eq(cfg.delay.kind, DELAY_LOGNORMAL);
-	ck_assert_uint_eq(cfg.delay.median_ms, 100);
-	ck_assert_uint_eq(cfg.delay.p99_ms, 900);
-	ck_assert_uint_eq(cfg.delay.cap_ms, 500);
-	ck_assert(!cfg.delay_override);
-	ck_assert_double_eq(cfg.error_rate, 0.25);
-	ck_assert_uint_eq(cfg.max_batch, 7);
-	ck_assert_int_eq(cfg.access_log, ACCESS_LOG_JSON);
-	ck_assert_uint_eq(cfg.timer_slack_us, 3000);
+	ck_assert_int_eq(cfg.run.delay.kind, DELAY_LOGNORMAL);
+	ck_assert_uint_eq(cfg.run.delay.median_ms, 100);
+	ck_assert_uint_eq(cfg.run.delay.p99_ms, 900);
+	ck_assert_uint_eq(cfg.run.delay.clamp_ms, 500);
+	ck_assert(!cfg.run.delay_override);
+	ck_assert_double_eq(cfg.run.error_rate, 0.25);
+	ck_assert_uint_eq(cfg.run.max_batch, 7);
+	ck_assert_int_eq(cfg.run.access_log, ACCESS_LOG_JSON);
+	ck_assert_uint_eq(cfg.run.timer_slack_ms, 3);
 	ck_assert(cfg.reuse_port);
 	ck_assert_uint_eq(cfg.connection_memory, 8192);
 }
@@ -99,11 +100,11 @@ START_TEST(test_one_bound_moves_the_other)
 	const char *min9[] = {"--delay-min", "9000", NULL};
 
 	ck_assert_int_eq(parse(max0), CONFIG_OK);
-	ck_assert_uint_eq(cfg.delay.min_ms, 0);
-	ck_assert_uint_eq(cfg.delay.max_ms, 0);
+	ck_assert_uint_eq(cfg.run.delay.min_ms, 0);
+	ck_assert_uint_eq(cfg.run.delay.max_ms, 0);
 	ck_assert_int_eq(parse(min9), CONFIG_OK);
-	ck_assert_uint_eq(cfg.delay.min_ms, 9000);
-	ck_assert_uint_eq(cfg.delay.max_ms, 9000);
+	ck_assert_uint_eq(cfg.run.delay.min_ms, 9000);
+	ck_assert_uint_eq(cfg.run.delay.max_ms, 9000);
 }
 END_TEST
 
@@ -119,15 +120,15 @@ START_TEST(test_every_long_option)
 	ck_assert_int_eq(parse(args), CONFIG_OK);
 	ck_assert_str_eq(cfg.bind, "127.0.0.1");
 	ck_assert_uint_eq(cfg.port, 0);
-	ck_assert_uint_eq(cfg.delay.min_ms, 0);
-	ck_assert_uint_eq(cfg.delay.max_ms, 3600000);
+	ck_assert_uint_eq(cfg.run.delay.min_ms, 0);
+	ck_assert_uint_eq(cfg.run.delay.max_ms, 3600000);
 	ck_assert(cfg.seeded);
 	ck_assert_uint_eq(cfg.seed, UINT64_MAX);
 	ck_assert_uint_eq(cfg.threads, 8);
 	ck_assert_uint_eq(cfg.max_connections, 19000);
 	ck_assert_uint_eq(cfg.timeout_s, 0);
-	ck_assert_uint_eq(cfg.drain_timeout_s, 3);
-	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_DEBUG);
+	ck_assert_uint_eq(cfg.run.drain_timeout_s, 3);
+	ck_assert_int_eq(cfg.run.log_level, LOG_LEVEL_DEBUG);
 }
 END_TEST
 
@@ -143,9 +144,9 @@ START_TEST(test_short_options_and_equals)
 	ck_assert_uint_eq(cfg.seed, 7);
 	ck_assert_uint_eq(cfg.threads, 1);
 	ck_assert_uint_eq(cfg.max_connections, 10);
-	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_WARN);
-	ck_assert_uint_eq(cfg.delay.min_ms, 10);
-	ck_assert_uint_eq(cfg.delay.max_ms, 10);
+	ck_assert_int_eq(cfg.run.log_level, LOG_LEVEL_WARN);
+	ck_assert_uint_eq(cfg.run.delay.min_ms, 10);
+	ck_assert_uint_eq(cfg.run.delay.max_ms, 10);
 }
 END_TEST
 
@@ -265,24 +266,24 @@ START_TEST(test_file_values_and_precedence)
 	ck_assert_int_eq(parse(only_file), CONFIG_OK);
 	ck_assert_uint_eq(cfg.port, 9002);
 	ck_assert_str_eq(cfg.bind, "127.0.0.1");
-	ck_assert_uint_eq(cfg.delay.min_ms, 10);
-	ck_assert_uint_eq(cfg.delay.max_ms, 20);
+	ck_assert_uint_eq(cfg.run.delay.min_ms, 10);
+	ck_assert_uint_eq(cfg.run.delay.max_ms, 20);
 	ck_assert_uint_eq(cfg.seed, 5);
 	ck_assert_uint_eq(cfg.threads, 3);
 	ck_assert_uint_eq(cfg.max_connections, 100);
 	ck_assert_uint_eq(cfg.timeout_s, 7);
-	ck_assert_uint_eq(cfg.drain_timeout_s, 4);
-	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_WARN);
+	ck_assert_uint_eq(cfg.run.drain_timeout_s, 4);
+	ck_assert_int_eq(cfg.run.log_level, LOG_LEVEL_WARN);
 	ck_assert_str_eq(cfg.config_path, path);
 	ck_assert(cfg.reuse_port);
-	ck_assert(!cfg.delay_override);
+	ck_assert(!cfg.run.delay_override);
 	ck_assert_uint_eq(cfg.connection_memory, 4096);
 
 	/* The command line wins, wherever --config stands in it. */
 	ck_assert_int_eq(parse(overridden), CONFIG_OK);
 	ck_assert_uint_eq(cfg.port, 9100);
 	ck_assert_uint_eq(cfg.seed, 6);
-	ck_assert_uint_eq(cfg.delay.max_ms, 20);
+	ck_assert_uint_eq(cfg.run.delay.max_ms, 20);
 	remove_file();
 }
 END_TEST
@@ -294,7 +295,7 @@ START_TEST(test_empty_file_gives_defaults)
 	write_file("", 0);
 	ck_assert_int_eq(parse(args), CONFIG_OK);
 	ck_assert_uint_eq(cfg.port, 8000);
-	ck_assert_uint_eq(cfg.delay.max_ms, 2000);
+	ck_assert_uint_eq(cfg.run.delay.max_ms, 2000);
 	remove_file();
 }
 END_TEST
@@ -367,6 +368,119 @@ START_TEST(test_usage_error_beats_file)
 }
 END_TEST
 
+/* ---- the table drives the rest -------------------------------------- */
+
+/* Does the file $srcdir/`rel` contain `text`? */
+static bool source_file_has(const char *rel, const char *text)
+{
+	const char *srcdir = getenv("srcdir");
+	static char buf[1 << 17];
+	char file[512];
+	size_t n;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/%s", srcdir != NULL ? srcdir : ".", rel);
+	f = fopen(file, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", file);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, text) != NULL;
+}
+
+/* Every option of the table is in --help, in userd(8), and, if it may be
+ * a file key, in userd.conf(5) and the shipped userd.conf. */
+START_TEST(test_every_option_is_documented)
+{
+	char *help = NULL, want[96];
+	size_t len = 0;
+	FILE *out = open_memstream(&help, &len);
+
+	ck_assert_ptr_nonnull(out);
+	config_usage(out);
+	fclose(out);
+	for (size_t i = 0; i < config_option_count(); i++) {
+		const char *name = config_option_name(i);
+
+		snprintf(want, sizeof(want), "--%s", name);
+		ck_assert_msg(strstr(help, want) != NULL, "--help lacks %s", want);
+		snprintf(want, sizeof(want), "Fl \\-%s", name);
+		ck_assert_msg(source_file_has("man/userd.8", want), "userd.8 lacks %s", name);
+		if (!config_option_in_file(i))
+			continue;
+		snprintf(want, sizeof(want), "Cm %s", name);
+		ck_assert_msg(source_file_has("man/userd.conf.5", want),
+			      "userd.conf.5 lacks %s", name);
+		snprintf(want, sizeof(want), "\n#%s = ", name);
+		ck_assert_msg(source_file_has("etc/userd.conf", want),
+			      "etc/userd.conf lacks %s", name);
+	}
+	free(help);
+}
+END_TEST
+
+/* The value of the option named `name` in cfg, as text. */
+static const char *value_of(const char *name)
+{
+	static char buf[CONFIG_VALUE_MAX];
+
+	for (size_t i = 0; i < config_option_count(); i++)
+		if (strcmp(config_option_name(i), name) == 0)
+			return config_option_value(&cfg, i, buf, sizeof(buf)) ? buf : NULL;
+	ck_abort_msg("no option %s", name);
+	return NULL;
+}
+
+START_TEST(test_values_as_text)
+{
+	const char *args[] = {"--delay", "lognormal:100:900", "--no-delay-override",
+			      "--error-rate", "0.25", "--seed", "7", "--bind", "::1",
+			      "--access-log", "json", "--log-level", "warning", NULL};
+
+	ck_assert_int_eq(parse(args), CONFIG_OK);
+	ck_assert_str_eq(value_of("delay"), "lognormal:100:900");
+	ck_assert_ptr_null(value_of("delay-min")); /* part of delay */
+	ck_assert_str_eq(value_of("no-delay-override"), "yes");
+	ck_assert_str_eq(value_of("reuse-port"), "no");
+	ck_assert_str_eq(value_of("error-rate"), "0.25");
+	ck_assert_str_eq(value_of("seed"), "7");
+	ck_assert_str_eq(value_of("bind"), "::1");
+	ck_assert_str_eq(value_of("port"), "8000");
+	ck_assert_str_eq(value_of("access-log"), "json");
+	ck_assert_str_eq(value_of("log-level"), "warn");
+	ck_assert_ptr_null(value_of("config"));
+}
+END_TEST
+
+/* What a reload reports: the changed settings, split into those it
+ * applies and those that need a restart. */
+START_TEST(test_diff_and_describe)
+{
+	const char *before[] = {"--port", "1", "--delay", "fixed:5", NULL};
+	const char *after[] = {"--port", "2", "--threads", "3", "--delay", "fixed:6",
+			       "--timer-slack", "0", NULL};
+	struct config a;
+	char names[256], run[1024];
+
+	ck_assert_int_eq(parse(before), CONFIG_OK);
+	a = cfg;
+	cfg.bind = cfg.config_path = NULL; /* now a's */
+	ck_assert_int_eq(parse(after), CONFIG_OK);
+	ck_assert_uint_eq(config_diff(&a, &cfg, false, names, sizeof(names)), 2);
+	ck_assert_str_eq(names, "port, threads");
+	ck_assert_uint_eq(config_diff(&a, &cfg, true, names, sizeof(names)), 2);
+	ck_assert_str_eq(names, "delay, timer-slack");
+	ck_assert_uint_eq(config_diff(&a, &a, true, names, sizeof(names)), 0);
+	ck_assert_str_eq(names, "");
+	config_describe_run(&cfg, run, sizeof(run));
+	ck_assert_msg(strncmp(run, "delay fixed:6, max-delay 60000, no-delay-override no, "
+				   "error-rate 0, max-batch 100, access-log common, "
+				   "timer-slack 0, drain-timeout 10, log-level info", 200) == 0,
+		      "%s", run);
+	config_free(&a);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -383,6 +497,9 @@ static Suite *config_suite(void)
 	tcase_add_test(good, test_later_option_wins);
 	tcase_add_test(good, test_feature_options);
 	tcase_add_test(good, test_one_bound_moves_the_other);
+	tcase_add_test(good, test_every_option_is_documented);
+	tcase_add_test(good, test_values_as_text);
+	tcase_add_test(good, test_diff_and_describe);
 	tcase_add_loop_test(badc, test_bad_command_lines, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_checked_fixture(file, setup, teardown);

@@ -11,9 +11,9 @@
 enum { DRAWS = 200000 };
 
 /* A model from text, with a cap (no cap: the largest). */
-static struct delay_model model(const char *text, uint32_t cap_ms)
+static struct delay_model model(const char *text, uint32_t clamp_ms)
 {
-	struct delay_model m = {.cap_ms = cap_ms};
+	struct delay_model m = {.clamp_ms = clamp_ms};
 	char err[160];
 
 	ck_assert_msg(delay_model_parse(text, &m, err, sizeof(err)), "%s: %s", text, err);
@@ -145,7 +145,7 @@ START_TEST(test_parse_and_describe_round_trip)
 
 	delay_model_describe(&m, text, sizeof(text));
 	ck_assert_str_eq(text, good_models[_i]);
-	ck_assert_uint_eq(m.cap_ms, 60000); /* the cap is kept */
+	ck_assert_uint_eq(m.clamp_ms, 60000); /* the cap is kept */
 }
 END_TEST
 

@@ -15,18 +15,18 @@
 static struct live *l;
 static json_t *snap;
 
-static struct delay_model model_of(const char *text, uint32_t cap_ms)
+static struct delay_model model_of(const char *text, uint32_t clamp_ms)
 {
-	struct delay_model m = {.cap_ms = cap_ms};
+	struct delay_model m = {.clamp_ms = clamp_ms};
 	char err[128];
 
 	ck_assert_msg(delay_model_parse(text, &m, err, sizeof(err)), "%s", err);
 	return m;
 }
 
-static void use_model(const char *text, uint32_t cap_ms)
+static void use_model(const char *text, uint32_t clamp_ms)
 {
-	struct delay_model m = model_of(text, cap_ms);
+	struct delay_model m = model_of(text, clamp_ms);
 
 	live_destroy(l);
 	l = live_create(&m);
@@ -196,15 +196,15 @@ END_TEST
 /* Draw `n` delays from the model with a fixed seed into the histogram;
  * assert every bucket is within 5 standard deviations of the model's
  * expectation, and that the expectation adds up. */
-static void draws_match_model(const char *text, uint32_t cap_ms, unsigned n)
+static void draws_match_model(const char *text, uint32_t clamp_ms, unsigned n)
 {
-	struct delay_model m = model_of(text, cap_ms);
+	struct delay_model m = model_of(text, clamp_ms);
 	struct rng r;
 	double sum = 0;
 	json_t *d, *counts, *expected;
 	long long inside = 0;
 
-	use_model(text, cap_ms);
+	use_model(text, clamp_ms);
 	rng_seed(&r, 42);
 	for (unsigned i = 0; i < n; i++)
 		live_delay_drawn(l, delay_draw_us(&m, &r));
@@ -351,7 +351,7 @@ START_TEST(test_snapshot)
 	ck_assert(json_is_true(json_object_get(s, "ready")));
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "requests_total")), 12345);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "model")), "uniform:500:2000");
-	ck_assert_int_eq(json_integer_value(json_object_get(s, "cap_ms")), 60000);
+	ck_assert_int_eq(json_integer_value(json_object_get(s, "clamp_ms")), 60000);
 
 	lt = json_object_get(s, "lateness");
 	ck_assert_uint_eq(json_array_size(json_object_get(lt, "bounds_ms")), 2);

@@ -16,7 +16,9 @@ static char *text;
 
 static void setup(void)
 {
-	m = metrics_create("9.9.9");
+	struct metrics_build build = {"9.9.9", "0.9.75", "2.14"};
+
+	m = metrics_create(&build);
 	ck_assert_ptr_nonnull(m);
 	text = NULL;
 }
@@ -96,7 +98,7 @@ START_TEST(test_gauges_counters_info)
 	has_line("userd_faults_injected_total 1");
 	has_line("# TYPE userd_log_lines_dropped_total counter");
 	has_line("userd_log_lines_dropped_total 0"); /* nothing logged here */
-	ck_assert(strstr(render(), "userd_build_info{version=\"9.9.9\",libmicrohttpd=\"") != NULL);
+	ck_assert(strstr(render(), "userd_build_info{version=\"9.9.9\",libmicrohttpd=\"0.9.75\",jansson=\"2.14\"}") != NULL);
 	ck_assert(strstr(render(), "\nprocess_start_time_seconds ") != NULL);
 	has_line("# TYPE userd_timer_lateness_seconds histogram");
 }

@@ -100,7 +100,7 @@ static void setup(void)
 	o.connection_memory = 4096;
 	o.settings.delay.kind = DELAY_FIXED;
 	o.settings.delay.min_ms = 0;
-	o.settings.delay.cap_ms = 1000;
+	o.settings.delay.clamp_ms = 1000;
 	o.settings.delay_override = true;
 	o.settings.max_batch = 100;
 	o.settings.access_log = ACCESS_LOG_OFF;
