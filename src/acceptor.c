@@ -26,14 +26,17 @@
 /* Connections taken per wake-up before polling again. */
 #define ACCEPT_BURST 64
 /* How long to wait before retrying when out of file descriptors or
- * memory, unless a connection closes first. */
+ * memory, or after another accept error. */
 #define BACKOFF_MS 100
+/* At the limit, how often to check the count against the owner's. */
+#define RECOUNT_MS 1000
 
 struct acceptor {
 	int listen_fd;
 	int wake_fd; /* eventfd, readable once stopping */
 	unsigned limit;
 	acceptor_cb cb;
+	acceptor_count_cb count;
 	void *cls;
 	pthread_t thread;
 	bool joined;
@@ -43,36 +46,62 @@ struct acceptor {
 	pthread_cond_t cond;
 };
 
-/* Wait until a stop is asked for or `ms` pass (ms < 0: no limit); with
- * `full`, return as soon as there is room under the limit as well. */
-static void wait_for_room(acceptor *a, bool full, int ms)
+/* Wait until a stop is asked for or `ms` pass; with `full`, return as
+ * soon as there is room under the limit as well.  Returns false when the
+ * time ran out. */
+static bool wait_for_room(acceptor *a, bool full, int ms)
 {
 	struct timespec until;
 
+	bool in_time = true;
+
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	if (ms >= 0) {
-		until.tv_sec += ms / 1000;
-		until.tv_nsec += (long)(ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&a->lock);
 	while (!atomic_load(&a->stopping)) {
 		if (full && atomic_load(&a->open) < a->limit)
 			break;
-		if (ms < 0) {
-			pthread_cond_wait(&a->cond, &a->lock);
-		} else if (pthread_cond_timedwait(&a->cond, &a->lock, &until) == ETIMEDOUT) {
+		if (pthread_cond_timedwait(&a->cond, &a->lock, &until) == ETIMEDOUT) {
+			in_time = false;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&a->lock);
+	return in_time;
 }
 
-/* accept(2) failed with `err`: wait as the error calls for. */
-static void accept_failed(acceptor *a, int err, bool *exhausted)
+/* The limit has held for RECOUNT_MS.  If the owner counts fewer open
+ * connections than we do twice in a row (a second apart, so none of ours
+ * is still on its way to the owner), the difference was dropped unseen:
+ * take it back.  *stale carries the first sighting to the second. */
+static void recount(acceptor *a, bool *stale)
+{
+	unsigned ours = atomic_load(&a->open);
+	unsigned real = a->count(a->cls);
+
+	if (real >= ours) {
+		*stale = false;
+		return;
+	}
+	if (!*stale) {
+		*stale = true;
+		return;
+	}
+	/* Only if no release came in between (then look again later). */
+	if (atomic_compare_exchange_strong(&a->open, &ours, real))
+		log_warn("%u connections were dropped before they started; "
+			 "accepting again", ours - real);
+	*stale = false;
+}
+
+/* accept(2) failed with `err`: wait as the error calls for, and say so
+ * once per episode (*failing). */
+static void accept_failed(acceptor *a, int err, bool *failing)
 {
 	switch (err) {
 	case EAGAIN:
@@ -88,16 +117,19 @@ static void accept_failed(acceptor *a, int err, bool *exhausted)
 	case ENFILE:
 	case ENOBUFS:
 	case ENOMEM:
-		/* The connection stays in the backlog; say so once per
-		 * episode and retry as connections close. */
-		if (!*exhausted)
+		/* The connection stays in the backlog; retry as
+		 * connections close. */
+		if (!*failing)
 			log_warn("out of file descriptors or memory (accept: %s): new "
 				 "connections wait until others close", strerror(err));
-		*exhausted = true;
+		*failing = true;
 		wait_for_room(a, false, BACKOFF_MS);
 		return;
 	default:
-		log_error("accept: %s", strerror(err));
+		if (!*failing)
+			log_error("accept: %s; retrying every %d ms", strerror(err),
+				  BACKOFF_MS);
+		*failing = true;
 		wait_for_room(a, false, BACKOFF_MS);
 		return;
 	}
@@ -110,16 +142,18 @@ static void *accept_loop(void *arg)
 		{.fd = a->listen_fd, .events = POLLIN},
 		{.fd = a->wake_fd, .events = POLLIN},
 	};
-	bool exhausted = false;
+	bool failing = false, stale = false;
 
 	while (!atomic_load(&a->stopping)) {
 		if (atomic_load(&a->open) >= a->limit) {
-			wait_for_room(a, true, -1);
+			if (!wait_for_room(a, true, RECOUNT_MS))
+				recount(a, &stale);
 			continue;
 		}
+		stale = false;
 		if (poll(fds, 2, -1) < 0) {
 			if (errno != EINTR)
-				accept_failed(a, errno, &exhausted);
+				accept_failed(a, errno, &failing);
 			continue;
 		}
 		if (fds[1].revents != 0)
@@ -131,12 +165,12 @@ static void *accept_loop(void *arg)
 					 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 			if (fd < 0) {
-				accept_failed(a, errno, &exhausted);
+				accept_failed(a, errno, &failing);
 				break;
 			}
-			if (exhausted)
+			if (failing)
 				log_info("accepting connections again");
-			exhausted = false;
+			failing = false;
 			/* Count first: the release may come before cb returns. */
 			atomic_fetch_add(&a->open, 1);
 			if (!a->cb(a->cls, fd, (struct sockaddr *)&ss, len))
@@ -147,19 +181,20 @@ static void *accept_loop(void *arg)
 }
 
 int acceptor_start(acceptor **out, int listen_fd, unsigned limit,
-		   acceptor_cb cb, void *cls)
+		   acceptor_cb cb, acceptor_count_cb count, void *cls)
 {
 	pthread_condattr_t attr;
 	acceptor *a;
 	int flags, rc;
 
-	assert(listen_fd >= 0 && limit >= 1 && cb != NULL);
+	assert(listen_fd >= 0 && limit >= 1 && cb != NULL && count != NULL);
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return ENOMEM;
 	a->listen_fd = listen_fd;
 	a->limit = limit;
 	a->cb = cb;
+	a->count = count;
 	a->cls = cls;
 	/* Non-blocking, so a connection that vanishes between poll and
 	 * accept cannot block the thread. */

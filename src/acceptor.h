@@ -27,13 +27,21 @@ typedef struct acceptor acceptor;
 typedef bool (*acceptor_cb)(void *cls, int fd, const struct sockaddr *addr,
 			    socklen_t addrlen);
 
+/* How many of the connections cb took are open for real.  Asked only
+ * when the limit has held for a second: a connection that cb took but
+ * that was dropped before its owner ever saw it (out of memory) is never
+ * released, and this is how the count heals.  Thread-safe. */
+typedef unsigned (*acceptor_count_cb)(void *cls);
+
 /* Start accepting on `listen_fd` (not owned: the caller closes it, after
  * acceptor_stop()), at most `limit` (>= 1) connections taken and not yet
- * released.  Returns 0, or an errno value with nothing left behind and
- * *out NULL.  *out is set before the thread starts, so cb and whoever
- * releases its connections may use it at once. */
+ * released; cb and count get `cls`.  Returns 0, or an errno value with
+ * nothing left behind and *out NULL.  *out is set before the thread
+ * starts, so cb and whoever releases its connections may use it at once.
+ * The listening socket is made non-blocking (with socket activation that
+ * flag is shared with systemd's copy, which does not mind). */
 int acceptor_start(acceptor **out, int listen_fd, unsigned limit,
-		   acceptor_cb cb, void *cls);
+		   acceptor_cb cb, acceptor_count_cb count, void *cls);
 
 /* A connection that cb took has closed.  Thread-safe. */
 void acceptor_release(acceptor *a);

@@ -7,6 +7,8 @@
  */
 #include "heap.h"
 
+#include <assert.h>
+
 #include <stdbool.h>
 
 static bool node_less(const struct heap_node *a, const struct heap_node *b)
@@ -14,6 +16,27 @@ static bool node_less(const struct heap_node *a, const struct heap_node *b)
 	if (a->key != b->key)
 		return a->key < b->key;
 	return a->seq < b->seq;
+}
+
+/* Point `node`'s children back at it. */
+static void adopt_children(struct heap_node *node)
+{
+	if (node->left != NULL)
+		node->left->parent = node;
+	if (node->right != NULL)
+		node->right->parent = node;
+}
+
+/* Put `node` where `old` hung from `parent` (NULL: at the root). */
+static void take_place(struct heap *h, struct heap_node *parent,
+		       const struct heap_node *old, struct heap_node *node)
+{
+	if (parent == NULL)
+		h->min = node;
+	else if (parent->left == old)
+		parent->left = node;
+	else
+		parent->right = node;
 }
 
 /* Exchange `child` with its parent `parent`, fixing every link. */
@@ -45,17 +68,8 @@ static void swap_with_parent(struct heap *h, struct heap_node *parent,
 	}
 	if (sibling != NULL)
 		sibling->parent = child;
-	if (parent->left != NULL)
-		parent->left->parent = parent;
-	if (parent->right != NULL)
-		parent->right->parent = parent;
-
-	if (child->parent == NULL)
-		h->min = child;
-	else if (child->parent->left == parent)
-		child->parent->left = child;
-	else
-		child->parent->right = child;
+	adopt_children(parent);
+	take_place(h, child->parent, parent, child);
 }
 
 /* Move `node` up while it is smaller than its parent. */
@@ -128,12 +142,21 @@ void heap_insert(struct heap *h, struct heap_node *node, uint64_t key)
 	sift_up(h, node);
 }
 
+/* Is `node` in `h`?  Its parent links lead to h's root.  O(log n). */
+static bool heap_contains(const struct heap *h, const struct heap_node *node)
+{
+	while (node->parent != NULL)
+		node = node->parent;
+	return node == h->min;
+}
+
 void heap_remove(struct heap *h, struct heap_node *node)
 {
 	struct heap_node *last;
 	struct heap_node *parent;
 	struct heap_node **slot;
 
+	assert(h->count > 0 && heap_contains(h, node));
 	if (h->count == 0)
 		return;
 
@@ -150,16 +173,8 @@ void heap_remove(struct heap *h, struct heap_node *node)
 	last->left = node->left;
 	last->right = node->right;
 	last->parent = node->parent;
-	if (last->left != NULL)
-		last->left->parent = last;
-	if (last->right != NULL)
-		last->right->parent = last;
-	if (node->parent == NULL)
-		h->min = last;
-	else if (node->parent->left == node)
-		node->parent->left = last;
-	else
-		node->parent->right = last;
+	adopt_children(last);
+	take_place(h, node->parent, node, last);
 
 	/* It may belong above or below that place. */
 	sift_down(h, last);

@@ -54,7 +54,7 @@ static inline size_t heap_count(const struct heap *h)
  * Never fails. */
 void heap_insert(struct heap *h, struct heap_node *node, uint64_t key);
 
-/* Remove `node`, which must be in `h`.  Never fails. */
+/* Remove `node`, which must be in `h` (asserted).  Never fails. */
 void heap_remove(struct heap *h, struct heap_node *node);
 
 /* Remove and return the minimum, or NULL when empty. */

@@ -29,7 +29,7 @@ struct http_options {
 	uint64_t seed;
 	timerq *timers;           /* shared deadline queue (not owned) */
 	const char *version;      /* reported by /metrics */
-	bool dashboard;           /* issue 15: serve GET / and GET /live */
+	bool dashboard;           /* serve the live page: GET / and GET /live */
 };
 
 /* Start serving on opts->listen_fd.  Returns 0 and sets *out, or -1 with a

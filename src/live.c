@@ -247,6 +247,16 @@ static double ms_since(uint64_t t_ns, uint64_t now_ns)
 			      : -(double)(now_ns - t_ns) / 1e6;
 }
 
+/* `j` when everything went into it (ok), else NULL with j released. */
+static json_t *kept(json_t *j, bool ok)
+{
+	if (!ok) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 static json_t *delays_json(struct live *l, const struct delay_model *m)
 {
 	json_t *o = json_object(), *counts = json_array(), *expected = json_array();
@@ -279,11 +289,7 @@ static json_t *delays_json(struct live *l, const struct delay_model *m)
 	     put(o, "total", json_integer((json_int_t)total));
 	json_decref(counts);
 	json_decref(expected);
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return kept(o, ok);
 }
 
 static json_t *lateness_json(const struct live_lateness *late)
@@ -299,11 +305,7 @@ static json_t *lateness_json(const struct live_lateness *late)
 	     put(o, "counts", json_incref(counts));
 	json_decref(bounds);
 	json_decref(counts);
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return kept(o, ok);
 }
 
 static json_t *recent_json(struct live *l, uint64_t now_ns)
@@ -328,11 +330,7 @@ static json_t *recent_json(struct live *l, uint64_t now_ns)
 		     put(o, "end_ms", json_real(ms_since(e[i].answered_ns, now_ns)));
 	}
 	free(e);
-	if (!ok) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
+	return kept(a, ok);
 }
 
 char *live_render_json(struct live *l, const struct metrics_gauges *g,

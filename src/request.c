@@ -1,8 +1,9 @@
-/* request.c - path and query parsing; see request.h. */
+/* request.c - parsers of client input; see request.h. */
 #include "request.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "decimal.h"
 #include "user.h"
@@ -10,29 +11,6 @@
 static bool equals(const char *s, size_t len, const char *lit)
 {
 	return strlen(lit) == len && memcmp(s, lit, len) == 0;
-}
-
-void request_parse_path(const char *path, size_t len, struct request_path *out)
-{
-	static const char user_prefix[] = "/user/";
-	const size_t plen = sizeof(user_prefix) - 1;
-
-	memset(out, 0, sizeof(*out));
-	if (len >= plen && memcmp(path, user_prefix, plen) == 0) {
-		out->route = ROUTE_USER;
-		out->id = path + plen;
-		out->id_len = len - plen;
-	} else if (equals(path, len, "/users")) {
-		out->route = ROUTE_USERS;
-	} else if (equals(path, len, "/healthz")) {
-		out->route = ROUTE_HEALTHZ;
-	} else if (equals(path, len, "/readyz")) {
-		out->route = ROUTE_READYZ;
-	} else if (equals(path, len, "/metrics")) {
-		out->route = ROUTE_METRICS;
-	} else {
-		out->route = ROUTE_NOT_FOUND;
-	}
 }
 
 /* Quote at most 32 bytes of client text for a message, non-printable
@@ -126,4 +104,80 @@ bool request_parse_flag(const char *name, const char *text, size_t len,
 	quote(text, len, shown, sizeof(shown));
 	snprintf(err, errlen, "%s: '%s' is not 1, 0, true or false", name, shown);
 	return false;
+}
+
+/* ---- framing ------------------------------------------------------------ */
+
+static bool is_token(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && strncasecmp(s, word, len) == 0;
+}
+
+/* One Transfer-Encoding line: a comma-separated list of codings. */
+static void scan_codings(struct request_framing *f, const char *v)
+{
+	while (*v != '\0') {
+		size_t len;
+
+		while (*v == ' ' || *v == '\t' || *v == ',')
+			v++;
+		len = strcspn(v, ",;");
+		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		if (len > 0) {
+			if (f->te_chunked_last)
+				f->te_misplaced = true;
+			f->te_chunked_last = is_token(v, len, "chunked");
+			f->te_other |= !f->te_chunked_last;
+		}
+		v += strcspn(v, ",");
+	}
+}
+
+void request_framing_header(struct request_framing *f, const char *name,
+			    const char *value)
+{
+	if (value == NULL)
+		value = "";
+	if (strcasecmp(name, "Host") == 0) {
+		f->hosts++;
+	} else if (strcasecmp(name, "Content-Length") == 0) {
+		size_t digits = strspn(value, "0123456789");
+
+		if (digits == 0 || value[digits] != '\0' || digits >= sizeof(f->length) ||
+		    (f->has_length && strcmp(value, f->length) != 0))
+			f->bad_length = true;
+		f->has_length = true;
+		snprintf(f->length, sizeof(f->length), "%s", value);
+	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+		f->te_lines++;
+		f->te_chunked_only = f->te_lines == 1 && strcasecmp(value, "chunked") == 0;
+		scan_codings(f, value);
+	}
+}
+
+const char *request_framing_error(const struct request_framing *f, bool http10,
+				  unsigned *status)
+{
+	*status = 400;
+	if (f->bad_length)
+		return "invalid or conflicting Content-Length";
+	if (f->te_lines > 0) {
+		if (f->has_length)
+			return "Transfer-Encoding together with Content-Length";
+		if (http10)
+			return "Transfer-Encoding in an HTTP/1.0 request";
+		if (!f->te_chunked_only && f->te_other && f->te_chunked_last &&
+		    !f->te_misplaced) {
+			*status = 501;
+			return "transfer coding not implemented: only chunked is";
+		}
+		if (!f->te_chunked_only)
+			return "Transfer-Encoding must be exactly 'chunked'";
+	}
+	if (f->hosts > 1)
+		return "more than one Host header";
+	if (f->hosts == 0 && !http10)
+		return "Host header required";
+	return NULL;
 }

@@ -1,4 +1,4 @@
-/* End-to-end tests of the live dashboard (issue 15): GET / serves the
+/* End-to-end tests of the live dashboard: GET / serves the
  * built-in page with a strict Content-Security-Policy, GET /live the JSON
  * it polls, other methods 405, and --no-dashboard (or `no-dashboard = yes`
  * in the config file) turns both into 404s.  The page itself is tested in

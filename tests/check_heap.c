@@ -1,5 +1,6 @@
 /* Unit tests for src/heap.c: order, ties, arbitrary removal, invariants. */
 #include <check.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "heap.h"
@@ -180,6 +181,20 @@ START_TEST(test_validate_detects_corruption)
 }
 END_TEST
 
+/* Misuse is caught: removing a node that is in another heap aborts. */
+START_TEST(test_remove_from_wrong_heap_aborts)
+{
+	struct heap h1, h2;
+	struct item a = {.key = 1}, b = {.key = 2};
+
+	heap_init(&h1);
+	heap_init(&h2);
+	heap_insert(&h1, &a.node, a.key);
+	heap_insert(&h2, &b.node, b.key);
+	heap_remove(&h1, &b.node);
+}
+END_TEST
+
 static Suite *heap_suite(void)
 {
 	Suite *s = suite_create("heap");
@@ -191,6 +206,7 @@ static Suite *heap_suite(void)
 	tcase_add_test(basic, test_ties_in_insertion_order);
 	tcase_add_test(basic, test_remove_root_leaf_middle);
 	tcase_add_test(basic, test_validate_detects_corruption);
+	tcase_add_test_raise_signal(basic, test_remove_from_wrong_heap_aborts, SIGABRT);
 	tcase_add_loop_test(random, test_random_against_reference, 0, 4);
 	suite_add_tcase(s, basic);
 	suite_add_tcase(s, random);

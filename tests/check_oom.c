@@ -194,7 +194,7 @@ START_TEST(test_allocation_failures_answer_500)
 }
 END_TEST
 
-/* The double free of issue 10: a failing header on a response that owns
+/* The double free found in review: a failing header on a response that owns
  * a malloc'd body (/users, /metrics) must answer 500. */
 START_TEST(test_failed_header_on_owned_body)
 {

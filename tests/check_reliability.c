@@ -132,6 +132,40 @@ START_TEST(test_flush_skips_gone_clients)
 }
 END_TEST
 
+/* At the connection limit every client still gets its answer: the one
+ * over the limit waits in the backlog and is taken as soon as a
+ * connection closes (libmicrohttpd must not refuse it because it has not
+ * yet counted the closed one). */
+START_TEST(test_limit_one_serves_every_client)
+{
+	enum { PAIRS = 500 };
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n"
+				  "Connection: close\r\n\r\n";
+	const char *args[] = {"--threads", "1", "--max-connections", "1",
+			      "--access-log", "off", NULL};
+	char buf[2048];
+	int lost = 0;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	for (int i = 0; i < PAIRS; i++) {
+		int a = client_raw_open(d.port);
+		int b = client_raw_open(d.port); /* over the limit: waits */
+
+		ck_assert(a >= 0 && b >= 0);
+		ck_assert(client_raw_send(a, req) && client_raw_send(b, req));
+		lost += client_raw_answer(a, buf, sizeof(buf), 5.0) <= 0 ||
+			strncmp(buf, "HTTP/1.1 200", 12) != 0;
+		lost += client_raw_answer(b, buf, sizeof(buf), 5.0) <= 0 ||
+			strncmp(buf, "HTTP/1.1 200", 12) != 0;
+		close(a);
+		close(b);
+	}
+	ck_assert_msg(lost == 0, "%d of %d requests got no answer", lost, 2 * PAIRS);
+	daemon_signal(&d, SIGTERM);
+	assert_exit_0(&d);
+}
+END_TEST
+
 /* Start-up that fails for want of file descriptors closes each one once
  * (strace shows no close() returning EBADF) and exits 1. */
 START_TEST(test_failed_start_closes_once)
@@ -177,6 +211,7 @@ static Suite *reliability_suite(void)
 	tcase_add_test(drain, test_drain_closes_keep_alive);
 	tcase_add_test(drain, test_flush_skips_gone_clients);
 	tcase_add_test(start, test_failed_start_closes_once);
+	tcase_add_test(start, test_limit_one_serves_every_client);
 	suite_add_tcase(s, drain);
 	suite_add_tcase(s, start);
 	return s;

@@ -1,6 +1,7 @@
 /* Unit tests for src/timerq.c: never early, in order, cancel, close,
  * slack batching, re-entrant callbacks. */
 #include <check.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -293,6 +294,17 @@ START_TEST(test_concurrent_add_cancel)
 }
 END_TEST
 
+/* Misuse is caught: adding an entry that is already pending aborts. */
+START_TEST(test_add_pending_entry_aborts)
+{
+	struct probe p = {0};
+	uint64_t far = timerq_now() + 60000 * (uint64_t)MS;
+
+	add_probe(&p, far);
+	add_probe(&p, far);
+}
+END_TEST
+
 static Suite *timerq_suite(void)
 {
 	Suite *s = suite_create("timerq");
@@ -306,6 +318,7 @@ static Suite *timerq_suite(void)
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_close_fires_everything_now);
 	tcase_add_test(tc, test_closed_queue_refuses_entries);
+	tcase_add_test_raise_signal(tc, test_add_pending_entry_aborts, SIGABRT);
 	tcase_add_test(tc, test_slack_batches_but_never_early);
 	tcase_add_test(tc, test_callback_may_add);
 	tcase_add_test(tc, test_concurrent_add_cancel);

@@ -1,0 +1,441 @@
+/* routes.c - what each route answers; see routes.h.
+ *
+ * The table `routes` is the whole map of the service.  Every route takes
+ * GET and HEAD only; a route marked WAITS answers after a drawn delay, and
+ * with 503 at once to a request that arrived after the drain began.  The
+ * delayed routes end the same way, in answer_after(): a fault (a shared
+ * 503) or their body, after the delay.
+ */
+#include "routes.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dashboard.h"
+#include "render.h"
+#include "request.h"
+#include "user.h"
+#include "util.h"
+
+static const char content_type_json[] = "application/json";
+static const char content_type_metrics[] = "text/plain; version=0.0.4; charset=utf-8";
+
+/* What a route is called with: the request, its server, and what follows
+ * a prefix route's prefix ("7" of "/user/7"). */
+struct route_call {
+	const struct routes_env *env;
+	const struct route_request *req;
+	const char *rest;
+	size_t rest_len;
+};
+
+/* ---- shared answers -------------------------------------------------------- */
+
+static const struct {
+	unsigned status;
+	const char *text; /* error message, or status word for health */
+} canned_text[CANNED_COUNT] = {
+	[CANNED_BAD_TARGET] = {400, "malformed request target"},
+	[CANNED_BAD_ID] = {400, "invalid user id: expected a decimal integer "
+				"from 0 to 9223372036854775807"},
+	[CANNED_NOT_FOUND] = {404, "not found"},
+	[CANNED_METHOD] = {405, "method not allowed"},
+	[CANNED_DRAINING] = {503, "service is shutting down"},
+	[CANNED_FAULT] = {503, "injected fault"},
+	[CANNED_INTERNAL] = {500, "internal server error"},
+	[CANNED_HEALTHY] = {200, "ok"},
+	[CANNED_READY] = {200, "ready"},
+	[CANNED_NOT_READY] = {503, "draining"},
+	[CANNED_PAGE] = {200, NULL},
+};
+
+bool routes_canned(enum route_canned which, struct route_canned_answer *out,
+		   char *buf, size_t buflen)
+{
+	unsigned status;
+	size_t len;
+
+	assert((unsigned)which < CANNED_COUNT);
+	memset(out, 0, sizeof(*out));
+	status = canned_text[which].status;
+	out->status = status;
+	if (which == CANNED_PAGE) {
+		out->body = (const char *)dashboard_html;
+		out->body_len = dashboard_html_len;
+		out->content_type = "text/html; charset=utf-8";
+		out->headers[0][0] = "Content-Security-Policy";
+		out->headers[0][1] = dashboard_csp;
+		out->headers[1][0] = "X-Content-Type-Options";
+		out->headers[1][1] = "nosniff";
+		out->headers[2][0] = "Referrer-Policy";
+		out->headers[2][1] = "no-referrer";
+		out->headers[3][0] = "Cache-Control";
+		out->headers[3][1] = "no-cache";
+		return true;
+	}
+	len = status == 200 || which == CANNED_NOT_READY
+		? render_status(canned_text[which].text, buf, buflen)
+		: render_error(status, canned_text[which].text, buf, buflen);
+	out->body = buf;
+	out->body_len = len;
+	out->content_type = content_type_json;
+	if (which == CANNED_METHOD) {
+		out->headers[0][0] = "Allow";
+		out->headers[0][1] = "GET, HEAD";
+	} else if (which == CANNED_DRAINING) {
+		out->headers[0][0] = "Connection";
+		out->headers[0][1] = "close";
+	}
+	return len > 0;
+}
+
+/* ---- answers ----------------------------------------------------------------- */
+
+static void answer_canned(struct route_answer *ans, enum route_canned which)
+{
+	free(ans->body);
+	ans->body = NULL;
+	ans->body_len = 0;
+	ans->shared = true;
+	ans->canned = which;
+	ans->status = canned_text[which].status;
+}
+
+/* Answer with the malloc'd `body` (taken over; NULL: out of memory). */
+static void answer_body(struct route_answer *ans, char *body, size_t len,
+			const char *type)
+{
+	if (body == NULL) {
+		answer_canned(ans, CANNED_INTERNAL);
+		return;
+	}
+	free(ans->body);
+	ans->shared = false;
+	ans->status = 200;
+	ans->body = body;
+	ans->body_len = len;
+	ans->content_type = type;
+}
+
+/* An error with its own message: the JSON error body. */
+static void answer_error(struct route_answer *ans, unsigned status, const char *msg)
+{
+	char buf[RENDER_BUF_SIZE];
+	size_t len = render_error(status, msg, buf, sizeof(buf));
+	char *body = len == 0 ? NULL : malloc(len);
+
+	if (body != NULL)
+		memcpy(body, buf, len);
+	answer_body(ans, body, len, content_type_json);
+	if (body != NULL)
+		ans->status = status;
+}
+
+/* The tail of every delayed route: after `delay_us`, a fault (the shared
+ * 503, counted) or `body` (malloc'd, taken over; NULL when out of memory,
+ * which is answered at once). */
+static void answer_after(const struct routes_env *env, struct route_answer *ans,
+			 uint64_t delay_us, bool fault, char *body, size_t len)
+{
+	if (fault) {
+		free(body);
+		metrics_fault(env->metrics);
+		answer_canned(ans, CANNED_FAULT);
+		ans->delay_us = delay_us;
+		return;
+	}
+	answer_body(ans, body, len, content_type_json);
+	if (body != NULL) {
+		ans->timed = true;
+		ans->delay_us = delay_us;
+	}
+}
+
+/* ---- the delayed routes --------------------------------------------------- */
+
+/* The query parameters every delayed route takes. */
+struct delay_params {
+	bool has_delay;
+	uint32_t delay_ms;
+	bool fail;
+};
+
+/* Parse ?delay= and ?fail=; false with a message in err. */
+static bool parse_delay_params(const struct route_request *req,
+			       struct delay_params *p, char *err, size_t errlen)
+{
+	const struct run_settings *s = req->settings;
+	const char *v;
+	size_t len;
+
+	memset(p, 0, sizeof(*p));
+	if (s->delay_override && req->query.get(req->query.cls, "delay", &v, &len)) {
+		if (!request_parse_delay(v, len, s->delay.clamp_ms, &p->delay_ms,
+					 err, errlen))
+			return false;
+		p->has_delay = true;
+	}
+	if (req->query.get(req->query.cls, "fail", &v, &len) &&
+	    !request_parse_flag("fail", v, len, &p->fail, err, errlen))
+		return false;
+	return true;
+}
+
+/* One delay for one user: the override, or a draw from the model (which
+ * the live page counts). */
+static uint64_t draw_delay(const struct routes_env *env, const struct delay_params *p,
+			   const struct route_request *req)
+{
+	uint64_t us;
+
+	if (p->has_delay)
+		return (uint64_t)p->delay_ms * 1000u;
+	us = delay_draw_us(&req->settings->delay, req->rng);
+	if (env->live != NULL)
+		live_delay_drawn(env->live, us);
+	return us;
+}
+
+/* Decide whether to inject a fault; always draws, so a seeded
+ * connection's stream does not depend on --error-rate's effect. */
+static bool draw_fault(const struct delay_params *p, const struct route_request *req)
+{
+	double u = rng_unit(req->rng);
+
+	return p->fail || u < req->settings->error_rate;
+}
+
+/* A copy of buf[0..len) in a new allocation, or NULL. */
+static char *copy_of(const char *buf, size_t len)
+{
+	char *copy = len == 0 ? NULL : malloc(len);
+
+	if (copy != NULL)
+		memcpy(copy, buf, len);
+	return copy;
+}
+
+/* GET /user/<id>: the record, after its delay. */
+static void route_user(const struct route_call *call, struct route_answer *ans)
+{
+	const struct routes_env *env = call->env;
+	const struct route_request *req = call->req;
+	struct delay_params p;
+	char body[RENDER_BUF_SIZE], err[128];
+	uint64_t id, delay_us;
+	struct user u;
+	size_t len;
+	bool fault;
+
+	if (!user_parse_id(call->rest, call->rest_len, &id)) {
+		answer_canned(ans, CANNED_BAD_ID);
+		return;
+	}
+	if (!parse_delay_params(req, &p, err, sizeof(err))) {
+		answer_error(ans, 400, err);
+		return;
+	}
+	/* Draw in one fixed order (delay, record, fault) so a seeded
+	 * connection is reproducible. */
+	delay_us = draw_delay(env, &p, req);
+	user_fetch(&u, id, req->rng);
+	fault = draw_fault(&p, req);
+	len = fault ? 0 : render_user(&u, body, sizeof(body));
+	answer_after(env, ans, delay_us, fault, copy_of(body, len), len);
+}
+
+/* GET /users?ids=1,2,3: every record with its own delay, all answered
+ * together after the longest (one wait, however many ids). */
+static void route_users(const struct route_call *call, struct route_answer *ans)
+{
+	const struct routes_env *env = call->env;
+	const struct route_request *req = call->req;
+	const unsigned max = req->settings->max_batch;
+	struct delay_params p;
+	struct user *users;
+	uint64_t *ids, delay_us = 0;
+	const char *v;
+	size_t len = 0, n;
+	char err[128];
+	char *body;
+
+	if (!req->query.get(req->query.cls, "ids", &v, &len)) {
+		answer_error(ans, 400, "ids: required, e.g. /users?ids=1,2,3");
+		return;
+	}
+	if (!parse_delay_params(req, &p, err, sizeof(err))) {
+		answer_error(ans, 400, err);
+		return;
+	}
+	ids = malloc(max * sizeof(*ids));
+	users = malloc(max * sizeof(*users));
+	if (ids == NULL || users == NULL) {
+		free(ids);
+		free(users);
+		answer_canned(ans, CANNED_INTERNAL);
+		return;
+	}
+	n = request_parse_ids(v, len, ids, max, err, sizeof(err));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = draw_delay(env, &p, req);
+
+		delay_us = d > delay_us ? d : delay_us;
+		user_fetch(&users[i], ids[i], req->rng);
+	}
+	body = n == 0 ? NULL : render_users(users, n, &len);
+	free(ids);
+	free(users);
+	if (n == 0) {
+		answer_error(ans, 400, err);
+		return;
+	}
+	if (body == NULL) {
+		answer_canned(ans, CANNED_INTERNAL);
+		return;
+	}
+	answer_after(env, ans, delay_us, draw_fault(&p, req), body, len);
+}
+
+/* ---- the routes that answer at once ---------------------------------------- */
+
+static void route_healthz(const struct route_call *call, struct route_answer *ans)
+{
+	(void)call;
+	answer_canned(ans, CANNED_HEALTHY);
+}
+
+static void route_readyz(const struct route_call *call, struct route_answer *ans)
+{
+	answer_canned(ans, call->req->draining ? CANNED_NOT_READY : CANNED_READY);
+}
+
+static void route_metrics(const struct route_call *call, struct route_answer *ans)
+{
+	struct metrics_gauges g = call->env->gauges(call->env->gauges_cls);
+	size_t len = 0;
+	char *text = metrics_render(call->env->metrics, &g, &len);
+
+	answer_body(ans, text, len, content_type_metrics);
+}
+
+/* GET /: the live page (shared). */
+static void route_page(const struct route_call *call, struct route_answer *ans)
+{
+	(void)call;
+	answer_canned(ans, CANNED_PAGE);
+	ans->body_len = dashboard_html_len; /* for the access log */
+}
+
+/* GET /live: the snapshot the page polls, rendered at most every
+ * LIVE_SNAPSHOT_MAX_AGE_MS and shared by every poller meanwhile. */
+static void route_live(const struct route_call *call, struct route_answer *ans)
+{
+	const struct routes_env *env = call->env;
+	struct metrics_gauges g = env->gauges(env->gauges_cls);
+	uint64_t counts[METRICS_LATENESS_MAX + 1];
+	struct live_lateness late = {.counts = counts};
+	size_t len = 0;
+	char *text;
+
+	late.n = metrics_lateness_buckets(env->metrics, &late.bounds_s, counts);
+	text = live_snapshot(env->live, &g, metrics_requests_total(env->metrics),
+			     &late, call->req->now_ns, &len);
+	answer_body(ans, text, len, content_type_json);
+	if (!ans->shared)
+		ans->cache_control = "no-store";
+}
+
+/* ---- the table ---------------------------------------------------------------- */
+
+enum {
+	PREFIX = 1 << 0,    /* path is a prefix; the rest goes to the route */
+	COUNTED = 1 << 1,   /* user traffic: counted in metrics, logged */
+	WAITS = 1 << 2,     /* answers after a delay; 503 once draining */
+	DASHBOARD = 1 << 3, /* only with the live page (not --no-dashboard) */
+};
+
+typedef void route_fn(const struct route_call *call, struct route_answer *ans);
+
+static const struct route {
+	const char *path;
+	unsigned flags;
+	enum metrics_route metrics_route;
+	route_fn *answer;
+} routes[] = {
+	{"/user/", PREFIX | COUNTED | WAITS, METRICS_ROUTE_USER, route_user},
+	{"/users", COUNTED | WAITS, METRICS_ROUTE_USERS, route_users},
+	{"/healthz", 0, METRICS_ROUTE_OTHER, route_healthz},
+	{"/readyz", 0, METRICS_ROUTE_OTHER, route_readyz},
+	{"/metrics", 0, METRICS_ROUTE_OTHER, route_metrics},
+	{"/", DASHBOARD, METRICS_ROUTE_OTHER, route_page},
+	{"/live", DASHBOARD, METRICS_ROUTE_OTHER, route_live},
+};
+
+int routes_match(const char *path, size_t len, const char **rest, size_t *rest_len)
+{
+	for (size_t i = 0; i < countof(routes); i++) {
+		size_t n = strlen(routes[i].path);
+
+		if ((routes[i].flags & PREFIX) ? len < n : len != n)
+			continue;
+		if (memcmp(path, routes[i].path, n) != 0)
+			continue;
+		*rest = path + n;
+		*rest_len = len - n;
+		return (int)i;
+	}
+	*rest = NULL;
+	*rest_len = 0;
+	return -1;
+}
+
+const char *routes_path(int i)
+{
+	return i >= 0 && (size_t)i < countof(routes) ? routes[i].path : NULL;
+}
+
+void routes_reject(struct route_answer *ans, unsigned status, const char *msg)
+{
+	memset(ans, 0, sizeof(*ans));
+	ans->counted = true;
+	ans->metrics_route = METRICS_ROUTE_OTHER;
+	answer_error(ans, status, msg);
+}
+
+static bool is_get_or_head(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+void routes_dispatch(const struct routes_env *env, const struct route_request *req,
+		     struct route_answer *ans)
+{
+	struct route_call call = {.env = env, .req = req};
+	const struct route *r;
+	int i;
+
+	memset(ans, 0, sizeof(*ans));
+	ans->metrics_route = METRICS_ROUTE_OTHER;
+	i = routes_match(req->path, strlen(req->path), &call.rest, &call.rest_len);
+	r = i < 0 ? NULL : &routes[i];
+	if (r != NULL && (r->flags & DASHBOARD) && env->live == NULL)
+		r = NULL;
+	if (r == NULL) {
+		ans->counted = true; /* a client's mistake is user traffic */
+		answer_canned(ans, CANNED_NOT_FOUND);
+		return;
+	}
+	ans->counted = (r->flags & COUNTED) != 0;
+	ans->metrics_route = r->metrics_route;
+	if (!is_get_or_head(req->method)) {
+		answer_canned(ans, CANNED_METHOD);
+		return;
+	}
+	if ((r->flags & WAITS) && !req->accepted) {
+		answer_canned(ans, CANNED_DRAINING);
+		return;
+	}
+	r->answer(&call, ans);
+}
