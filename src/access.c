@@ -102,18 +102,21 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 			     "{\"time\": \"%s.%03ldZ\", \"client\": \"%s\", "
 			     "\"method\": \"%s\", \"target\": \"%s\", \"status\": %u, "
 			     "\"bytes\": %" PRIu64 ", \"delay_ms\": %.3f, "
-			     "\"duration_ms\": %.3f}\n",
+			     "\"duration_ms\": %.3f%s%s%s}\n",
 			     when, ts.tv_nsec / 1000000, client, method, target,
 			     e->status, e->bytes, (double)e->delay_us / 1e3,
-			     (double)e->duration_ns / 1e6);
+			     (double)e->duration_ns / 1e6,
+			     e->fault != NULL ? ", \"fault\": \"" : "",
+			     e->fault != NULL ? e->fault : "", e->fault != NULL ? "\"" : "");
 	} else {
 		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
 		n = snprintf(line, sizeof(line),
 			     "%s - - [%s] \"%s %s %s\" %u %" PRIu64
-			     " delay_ms=%.3f duration_ms=%.3f\n",
+			     " delay_ms=%.3f duration_ms=%.3f%s%s\n",
 			     client, when, method, target, e->version, e->status,
 			     e->bytes, (double)e->delay_us / 1e3,
-			     (double)e->duration_ns / 1e6);
+			     (double)e->duration_ns / 1e6,
+			     e->fault != NULL ? " fault=" : "", e->fault != NULL ? e->fault : "");
 	}
 	if (n <= 0)
 		return;

@@ -35,6 +35,7 @@ struct access_entry {
 	uint64_t bytes;       /* body bytes sent */
 	uint64_t delay_us;    /* scheduled delay */
 	uint64_t duration_ns; /* arrival to completion */
+	const char *fault;    /* the fault injected ("reset"), or NULL */
 };
 
 /* Write `e` as one line in format `f` (nothing for ACCESS_LOG_OFF) with

@@ -171,6 +171,54 @@ static bool parse_delay_max(struct config *cfg, const char *name, const char *ar
 	return parse_bound(cfg, name, arg, true, err, errlen);
 }
 
+static bool parse_faults(struct config *cfg, const char *name, const char *arg,
+			 char *err, size_t errlen)
+{
+	char msg[192];
+
+	if (fault_mix_parse(arg, &cfg->run.faults, msg, sizeof(msg)))
+		return true;
+	set_error(err, errlen, "%s: %s", name, msg);
+	return false;
+}
+
+static void show_faults(const struct config *cfg, char *buf, size_t len)
+{
+	fault_mix_describe(&cfg->run.faults, buf, len);
+}
+
+static bool parse_rule(struct config *cfg, const char *name, const char *arg,
+		       char *err, size_t errlen)
+{
+	char msg[192];
+
+	if (cfg->rules == NULL)
+		cfg->rules = rules_create();
+	if (cfg->rules == NULL) {
+		set_error(err, errlen, "%s: out of memory", name);
+		return false;
+	}
+	if (rules_add(cfg->rules, arg, msg, sizeof(msg)))
+		return true;
+	set_error(err, errlen, "%s: %s", name, msg);
+	return false;
+}
+
+static void show_rules(const struct config *cfg, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "none");
+	for (size_t i = 0; i < rules_count(cfg->rules) && used + 1 < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i > 0 ? "; " : "",
+				 rules_text(cfg->rules, i));
+
+		if (n < 0)
+			break;
+		used += (size_t)n < len - used ? (size_t)n : len - used - 1;
+	}
+}
+
 static bool parse_access_log(struct config *cfg, const char *name, const char *arg,
 			     char *err, size_t errlen)
 {
@@ -258,6 +306,21 @@ static const struct opt options[] = {
 	{.name = "error-rate", .metavar = "R", .type = OPT_RATE,
 	 .offset = AT(run.error_rate), .reloadable = true,
 	 .help = "answer this share (0..1) of requests with 503 after their delay"},
+	{.name = "faults", .metavar = "MIX", .type = OPT_PARSED, .reloadable = true,
+	 .parse = parse_faults, .show = show_faults,
+	 .help = "a share of requests that fail after their delay, by kind: "
+		 "FAULT=SHARE,... with FAULT one of status:CODE, reset, close, "
+		 "hang, drip:BYTES_PER_SECOND, truncate "
+		 "(e.g. status:500=0.02,reset=0.01)"},
+	{.name = "hang-timeout", .metavar = "SECONDS", .type = OPT_UINT,
+	 .offset = AT(run.hang_timeout_s), .min = 1, .max = 86400, .reloadable = true,
+	 .help = "how long a 'hang' fault holds its connection before closing it"},
+	{.name = "rule", .metavar = "RULE", .type = OPT_PARSED, .reloadable = true,
+	 .parse = parse_rule, .show = show_rules,
+	 .help = "give matching requests their own delay or fault, e.g. "
+		 "'route=/user ids=13,100-199 delay=fixed:5000 fault=reset'; "
+		 "repeat it for more rules: the first that matches wins",
+	 .default_text = "none"},
 	{.name = "max-batch", .metavar = "N", .type = OPT_UINT,
 	 .offset = AT(run.max_batch), .min = 1, .max = CONFIG_MAX_BATCH,
 	 .reloadable = true,
@@ -298,6 +361,16 @@ static const struct opt options[] = {
 	 .negated = true,
 	 .help = "do not serve the live page (GET /) nor its JSON (GET /live); "
 		 "both answer 404",
+	 .default_text = ""},
+	{.name = "admin", .metavar = "ADDR:PORT", .type = OPT_TEXT,
+	 .offset = AT(admin), .noun = "address",
+	 .help = "serve the control API on this address: HOST:PORT (loopback "
+		 "unless --admin-token-file is given) or unix:PATH",
+	 .default_text = "off"},
+	{.name = "admin-token-file", .metavar = "FILE", .type = OPT_TEXT,
+	 .offset = AT(admin_token_file), .noun = "file name",
+	 .help = "require 'Authorization: Bearer TOKEN' on the control API, "
+		 "TOKEN being this file's first line",
 	 .default_text = ""},
 	{.name = "log-level", .short_name = 'l', .metavar = "LEVEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_log_level, .show = show_log_level,
@@ -344,6 +417,7 @@ void config_defaults(struct config *cfg)
 	cfg->run.delay.clamp_ms = CONFIG_DEFAULT_DELAY_CLAMP_MS;
 	cfg->run.delay_override = true;
 	cfg->run.max_batch = CONFIG_DEFAULT_MAX_BATCH;
+	cfg->run.hang_timeout_s = CONFIG_DEFAULT_HANG_TIMEOUT_S;
 	cfg->run.access_log = ACCESS_LOG_COMMON;
 	cfg->run.timer_slack_ms = CONFIG_DEFAULT_TIMER_SLACK_MS;
 	cfg->run.drain_timeout_s = CONFIG_DEFAULT_DRAIN_TIMEOUT_S;
@@ -354,8 +428,14 @@ void config_free(struct config *cfg)
 {
 	free(cfg->config_path);
 	free(cfg->bind);
+	free(cfg->admin);
+	free(cfg->admin_token_file);
+	rules_unref(cfg->rules);
 	cfg->config_path = NULL;
 	cfg->bind = NULL;
+	cfg->admin = NULL;
+	cfg->admin_token_file = NULL;
+	cfg->rules = NULL;
 }
 
 /* Replace *slot with a copy of `value`; false when out of memory. */
@@ -410,13 +490,67 @@ static bool apply(struct config *cfg, const struct opt *o, const char *name,
 	return false;
 }
 
+/* Is the control API's address reachable only from this machine? */
+static bool admin_is_local(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t len = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+
+	if (strncmp(addr, "unix:", 5) == 0)
+		return true;
+	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+		addr++;
+		len -= 2;
+	}
+	return (len == 9 && strncmp(addr, "localhost", 9) == 0) ||
+	       (len == 3 && strncmp(addr, "::1", 3) == 0) ||
+	       (len >= 4 && strncmp(addr, "127.", 4) == 0);
+}
+
+/* --admin: HOST:PORT (a port from 0 to 65535) or unix:PATH. */
+static bool check_admin(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *a = cfg->admin, *colon;
+	uint64_t port;
+
+	if (a == NULL)
+		return true;
+	if (strncmp(a, "unix:", 5) == 0) {
+		if (a[5] != '/' && a[5] != '.') {
+			set_error(err, errlen, "admin: '%s': unix: needs a path", a);
+			return false;
+		}
+		return true;
+	}
+	colon = strrchr(a, ':');
+	if (colon == NULL || colon == a ||
+	    decimal_parse(colon + 1, strlen(colon + 1), 65535, &port) != DECIMAL_OK) {
+		set_error(err, errlen, "admin: '%s' is not HOST:PORT or unix:PATH", a);
+		return false;
+	}
+	if (!admin_is_local(a) && cfg->admin_token_file == NULL) {
+		set_error(err, errlen, "admin: %s is not a loopback address: "
+			  "--admin-token-file is required", a);
+		return false;
+	}
+	return true;
+}
+
 /* Checks and adjustments that involve more than one option.  One given
  * uniform bound moves the other (default) bound along with it, so
  * "--delay-max 0" alone means no delay; both given, they must agree. */
 static bool check_consistency(struct config *cfg, char *err, size_t errlen)
 {
 	struct delay_model *m = &cfg->run.delay;
+	double share = cfg->run.error_rate + fault_mix_total(&cfg->run.faults);
 
+	if (!check_admin(cfg, err, errlen))
+		return false;
+	if (share > 1.0 + 1e-9) {
+		set_error(err, errlen, "error-rate and faults add up to %g, more than 1",
+			  share);
+		return false;
+	}
 	if (m->kind != DELAY_UNIFORM || m->min_ms <= m->max_ms)
 		return true;
 	if (cfg->delay_min_set && !cfg->delay_max_set) {
@@ -693,6 +827,47 @@ bool config_option_in_file(size_t i)
 {
 	assert(i < NOPTIONS);
 	return options[i].type != OPT_ACTION;
+}
+
+enum config_value_kind config_option_kind(size_t i)
+{
+	assert(i < NOPTIONS);
+	switch (options[i].type) {
+	case OPT_UINT:
+	case OPT_RATE:
+		return CONFIG_VALUE_NUMBER;
+	case OPT_SWITCH:
+		return CONFIG_VALUE_BOOL;
+	default:
+		return CONFIG_VALUE_STRING;
+	}
+}
+
+bool config_set(struct config *cfg, const char *name, const char *text, char *err,
+		size_t errlen)
+{
+	const struct opt *o = file_key(name);
+	char line[CONFIG_VALUE_MAX * 4];
+
+	if (o == NULL) {
+		set_error(err, errlen, "unknown setting");
+		return false;
+	}
+	if (!o->reloadable) {
+		set_error(err, errlen, "not changeable while running: give it on the "
+			  "command line or in the config file and restart");
+		return false;
+	}
+	if (snprintf(line, sizeof(line), "%s = %s", name, text) >= (int)sizeof(line)) {
+		set_error(err, errlen, "the value is too long");
+		return false;
+	}
+	return parse_line(cfg, line, strlen(line), err, errlen);
+}
+
+bool config_check(struct config *cfg, char *err, size_t errlen)
+{
+	return check_consistency(cfg, err, errlen);
 }
 
 bool config_option_value(const struct config *cfg, size_t i, char *buf, size_t len)

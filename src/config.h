@@ -15,7 +15,9 @@
 
 #include "access.h"
 #include "delay.h"
+#include "fault.h"
 #include "log.h"
+#include "rules.h"
 
 /* Exit statuses from sysexits.h, named here so tests can use them. */
 #define EXIT_USAGE 64  /* EX_USAGE: bad command line */
@@ -40,6 +42,7 @@
 #define CONFIG_MAX_CONNECTION_MEMORY (1024 * 1024)
 /* Chosen from the measurements in bench/results (see README). */
 #define CONFIG_DEFAULT_TIMER_SLACK_MS 3
+#define CONFIG_DEFAULT_HANG_TIMEOUT_S 300
 
 /* What may change while serving.  A reload (SIGHUP) applies these by
  * copying the struct whole; everything else needs a restart. */
@@ -47,6 +50,8 @@ struct run_settings {
 	struct delay_model delay;  /* its clamp_ms is --max-delay */
 	bool delay_override;       /* honour ?delay= (default) */
 	double error_rate;         /* share of requests answered 503, 0..1 */
+	struct fault_mix faults;   /* more shares of requests that fail */
+	unsigned hang_timeout_s;   /* how long a "hang" fault holds on */
 	unsigned max_batch;        /* most ids in one /users request */
 	enum access_log_format access_log;
 	unsigned timer_slack_ms;
@@ -66,7 +71,10 @@ struct config {
 	unsigned connection_memory; /* bytes of header buffer per connection */
 	unsigned timeout_s;        /* idle connection timeout, 0 = none */
 	bool dashboard;            /* serve GET / and GET /live (default) */
+	char *admin;               /* the control API's ADDR:PORT or unix:PATH */
+	char *admin_token_file;
 	struct run_settings run;
+	struct rules *rules;       /* --rule / rule lines, in order; NULL: none */
 	bool delay_min_set;        /* --delay-min given (command line or file) */
 	bool delay_max_set;
 };
@@ -132,6 +140,27 @@ bool config_option_in_file(size_t i);
  * which are part of --delay. */
 bool config_option_value(const struct config *cfg, size_t i, char *buf,
 			 size_t len);
+
+/* The JSON type of the i-th option's value: a number, true/false (a
+ * switch, true when given) or a string. */
+enum config_value_kind {
+	CONFIG_VALUE_NUMBER = 0,
+	CONFIG_VALUE_BOOL,
+	CONFIG_VALUE_STRING,
+};
+enum config_value_kind config_option_kind(size_t i);
+
+/* Set the reloadable option `name` from `text`, as a config file line
+ * would ("yes"/"no" for a switch), on *cfg.  Returns true, or false with
+ * a message in err (unknown, not changeable while running, or a bad
+ * value); *cfg is then unchanged for that option. */
+bool config_set(struct config *cfg, const char *name, const char *text, char *err,
+		size_t errlen);
+
+/* The checks that span several settings (and the adjustments of one
+ * uniform bound), as config_load() makes them.  Returns true, or false
+ * with a message in err. */
+bool config_check(struct config *cfg, char *err, size_t errlen);
 
 /* Write into buf the names of the options whose values differ between
  * `a` and `b` ("port, threads"), only those that are reloadable (or only

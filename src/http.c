@@ -17,6 +17,12 @@
  * drain gave up waiting) and resumes the connection; on_request() runs
  * again and sends.  on_completed() counts, logs and frees, whatever
  * happened to the client.
+ *
+ * The faults that are not an answer happen here, after the delay: reset
+ * and close end the connection (EX_FAULTED); hang keeps it suspended
+ * (EX_HANGING), looking once a second whether the client left, until
+ * --hang-timeout; drip and truncate send the body from a content reader,
+ * drip suspending between its chunks on the same timer queue.
  */
 #include "http.h"
 
@@ -58,7 +64,15 @@ enum exchange_state {
 	EX_DUE,      /* deadline passed: send the prepared answer */
 	EX_FLUSHED,  /* the drain gave up waiting: answer 503 */
 	EX_ANSWERED, /* a response is queued */
+	EX_HANGING,  /* a hang fault: suspended, looked at every second */
+	EX_HUNG,     /* the hang is over: close */
+	EX_FAULTED,  /* closed on purpose (reset, close, hang) */
 };
+
+/* How often a hanging connection is looked at. */
+#define HANG_CHECK_NS (1000u * 1000000u)
+/* Most wake-ups a second of one dripping connection. */
+#define DRIP_TICKS_PER_S 50u
 
 /* One request and its answer on a connection. */
 struct exchange {
@@ -73,6 +87,12 @@ struct exchange {
 	bool accepted;                 /* first seen before the drain began */
 	bool nul_in_target;            /* a raw NUL byte cut the target short */
 	bool waited;                   /* was suspended on the timer */
+	struct fault fault;            /* to do after the delay, or FAULT_NONE */
+	unsigned hang_timeout_s;
+	uint64_t hang_until_ns;
+	char *paced_body;              /* drip and truncate: the body to send */
+	size_t paced_len;
+	uint64_t drip_next_ns;         /* when the next chunk may go */
 	uint64_t started_ns;
 	uint64_t deadline_ns;
 	uint64_t delay_us;
@@ -100,6 +120,7 @@ struct http_server {
 	struct routes_env env;
 	pthread_mutex_t settings_lock;
 	struct run_settings settings; /* under settings_lock */
+	struct rules *rules;          /* under settings_lock; a reference */
 	bool seeded;
 	uint64_t seed;
 	_Atomic uint64_t conn_counter;
@@ -166,18 +187,62 @@ static void use_canned(struct exchange *ex, enum route_canned which, unsigned st
 	ex->status = status;
 }
 
-/* Make ex's answer the route's answer. */
-static void use_answer(struct exchange *ex, struct route_answer *ans)
+static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max);
+static void paced_free(void *cls);
+
+/* The response of a drip or truncate fault: the body, or a Content-Length
+ * beyond it, from a content reader.  NULL when out of memory (the body
+ * is then freed). */
+static struct MHD_Response *paced_response(struct conn *conn, struct route_answer *ans)
 {
+	struct exchange *ex = &conn->ex;
+	size_t len = ans->body_len;
+	uint64_t total = ans->fault.kind == FAULT_TRUNCATE ? len + (len > 0 ? len : 1) : len;
 	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_callback(total, 1024, paced_reader, conn, paced_free);
+	if (resp == NULL) {
+		free(ans->body);
+		ans->body = NULL;
+		return NULL;
+	}
+	ex->paced_body = ans->body; /* freed by paced_free with the response */
+	ex->paced_len = len;
+	ex->drip_next_ns = 0;
+	ans->body = NULL;
+	if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->content_type) ||
+	    (ans->timed && !add_server_timing(resp, ans->delay_us))) {
+		MHD_destroy_response(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+/* Make ex's answer the route's answer. */
+static void use_answer(struct conn *conn, struct route_answer *ans)
+{
+	struct exchange *ex = &conn->ex;
+	struct MHD_Response *resp;
+	char value[16];
 
 	ex->delay_us = ans->delay_us;
 	ex->body_len = ans->body_len;
+	ex->fault = ans->fault;
 	if (ans->shared) {
 		use_canned(ex, ans->canned, ans->status);
 		return;
 	}
-	resp = body_response(ans);
+	if (ans->fault.kind == FAULT_DRIP || ans->fault.kind == FAULT_TRUNCATE)
+		resp = paced_response(conn, ans);
+	else
+		resp = body_response(ans);
+	if (resp != NULL && ans->retry_after_s > 0) {
+		snprintf(value, sizeof(value), "%u", ans->retry_after_s);
+		if (!add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, value)) {
+			MHD_destroy_response(resp);
+			resp = NULL;
+		}
+	}
 	if (resp == NULL) {
 		use_canned(ex, CANNED_INTERNAL, 500);
 		ex->body_len = 0;
@@ -209,19 +274,38 @@ static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *
 /* Timer thread: the deadline passed (or the drain flushed it).  The
  * resume hands the exchange back to its libmicrohttpd thread, so the
  * resume is the last touch. */
+static bool client_gone(struct MHD_Connection *c);
+
 static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 			enum timerq_reason reason)
 {
 	struct exchange *ex = container_of(entry, struct exchange, timer);
 	struct conn *conn = container_of(ex, struct conn, ex);
+	struct http_server *srv = conn->srv;
 
-	atomic_fetch_sub_explicit(&conn->srv->waiting, 1, memory_order_relaxed);
 	if (reason == TIMERQ_FLUSHED) {
 		ex->state = EX_FLUSHED;
-	} else {
-		metrics_lateness(conn->srv->metrics, now_ns - ex->deadline_ns);
+	} else if (ex->state == EX_WAITING) {
+		metrics_lateness(srv->metrics, now_ns - ex->deadline_ns);
 		ex->state = EX_DUE;
+		if (ex->fault.kind == FAULT_HANG) {
+			ex->state = EX_HANGING;
+			ex->hang_until_ns = now_ns + (uint64_t)ex->hang_timeout_s * 1000000000u;
+		}
 	}
+	if (ex->state == EX_HANGING) {
+		/* Held until the client leaves or the hang times out; looked
+		 * at (not polled) once a second meanwhile. */
+		uint64_t next = now_ns + HANG_CHECK_NS;
+
+		if (now_ns < ex->hang_until_ns && !client_gone(conn->mhd) &&
+		    timerq_add(srv->timers, &ex->timer,
+			       next < ex->hang_until_ns ? next : ex->hang_until_ns,
+			       on_deadline))
+			return;
+		ex->state = EX_HUNG;
+	}
+	atomic_fetch_sub_explicit(&srv->waiting, 1, memory_order_relaxed);
 	MHD_resume_connection(conn->mhd);
 }
 
@@ -229,13 +313,16 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
  * drain has flushed the timer queue nothing waits any more: the answer
  * is then 503 at once (the queue refuses the deadline if the flush comes
  * between the check and the suspension). */
+static MHD_Result_t deliver(struct http_server *srv, struct MHD_Connection *c,
+			    struct exchange *ex);
+
 static MHD_Result_t wait_then_send(struct http_server *srv, struct conn *conn,
 				   struct MHD_Connection *c)
 {
 	struct exchange *ex = &conn->ex;
 
-	if (ex->delay_us == 0)
-		return send_answer(srv, c, ex);
+	if (ex->delay_us == 0 && ex->fault.kind != FAULT_HANG)
+		return deliver(srv, c, ex);
 	if (atomic_load(&srv->flushed)) {
 		use_canned(ex, CANNED_DRAINING, 503);
 		return send_answer(srv, c, ex);
@@ -251,6 +338,96 @@ static MHD_Result_t wait_then_send(struct http_server *srv, struct conn *conn,
 		MHD_resume_connection(c); /* answered 503 when it runs again */
 	}
 	return MHD_YES;
+}
+
+/* ---- faults that are not answers ------------------------------------------ */
+
+/* Send ex's answer, or fail the way its fault says: reset (an RST) or
+ * close (a FIN, no answer).  For the RST the socket is disconnected
+ * (connect to AF_UNSPEC: Linux's tcp_disconnect sends the reset) before
+ * libmicrohttpd closes it, since its close begins with a FIN. */
+static MHD_Result_t deliver(struct http_server *srv, struct MHD_Connection *c,
+			    struct exchange *ex)
+{
+	const union MHD_ConnectionInfo *info;
+	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+
+	switch (ex->fault.kind) {
+	case FAULT_RESET:
+		info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (info != NULL && connect(info->connect_fd, &unspec, sizeof(unspec)) != 0)
+			log_debug("reset fault: disconnect: %s", strerror(errno));
+		/* fall through */
+	case FAULT_CLOSE:
+		ex->state = EX_FAULTED;
+		ex->status = 0;
+		ex->body_len = 0;
+		return MHD_NO;
+	default:
+		return send_answer(srv, c, ex);
+	}
+}
+
+/* The timer thread: a dripping connection may send its next chunk. */
+static void on_drip_tick(struct timerq_entry *entry, uint64_t now_ns,
+			 enum timerq_reason reason)
+{
+	struct exchange *ex = container_of(entry, struct exchange, timer);
+	struct conn *conn = container_of(ex, struct conn, ex);
+
+	(void)now_ns;
+	(void)reason;
+	MHD_resume_connection(conn->mhd);
+}
+
+/* libmicrohttpd asks for body bytes from `pos`.  Truncate: the body, then
+ * an error (libmicrohttpd closes the connection short of the promised
+ * Content-Length).  Drip: a chunk when its time has come; otherwise the
+ * connection is suspended until then (returning 0 unsuspended would
+ * busy-loop), unless the timer queue is closed (the drain gave up):
+ * then the rest goes at once. */
+static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct conn *conn = cls;
+	struct exchange *ex = &conn->ex;
+	size_t left = pos < ex->paced_len ? ex->paced_len - (size_t)pos : 0;
+	size_t n = left < max ? left : max;
+	uint64_t now;
+
+	if (ex->fault.kind == FAULT_TRUNCATE) {
+		if (n == 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		memcpy(buf, ex->paced_body + pos, n);
+		return (ssize_t)n;
+	}
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	now = timerq_now();
+	if (now < ex->drip_next_ns) {
+		MHD_suspend_connection(conn->mhd);
+		if (timerq_add(conn->srv->timers, &ex->timer, ex->drip_next_ns,
+			       on_drip_tick))
+			return 0;
+		MHD_resume_connection(conn->mhd);
+	} else {
+		size_t chunk = ex->fault.arg / DRIP_TICKS_PER_S;
+
+		if (chunk < 1)
+			chunk = 1;
+		if (n > chunk)
+			n = chunk;
+		ex->drip_next_ns = now + (uint64_t)n * 1000000000u / ex->fault.arg;
+	}
+	memcpy(buf, ex->paced_body + pos, n);
+	return (ssize_t)n;
+}
+
+static void paced_free(void *cls)
+{
+	struct conn *conn = cls;
+
+	free(conn->ex.paced_body);
+	conn->ex.paced_body = NULL;
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -301,20 +478,26 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 		.now_ns = timerq_now(),
 	};
 	struct route_answer ans;
+	struct rules *rules;
 
 	pthread_mutex_lock(&srv->settings_lock);
 	s = srv->settings;
+	rules = rules_ref(srv->rules);
 	pthread_mutex_unlock(&srv->settings_lock);
+	req.rules = rules;
 	ex->log_format = s.access_log;
+	ex->hang_timeout_s = s.hang_timeout_s;
 	if (ex->nul_in_target) {
+		rules_unref(rules);
 		ex->counted = true;
 		use_canned(ex, CANNED_BAD_TARGET, 400);
 		return send_answer(srv, c, ex);
 	}
 	routes_dispatch(&srv->env, &req, &ans);
+	rules_unref(rules);
 	ex->counted = ans.counted;
 	ex->metrics_route = ans.metrics_route;
-	use_answer(ex, &ans);
+	use_answer(conn, &ans);
 	return wait_then_send(srv, conn, c);
 }
 
@@ -368,7 +551,7 @@ static MHD_Result_t check_framing(struct http_server *srv, struct MHD_Connection
 	routes_reject(&ans, status, bad);
 	ex->counted = ans.counted;
 	ex->metrics_route = ans.metrics_route;
-	use_answer(ex, &ans);
+	use_answer(container_of(ex, struct conn, ex), &ans);
 	return send_answer(srv, c, ex);
 }
 
@@ -424,11 +607,20 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 		 * that left is counted as gone, not answered. */
 		if (client_gone(c))
 			return MHD_NO; /* close; on_completed counts the disconnect */
-		if (ex->state == EX_FLUSHED)
+		if (ex->state == EX_FLUSHED) {
 			use_canned(ex, CANNED_DRAINING, 503);
-		return send_answer(srv, c, ex);
+			return send_answer(srv, c, ex);
+		}
+		return deliver(srv, c, ex);
+	case EX_HUNG:
+		ex->state = EX_FAULTED;
+		ex->status = 0;
+		ex->body_len = 0;
+		return MHD_NO;
 	case EX_WAITING:
 	case EX_ANSWERED:
+	case EX_HANGING:
+	case EX_FAULTED:
 		break;
 	}
 	log_error("request handler called in unexpected state %d", (int)ex->state);
@@ -474,6 +666,7 @@ static void log_access(struct MHD_Connection *c, const struct exchange *ex,
 		.bytes = head ? 0 : ex->body_len,
 		.delay_us = ex->delay_us,
 		.duration_ns = duration_ns,
+		.fault = ex->fault.kind == FAULT_NONE ? NULL : fault_kind_name(ex->fault.kind),
 	};
 
 	q.buf[0] = '\0';
@@ -492,10 +685,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	/* A suspended connection is never completed: libmicrohttpd does not
 	 * time it out, and http_stop() resumes every one before it stops.
 	 * So no deadline can fire into the memory freed here. */
-	assert(ex->state != EX_WAITING);
-	if (ex->waited && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+	assert(ex->state != EX_WAITING && ex->state != EX_HANGING);
+	if (ex->waited && ex->state != EX_FAULTED &&
+	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		metrics_disconnect(srv->metrics);
-	if (ex->counted && ex->state == EX_ANSWERED) {
+	if (ex->counted && (ex->state == EX_ANSWERED || ex->state == EX_FAULTED)) {
 		uint64_t now = timerq_now();
 
 		metrics_request(srv->metrics, ex->metrics_route, ex->status,
@@ -584,7 +778,14 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	len = strlen(line);
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		line[--len] = '\0';
-	log_warn("libmicrohttpd: %s", line);
+	/* userd ends connections on purpose (a client gone while waiting,
+	 * the reset, close, hang and truncate faults); libmicrohttpd calls
+	 * that an application error.  Only worth a debug line. */
+	if (strstr(line, "Application reported internal error") != NULL ||
+	    strstr(line, "application reported error generating data") != NULL)
+		log_debug("libmicrohttpd: %s", line);
+	else
+		log_warn("libmicrohttpd: %s", line);
 }
 
 /* The acceptor's thread: a new connection for the daemon, which closes
@@ -662,6 +863,7 @@ static int build_canned(struct http_server *srv)
 
 static void free_server(struct http_server *srv)
 {
+	rules_unref(srv->rules);
 	free_canned(srv);
 	live_destroy(srv->live);
 	metrics_destroy(srv->metrics);
@@ -685,6 +887,7 @@ static struct http_server *new_server(const struct http_options *opts)
 	srv->listen_fd = opts->listen_fd;
 	srv->timers = opts->timers;
 	srv->settings = opts->settings;
+	srv->rules = rules_ref(opts->rules);
 	srv->seeded = opts->seeded;
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
 	srv->metrics = metrics_create(&build);
@@ -780,6 +983,28 @@ void http_update(struct http_server *srv, const struct run_settings *s)
 	pthread_mutex_unlock(&srv->settings_lock);
 	if (srv->live != NULL)
 		live_set_model(srv->live, &s->delay);
+}
+
+void http_set_rules(struct http_server *srv, struct rules *rules)
+{
+	struct rules *old;
+
+	rules_ref(rules);
+	pthread_mutex_lock(&srv->settings_lock);
+	old = srv->rules;
+	srv->rules = rules;
+	pthread_mutex_unlock(&srv->settings_lock);
+	rules_unref(old);
+}
+
+struct metrics *http_metrics(struct http_server *srv)
+{
+	return srv->metrics;
+}
+
+struct metrics_gauges http_gauges(struct http_server *srv)
+{
+	return gauges_of(srv);
 }
 
 void http_drain(struct http_server *srv)

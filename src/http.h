@@ -14,6 +14,8 @@
 
 #include "config.h"
 #include "delay.h"
+#include "metrics.h"
+#include "rules.h"
 #include "timerq.h"
 
 struct http_server;
@@ -25,6 +27,7 @@ struct http_options {
 	unsigned timeout_s;       /* idle timeout, 0 = none */
 	size_t connection_memory; /* per-connection buffer pool, bytes */
 	struct run_settings settings; /* what may change while serving */
+	struct rules *rules;          /* overrides by route and id; NULL: none */
 	bool seeded;              /* derive every connection's stream from seed */
 	uint64_t seed;
 	timerq *timers;           /* shared deadline queue (not owned) */
@@ -43,6 +46,16 @@ int http_start(struct http_server **out, const struct http_options *opts,
  * requests dispatched from now on use them, requests already waiting keep
  * what they drew.  Thread-safe. */
 void http_update(struct http_server *srv, const struct run_settings *s);
+
+/* Replace the rules (a reference is taken; NULL: none); requests
+ * dispatched from now on use them.  Thread-safe. */
+void http_set_rules(struct http_server *srv, struct rules *rules);
+
+/* The server's metrics registry (for the control API's counts). */
+struct metrics *http_metrics(struct http_server *srv);
+
+/* Waiting, in flight, open connections, ready: now.  Thread-safe. */
+struct metrics_gauges http_gauges(struct http_server *srv);
 
 /* Begin the drain: stop accepting connections (the listening socket is
  * closed), answer requests that arrive from now on with 503, and close

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Render a socket address as "host:port" with brackets around IPv6. */
@@ -128,6 +130,33 @@ int listener_open(const char *bind_addr, uint16_t port, bool reuse_port,
 	if (fd < 0)
 		snprintf(err, errlen, "cannot listen on %s: %s",
 			 where[0] != '\0' ? where : bind_addr, strerror(saved));
+	return fd;
+}
+
+int listener_open_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, saved;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "cannot listen on unix:%s: the path is too long", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* A socket left by an earlier run would make bind fail: remove it,
+	 * but nothing that is not a socket. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, 0600) != 0 || listen(fd, LISTENER_BACKLOG) != 0) {
+		saved = errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "cannot listen on unix:%s: %s", path, strerror(saved));
+		return -1;
+	}
 	return fd;
 }
 

@@ -24,6 +24,11 @@
 int listener_open(const char *bind_addr, uint16_t port, bool reuse_port,
 		  char *err, size_t errlen);
 
+/* Open, bind and listen on the unix socket `path` (mode 0600; a stale
+ * socket there is replaced).  Returns the socket, or -1 with a message
+ * naming the path and the reason in err. */
+int listener_open_unix(const char *path, char *err, size_t errlen);
+
 /* Write the socket's local address as a URL, "http://127.0.0.1:8000" or
  * "http://[::1]:8000", into buf.  Returns 0, or -1 (buf then holds "?"). */
 int listener_url(int fd, char *buf, size_t len);

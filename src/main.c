@@ -7,6 +7,7 @@
  * sigtimedwait(2), so there is no signal handler at all.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "config.h"
 #include "http.h"
 #include "listener.h"
@@ -44,7 +46,12 @@ struct app {
 	sigset_t signals;
 	timerq *timers;
 	struct http_server *srv;
+	struct admin *admin;       /* the control API, or NULL */
 	char url[96];
+	/* In force: cfg's, or what the control API made of them. */
+	pthread_mutex_t control_lock;
+	struct run_settings run;
+	struct rules *rules;       /* a reference */
 };
 
 /* Raise the soft RLIMIT_NOFILE to the hard limit; returns the soft limit
@@ -130,23 +137,94 @@ static int wait_signal(const sigset_t *set, uint64_t timeout_ns)
 	return sig < 0 ? 0 : sig;
 }
 
-/* Apply the run-time settings to every module that reads them. */
-static void apply_run_settings(struct app *app)
+/* A config holding `run` and `rules` (not owned: do not config_free it),
+ * for the table's views of them. */
+static struct config view_of(const struct run_settings *run, struct rules *rules)
 {
-	const struct run_settings *run = &app->cfg.run;
+	struct config c;
 
+	memset(&c, 0, sizeof(c));
+	c.run = *run;
+	c.rules = rules;
+	return c;
+}
+
+/* Put `run` and `rules` in force (the one way settings change while
+ * serving: reload, the control API and its reset), tell every module
+ * that reads them, count and log it.  Returns the names that changed. */
+static void put_in_force(struct app *app, const struct run_settings *run,
+			 struct rules *rules, enum metrics_change_source source,
+			 char *changed, size_t len)
+{
+	static const char *const source_names[] = {"reload", "the control API",
+						   "the control API's reset"};
+	struct config before, after;
+	struct rules *old;
+
+	pthread_mutex_lock(&app->control_lock);
+	before = view_of(&app->run, app->rules);
+	after = view_of(run, rules);
+	config_diff(&before, &after, true, changed, len);
+	app->run = *run;
+	old = app->rules;
+	app->rules = rules_ref(rules);
 	http_update(app->srv, run);
+	http_set_rules(app->srv, rules);
 	timerq_set_slack(app->timers, (uint64_t)run->timer_slack_ms * 1000000u);
 	log_set_level(run->log_level);
+	metrics_config_change(http_metrics(app->srv), source);
+	pthread_mutex_unlock(&app->control_lock);
+	rules_unref(old);
+	if (source != METRICS_CHANGE_RELOAD)
+		log_info("settings changed by %s: %s", source_names[source],
+			 changed[0] != '\0' ? changed : "nothing");
+}
+
+/* The control API's view and hands: see admin.h. */
+static void control_current(void *cls, struct run_settings *run, struct rules **rules)
+{
+	struct app *app = cls;
+
+	pthread_mutex_lock(&app->control_lock);
+	*run = app->run;
+	*rules = rules_ref(app->rules);
+	pthread_mutex_unlock(&app->control_lock);
+}
+
+static void control_apply(void *cls, const struct run_settings *run, struct rules *rules,
+			  bool keep_rules)
+{
+	struct app *app = cls;
+	char changed[256];
+	struct rules *kept = NULL;
+
+	if (keep_rules) {
+		pthread_mutex_lock(&app->control_lock);
+		kept = rules_ref(app->rules);
+		pthread_mutex_unlock(&app->control_lock);
+		rules = kept;
+	}
+	put_in_force(app, run, rules, METRICS_CHANGE_ADMIN, changed, sizeof(changed));
+	rules_unref(kept);
+}
+
+static void control_reset(void *cls)
+{
+	struct app *app = cls;
+	char changed[256];
+
+	put_in_force(app, &app->cfg.run, app->cfg.rules, METRICS_CHANGE_RESET, changed,
+		     sizeof(changed));
 }
 
 /* SIGHUP: re-read the config file and apply what can change without a
- * restart (one struct, copied whole).  A broken file keeps the running
- * configuration. */
+ * restart (one struct, copied whole, and the rules); what the control API
+ * changed is replaced.  A broken file keeps the running configuration. */
 static void reload(struct app *app)
 {
-	struct config next;
-	char err[256], names[256], now[768];
+	struct config next, now;
+	struct rules *swap;
+	char err[256], names[256], text[1024];
 
 	service_reloading();
 	if (config_load(&next, app->argc, app->argv, err, sizeof(err)) != CONFIG_OK) {
@@ -157,12 +235,16 @@ static void reload(struct app *app)
 	}
 	if (config_diff(&app->cfg, &next, false, names, sizeof(names)) > 0)
 		log_warn("reload: %s: changes take effect only after a restart", names);
-	config_diff(&app->cfg, &next, true, names, sizeof(names));
 	app->cfg.run = next.run;
+	swap = app->cfg.rules;
+	app->cfg.rules = next.rules;
+	next.rules = swap;
 	config_free(&next);
-	apply_run_settings(app);
-	config_describe_run(&app->cfg, now, sizeof(now));
-	log_info("reloaded: %s (changed: %s)", now, names[0] != '\0' ? names : "nothing");
+	put_in_force(app, &app->cfg.run, app->cfg.rules, METRICS_CHANGE_RELOAD, names,
+		     sizeof(names));
+	now = view_of(&app->cfg.run, app->cfg.rules);
+	config_describe_run(&now, text, sizeof(text));
+	log_info("reloaded: %s (changed: %s)", text, names[0] != '\0' ? names : "nothing");
 	service_ready("Serving on %s", app->url);
 }
 
@@ -225,8 +307,32 @@ static int open_listener(const struct config *cfg, char *err, size_t errlen)
 	return fd < 0 ? -1 : fd;
 }
 
+/* Read the control API's token: the first line of `path`, which must not
+ * be empty.  Returns a malloc'd string, or NULL with a message in err. */
+static char *read_token(const char *path, char *err, size_t errlen)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	size_t len;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	len = strcspn(line, "\r\n");
+	line[len] = '\0';
+	if (len == 0) {
+		snprintf(err, errlen, "%s: the token file is empty", path);
+		return NULL;
+	}
+	return strdup(line);
+}
+
 /* Start every module; on failure undo what started and return -1. */
-static int start(struct app *app)
+static int start(struct app *app, const char *token)
 {
 	struct http_options hopts;
 	char err[256];
@@ -254,6 +360,7 @@ static int start(struct app *app)
 	hopts.timeout_s = app->cfg.timeout_s;
 	hopts.connection_memory = app->cfg.connection_memory;
 	hopts.settings = app->cfg.run;
+	hopts.rules = app->cfg.rules;
 	hopts.seeded = app->cfg.seeded;
 	hopts.seed = app->cfg.seed;
 	hopts.timers = app->timers;
@@ -264,6 +371,28 @@ static int start(struct app *app)
 		timerq_destroy(app->timers);
 		return -1;
 	}
+	app->run = app->cfg.run;
+	app->rules = rules_ref(app->cfg.rules);
+	if (app->cfg.admin != NULL) {
+		struct admin_ops ops = {
+			.current = control_current,
+			.apply = control_apply,
+			.reset = control_reset,
+			.cls = app,
+			.srv = app->srv,
+		};
+
+		if (admin_start(&app->admin, app->cfg.admin, token, &ops, err,
+				sizeof(err)) != 0) {
+			log_error("%s", err);
+			http_stop(app->srv);
+			timerq_destroy(app->timers);
+			rules_unref(app->rules);
+			return -1;
+		}
+		log_info("control API on %s%s", admin_url(app->admin),
+			 token != NULL ? " (token required)" : "");
+	}
 	return 0;
 }
 
@@ -271,6 +400,7 @@ int main(int argc, char **argv)
 {
 	struct app app = {.argc = argc, .argv = argv};
 	char err[256];
+	char *token = NULL;
 	int sig;
 	int rc;
 
@@ -312,7 +442,19 @@ int main(int argc, char **argv)
 	if ((rc = log_start()) != 0)
 		log_warn("logging synchronously: %s", strerror(rc));
 
-	if (start(&app) != 0) {
+	if (app.cfg.admin_token_file != NULL) {
+		token = read_token(app.cfg.admin_token_file, err, sizeof(err));
+		if (token == NULL) {
+			fprintf(stderr, "userd: %s\n", err);
+			config_free(&app.cfg);
+			log_stop();
+			return EXIT_CONFIG;
+		}
+	}
+	pthread_mutex_init(&app.control_lock, NULL);
+	rc = start(&app, token);
+	free(token);
+	if (rc != 0) {
 		config_free(&app.cfg);
 		log_stop();
 		return EXIT_FAILURE;
@@ -332,8 +474,11 @@ int main(int argc, char **argv)
 	}
 
 	drain(&app, sig);
+	admin_stop(app.admin);
 	http_stop(app.srv);
 	timerq_destroy(app.timers);
+	rules_unref(app.rules);
+	pthread_mutex_destroy(&app.control_lock);
 	config_free(&app.cfg);
 	log_info("stopped");
 	log_stop();

@@ -1,6 +1,7 @@
 /* metrics.c - counters and histograms; see metrics.h. */
 #include "metrics.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,9 +11,17 @@
 
 #include "log.h"
 
-/* Status codes userd answers with; anything else is counted as "other". */
-static const unsigned codes[] = {200, 400, 404, 405, 414, 431, 500, 503};
+/* Status codes userd answers with, as labels; 0 is a connection a fault
+ * ended with no answer ("closed"); anything else is counted as "other". */
+static const unsigned codes[] = {0, 200, 400, 404, 405, 414, 429, 431, 500,
+				 501, 502, 503, 504};
+static const char *const code_labels[] = {"closed", "200", "400", "404", "405",
+					  "414", "429", "431", "500", "501",
+					  "502", "503", "504", "other"};
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
+_Static_assert(sizeof(code_labels) / sizeof(code_labels[0]) == NCODES + 1,
+	       "a label for every code, and other");
+_Static_assert(NCODES + 1 <= METRICS_CODES_MAX, "raise METRICS_CODES_MAX");
 
 static const char *const route_names[METRICS_ROUTE_COUNT] = {
 	[METRICS_ROUTE_USER] = "/user",
@@ -32,6 +41,7 @@ static const double lateness_bounds[] = {
 };
 #define NDUR (sizeof(duration_bounds) / sizeof(duration_bounds[0]))
 #define NLATE (sizeof(lateness_bounds) / sizeof(lateness_bounds[0]))
+_Static_assert(NLATE <= NDUR, "histogram buckets hold the longer list");
 
 /* A histogram: per-bucket counts (not cumulative; the +Inf bucket last)
  * and a sum in nanoseconds.  There is no separate count: the exposition's
@@ -47,7 +57,8 @@ struct metrics {
 	struct histogram duration[METRICS_ROUTE_COUNT];
 	struct histogram lateness;
 	_Atomic uint64_t disconnects;
-	_Atomic uint64_t faults;
+	_Atomic uint64_t faults[FAULT_KINDS];
+	_Atomic uint64_t config_changes[METRICS_CHANGE_SOURCES];
 	double start_time;
 	char build[3][32]; /* userd, libmicrohttpd, jansson */
 };
@@ -108,9 +119,22 @@ void metrics_disconnect(struct metrics *m)
 	ADD(m->disconnects, 1);
 }
 
-void metrics_fault(struct metrics *m)
+static const char *const change_source_names[METRICS_CHANGE_SOURCES] = {
+	[METRICS_CHANGE_RELOAD] = "reload",
+	[METRICS_CHANGE_ADMIN] = "admin",
+	[METRICS_CHANGE_RESET] = "reset",
+};
+
+void metrics_config_change(struct metrics *m, enum metrics_change_source source)
 {
-	ADD(m->faults, 1);
+	assert((unsigned)source < METRICS_CHANGE_SOURCES);
+	ADD(m->config_changes[source], 1);
+}
+
+void metrics_fault(struct metrics *m, enum fault_kind kind)
+{
+	assert((unsigned)kind < FAULT_KINDS);
+	ADD(m->faults[kind], 1);
 }
 
 /* ---- rendering --------------------------------------------------------- */
@@ -192,12 +216,8 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		for (size_t c = 0; c <= NCODES; c++) {
 			uint64_t v = GET(m->requests[r][c]);
 
-			if (c == NCODES)
-				put(&b, "userd_requests_total{route=\"%s\",code=\"other\"} %llu\n",
-				    route_names[r], (unsigned long long)v);
-			else
-				put(&b, "userd_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
-				    route_names[r], codes[c], (unsigned long long)v);
+			put(&b, "userd_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
+			    route_names[r], code_labels[c], (unsigned long long)v);
 		}
 	}
 
@@ -235,17 +255,24 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"their request waited.\n"
 		"# TYPE userd_client_disconnects_total counter\n"
 		"userd_client_disconnects_total %llu\n"
-		"# HELP userd_faults_injected_total Requests answered 503 on purpose "
-		"(--error-rate, ?fail=1).\n"
-		"# TYPE userd_faults_injected_total counter\n"
-		"userd_faults_injected_total %llu\n"
 		"# HELP userd_log_lines_dropped_total Log and access-log lines "
 		"dropped because stderr did not keep up.\n"
 		"# TYPE userd_log_lines_dropped_total counter\n"
 		"userd_log_lines_dropped_total %llu\n",
 	    (unsigned long long)GET(m->disconnects),
-	    (unsigned long long)GET(m->faults),
 	    (unsigned long long)log_lines_dropped());
+	put(&b, "# HELP userd_faults_injected_total Requests failed on purpose "
+		"(--error-rate, --faults, ?fail=1, ?fault=, rules), by kind.\n"
+		"# TYPE userd_faults_injected_total counter\n");
+	for (int k = FAULT_NONE + 1; k < FAULT_KINDS; k++)
+		put(&b, "userd_faults_injected_total{kind=\"%s\"} %llu\n",
+		    fault_kind_name((enum fault_kind)k), (unsigned long long)GET(m->faults[k]));
+	put(&b, "# HELP userd_config_changes_total Settings changed while "
+		"running, by what changed them.\n"
+		"# TYPE userd_config_changes_total counter\n");
+	for (int c = 0; c < METRICS_CHANGE_SOURCES; c++)
+		put(&b, "userd_config_changes_total{source=\"%s\"} %llu\n",
+		    change_source_names[c], (unsigned long long)GET(m->config_changes[c]));
 
 	put(&b, "# HELP userd_build_info Versions of userd and its libraries.\n"
 		"# TYPE userd_build_info gauge\n"
@@ -289,6 +316,28 @@ double metrics_lateness_quantile(struct metrics *m, double q)
 		seen += counts[i];
 	}
 	return lateness_bounds[NLATE - 1];
+}
+
+size_t metrics_request_counts(struct metrics *m, enum metrics_route route,
+			      const char *const **labels, uint64_t *counts)
+{
+	assert((unsigned)route < METRICS_ROUTE_COUNT);
+	for (size_t c = 0; c <= NCODES; c++)
+		counts[c] = GET(m->requests[route][c]);
+	*labels = code_labels;
+	return NCODES + 1;
+}
+
+const char *metrics_route_name(enum metrics_route route)
+{
+	assert((unsigned)route < METRICS_ROUTE_COUNT);
+	return route_names[route];
+}
+
+uint64_t metrics_faults(struct metrics *m, enum fault_kind kind)
+{
+	assert((unsigned)kind < FAULT_KINDS);
+	return GET(m->faults[kind]);
 }
 
 uint64_t metrics_requests_total(struct metrics *m)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fault.h"
+
 struct metrics;
 
 /* The routes requests are counted under. */
@@ -52,14 +54,38 @@ void metrics_lateness(struct metrics *m, uint64_t lateness_ns);
 /* A client went away while its request waited. */
 void metrics_disconnect(struct metrics *m);
 
-/* A 503 was injected (--error-rate or ?fail=1). */
-void metrics_fault(struct metrics *m);
+/* A fault of `kind` was injected (not FAULT_NONE). */
+void metrics_fault(struct metrics *m, enum fault_kind kind);
+
+/* What changed the settings while running. */
+enum metrics_change_source {
+	METRICS_CHANGE_RELOAD = 0, /* SIGHUP */
+	METRICS_CHANGE_ADMIN,      /* the control API */
+	METRICS_CHANGE_RESET,      /* the control API's reset */
+	METRICS_CHANGE_SOURCES,
+};
+
+/* The settings were changed by `source`. */
+void metrics_config_change(struct metrics *m, enum metrics_change_source source);
 
 /* Render everything as Prometheus text.  Returns a malloc'd,
  * NUL-terminated string (its length in *len) for the caller to free, or
  * NULL when out of memory. */
 char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		     size_t *len);
+
+/* The request counts of `route` by status: sets *labels to the labels
+ * ("200", ..., "closed", "other") and fills counts[] (room for
+ * METRICS_CODES_MAX); returns how many. */
+#define METRICS_CODES_MAX 16
+size_t metrics_request_counts(struct metrics *m, enum metrics_route route,
+			      const char *const **labels, uint64_t *counts);
+
+/* The route's label ("/user", "/users", "other"). */
+const char *metrics_route_name(enum metrics_route route);
+
+/* Faults of `kind` injected so far. */
+uint64_t metrics_faults(struct metrics *m, enum fault_kind kind);
 
 /* The value below which `q` (0..1) of the lateness observations fall,
  * estimated from the histogram as Prometheus' histogram_quantile() does;

@@ -87,6 +87,9 @@ bool routes_canned(enum route_canned which, struct route_canned_answer *out,
 	} else if (which == CANNED_DRAINING) {
 		out->headers[0][0] = "Connection";
 		out->headers[0][1] = "close";
+	} else if (which == CANNED_FAULT) {
+		out->headers[0][0] = "Retry-After";
+		out->headers[0][1] = "1";
 	}
 	return len > 0;
 }
@@ -133,16 +136,23 @@ static void answer_error(struct route_answer *ans, unsigned status, const char *
 		ans->status = status;
 }
 
-/* The tail of every delayed route: after `delay_us`, a fault (the shared
- * 503, counted) or `body` (malloc'd, taken over; NULL when out of memory,
- * which is answered at once). */
+/* The tail of every delayed route: after `delay_us`, `body` (malloc'd,
+ * taken over; NULL when out of memory, which is answered at once), or the
+ * fault `f` (counted): a status is answered here (503 is shared), the
+ * others are the transport's to do, after the delay. */
 static void answer_after(const struct routes_env *env, struct route_answer *ans,
-			 uint64_t delay_us, bool fault, char *body, size_t len)
+			 uint64_t delay_us, struct fault f, char *body, size_t len)
 {
-	if (fault) {
+	if (f.kind != FAULT_NONE)
+		metrics_fault(env->metrics, f.kind);
+	if (f.kind == FAULT_STATUS) {
 		free(body);
-		metrics_fault(env->metrics);
-		answer_canned(ans, CANNED_FAULT);
+		if (f.arg == 503) {
+			answer_canned(ans, CANNED_FAULT);
+		} else {
+			answer_error(ans, f.arg, "injected fault");
+			ans->retry_after_s = f.arg == 429 ? 1 : 0;
+		}
 		ans->delay_us = delay_us;
 		return;
 	}
@@ -150,6 +160,7 @@ static void answer_after(const struct routes_env *env, struct route_answer *ans,
 	if (body != NULL) {
 		ans->timed = true;
 		ans->delay_us = delay_us;
+		ans->fault = f;
 	}
 }
 
@@ -160,9 +171,10 @@ struct delay_params {
 	bool has_delay;
 	uint32_t delay_ms;
 	bool fail;
+	struct fault fault; /* ?fault= */
 };
 
-/* Parse ?delay= and ?fail=; false with a message in err. */
+/* Parse ?delay=, ?fail= and ?fault=; false with a message in err. */
 static bool parse_delay_params(const struct route_request *req,
 			       struct delay_params *p, char *err, size_t errlen)
 {
@@ -180,31 +192,55 @@ static bool parse_delay_params(const struct route_request *req,
 	if (req->query.get(req->query.cls, "fail", &v, &len) &&
 	    !request_parse_flag("fail", v, len, &p->fail, err, errlen))
 		return false;
+	if (req->query.get(req->query.cls, "fault", &v, &len) &&
+	    !fault_parse(v, len, &p->fault, err, errlen))
+		return false;
 	return true;
 }
 
-/* One delay for one user: the override, or a draw from the model (which
- * the live page counts). */
+/* One delay for one user: ?delay=, or a draw from the matching rule's
+ * model (clamped by --max-delay), or from the settings' model (which the
+ * live page counts). */
 static uint64_t draw_delay(const struct routes_env *env, const struct delay_params *p,
-			   const struct route_request *req)
+			   const struct route_request *req, const struct rule_effect *rule)
 {
 	uint64_t us;
 
 	if (p->has_delay)
 		return (uint64_t)p->delay_ms * 1000u;
+	if (rule != NULL && rule->has_delay) {
+		struct delay_model m = rule->delay;
+
+		m.clamp_ms = req->settings->delay.clamp_ms;
+		return delay_draw_us(&m, req->rng);
+	}
 	us = delay_draw_us(&req->settings->delay, req->rng);
 	if (env->live != NULL)
 		live_delay_drawn(env->live, us);
 	return us;
 }
 
-/* Decide whether to inject a fault; always draws, so a seeded
- * connection's stream does not depend on --error-rate's effect. */
-static bool draw_fault(const struct delay_params *p, const struct route_request *req)
+/* Decide which fault to inject, if any: ?fault=, then ?fail=1 (a 503),
+ * then the matching rule's, then the draw: --error-rate's share is a 503,
+ * --faults' shares follow.  Always draws, so a seeded connection's stream
+ * does not depend on any of them. */
+static struct fault draw_fault(const struct delay_params *p,
+			       const struct route_request *req,
+			       const struct rule_effect *rule)
 {
+	const struct run_settings *s = req->settings;
+	struct fault unavailable = {.kind = FAULT_STATUS, .arg = 503};
 	double u = rng_unit(req->rng);
 
-	return p->fail || u < req->settings->error_rate;
+	if (p->fault.kind != FAULT_NONE)
+		return p->fault;
+	if (p->fail)
+		return unavailable;
+	if (rule != NULL && rule->has_fault)
+		return rule->fault;
+	if (u < s->error_rate)
+		return unavailable;
+	return fault_mix_pick(&s->faults, s->error_rate, u);
 }
 
 /* A copy of buf[0..len) in a new allocation, or NULL. */
@@ -224,10 +260,11 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	const struct route_request *req = call->req;
 	struct delay_params p;
 	char body[RENDER_BUF_SIZE], err[128];
+	const struct rule_effect *rule;
 	uint64_t id, delay_us;
 	struct user u;
 	size_t len;
-	bool fault;
+	struct fault fault;
 
 	if (!user_parse_id(call->rest, call->rest_len, &id)) {
 		answer_canned(ans, CANNED_BAD_ID);
@@ -239,10 +276,11 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	}
 	/* Draw in one fixed order (delay, record, fault) so a seeded
 	 * connection is reproducible. */
-	delay_us = draw_delay(env, &p, req);
+	rule = rules_match(req->rules, RULES_ROUTE_USER, id);
+	delay_us = draw_delay(env, &p, req, rule);
 	user_fetch(&u, id, req->rng);
-	fault = draw_fault(&p, req);
-	len = fault ? 0 : render_user(&u, body, sizeof(body));
+	fault = draw_fault(&p, req, rule);
+	len = fault.kind == FAULT_STATUS ? 0 : render_user(&u, body, sizeof(body));
 	answer_after(env, ans, delay_us, fault, copy_of(body, len), len);
 }
 
@@ -253,6 +291,7 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 	const struct routes_env *env = call->env;
 	const struct route_request *req = call->req;
 	const unsigned max = req->settings->max_batch;
+	const struct rule_effect *rule = NULL;
 	struct delay_params p;
 	struct user *users;
 	uint64_t *ids, delay_us = 0;
@@ -279,8 +318,12 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 	}
 	n = request_parse_ids(v, len, ids, max, err, sizeof(err));
 	for (size_t i = 0; i < n; i++) {
-		uint64_t d = draw_delay(env, &p, req);
+		const struct rule_effect *r = rules_match(req->rules, RULES_ROUTE_USERS, ids[i]);
+		uint64_t d = draw_delay(env, &p, req, r);
 
+		/* The batch fails the way the first id with a faulty rule says. */
+		if (rule == NULL && r != NULL && r->has_fault)
+			rule = r;
 		delay_us = d > delay_us ? d : delay_us;
 		user_fetch(&users[i], ids[i], req->rng);
 	}
@@ -295,7 +338,7 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 		answer_canned(ans, CANNED_INTERNAL);
 		return;
 	}
-	answer_after(env, ans, delay_us, draw_fault(&p, req), body, len);
+	answer_after(env, ans, delay_us, draw_fault(&p, req, rule), body, len);
 }
 
 /* ---- the routes that answer at once ---------------------------------------- */

@@ -15,9 +15,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fault.h"
 #include "live.h"
 #include "metrics.h"
 #include "rng.h"
+#include "rules.h"
 
 /* Answers that are the same every time: the HTTP layer builds each once
  * (routes_canned) and shares it. */
@@ -63,6 +65,7 @@ struct route_request {
 	struct route_query query;
 	struct rng *rng;             /* the connection's stream */
 	const struct run_settings *settings;
+	const struct rules *rules;   /* overrides by route and id, or NULL */
 	bool accepted;               /* arrived before the drain began */
 	bool draining;               /* the drain has begun */
 	uint64_t now_ns;             /* CLOCK_MONOTONIC */
@@ -86,6 +89,9 @@ struct route_answer {
 	const char *content_type;
 	const char *cache_control;   /* NULL: none */
 	uint64_t delay_us;           /* wait this long first */
+	struct fault fault;          /* then fail this way (not a status: */
+				     /* those are answers); FAULT_NONE */
+	unsigned retry_after_s;      /* 0, or a Retry-After header */
 	bool timed;                  /* tell the delay (Server-Timing) */
 	bool counted;                /* user traffic: counted and logged */
 	enum metrics_route metrics_route;

@@ -473,10 +473,10 @@ START_TEST(test_diff_and_describe)
 	ck_assert_uint_eq(config_diff(&a, &a, true, names, sizeof(names)), 0);
 	ck_assert_str_eq(names, "");
 	config_describe_run(&cfg, run, sizeof(run));
-	ck_assert_msg(strncmp(run, "delay fixed:6, max-delay 60000, no-delay-override no, "
-				   "error-rate 0, max-batch 100, access-log common, "
-				   "timer-slack 0, drain-timeout 10, log-level info", 200) == 0,
-		      "%s", run);
+	ck_assert_msg(strcmp(run, "delay fixed:6, max-delay 60000, no-delay-override no, "
+				  "error-rate 0, faults none, hang-timeout 300, rule none, "
+				  "max-batch 100, access-log common, timer-slack 0, "
+				  "drain-timeout 10, log-level info") == 0, "%s", run);
 	config_free(&a);
 }
 END_TEST

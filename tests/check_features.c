@@ -250,7 +250,7 @@ START_TEST(test_fail_param)
 	client_request(&r, "GET", d.base, "/user/5?fail=0");
 	client_assert_user(&r, 5);
 	get_400("/user/5?fail=maybe", "fail: 'maybe' is not 1, 0, true or false");
-	ck_assert_double_eq(metric("userd_faults_injected_total"), 2);
+	ck_assert_double_eq(metric("userd_faults_injected_total{kind=\"status\"}"), 2);
 	ck_assert_double_eq(metric("userd_requests_total{route=\"/user\",code=\"503\"}"), 1);
 }
 END_TEST
@@ -278,7 +278,7 @@ START_TEST(test_error_rate)
 	}
 	/* Binomial(200, 0.5): mean 100, sd ~7; 60..140 is ±5.6 sd. */
 	ck_assert_msg(fails > 60 && fails < 140, "%d of %d failed", fails, N);
-	ck_assert_double_eq(metric("userd_faults_injected_total"), fails);
+	ck_assert_double_eq(metric("userd_faults_injected_total{kind=\"status\"}"), fails);
 }
 END_TEST
 

@@ -89,13 +89,14 @@ START_TEST(test_gauges_counters_info)
 {
 	metrics_disconnect(m);
 	metrics_disconnect(m);
-	metrics_fault(m);
+	metrics_fault(m, FAULT_RESET);
 	has_line("userd_requests_waiting 3");
 	has_line("userd_requests_in_flight 4");
 	has_line("userd_connections 5");
 	has_line("userd_ready 1");
 	has_line("userd_client_disconnects_total 2");
-	has_line("userd_faults_injected_total 1");
+	has_line("userd_faults_injected_total{kind=\"reset\"} 1");
+	has_line("userd_faults_injected_total{kind=\"status\"} 0");
 	has_line("# TYPE userd_log_lines_dropped_total counter");
 	has_line("userd_log_lines_dropped_total 0"); /* nothing logged here */
 	ck_assert(strstr(render(), "userd_build_info{version=\"9.9.9\",libmicrohttpd=\"0.9.75\",jansson=\"2.14\"}") != NULL);

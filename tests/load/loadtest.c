@@ -124,6 +124,10 @@ static bool wait_quiet(unsigned port, double conns, double timeout_s)
 			return true;
 		sleep_ms(100);
 	}
+	say("still open: %.0f connections, %.0f requests in flight, %.0f waiting",
+	    metric_value(body, "userd_connections"),
+	    metric_value(body, "userd_requests_in_flight"),
+	    metric_value(body, "userd_requests_waiting"));
 	return false;
 }
 

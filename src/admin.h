@@ -1,0 +1,52 @@
+/* admin.h - the control API: a second, separate listener that reads and
+ * changes the running service.
+ *
+ *   GET  /config        every run-time setting, as JSON (config-file names)
+ *   PATCH /config       change any of them at once: all or nothing
+ *   POST /config/reset  back to the command line and config file
+ *   GET  /rules         the rules in force; PUT /rules replaces them
+ *   GET  /stats         the live counts, as JSON
+ *
+ * With a token, every request needs "Authorization: Bearer TOKEN" (401
+ * otherwise).  What the API changes, it changes through `struct
+ * admin_ops`: main.c owns the settings and applies them.
+ */
+#ifndef USERD_ADMIN_H
+#define USERD_ADMIN_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "http.h"
+#include "metrics.h"
+#include "rules.h"
+
+/* What the control API does to the running service. */
+struct admin_ops {
+	/* The run-time settings and the rules in force now: *run copied, a
+	 * reference taken on *rules (NULL: none) for the caller to drop. */
+	void (*current)(void *cls, struct run_settings *run, struct rules **rules);
+	/* Put `run` (and `rules`, unless `keep_rules`) in force. */
+	void (*apply)(void *cls, const struct run_settings *run, struct rules *rules,
+		      bool keep_rules);
+	/* Back to the settings and rules of the command line and file. */
+	void (*reset)(void *cls);
+	void *cls;
+	struct http_server *srv; /* for the counts of GET /stats */
+};
+
+struct admin;
+
+/* Serve the control API on `addr` (HOST:PORT or unix:PATH; already
+ * checked by config), requiring `token` when not NULL (copied).  Returns
+ * 0 and sets *out, or -1 with a message in err and nothing left behind. */
+int admin_start(struct admin **out, const char *addr, const char *token,
+		const struct admin_ops *ops, char *err, size_t errlen);
+
+/* Where it listens: "http://127.0.0.1:PORT" or "unix:PATH". */
+const char *admin_url(const struct admin *a);
+
+/* Stop serving (the unix socket file is removed) and free.  Takes NULL. */
+void admin_stop(struct admin *a);
+
+#endif

@@ -1,0 +1,466 @@
+/* End-to-end tests of what a test suite controls: every fault kind as a
+ * real client (libcurl) sees it, the --faults mix, rules, and the control
+ * API (--admin): its endpoints, good and bad bodies, atomicity, auth. */
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "daemon.h"
+#include "testutil.h"
+
+static struct daemon d;
+static char admin_base[96];
+
+static void stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+/* One request with libcurl; returns curl's result, the reply in *r. */
+static CURLcode fetch(struct reply *r, const char *method, const char *base,
+		      const char *path, const char *body, const char *token,
+		      long timeout_s)
+{
+	char url[256], auth[160];
+	struct curl_slist *headers = NULL;
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	client_prepare(r, method, url);
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, timeout_s);
+	/* A fresh connection each time: libcurl retries a request once when
+	 * a reused connection dies, which would double the faults. */
+	curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, 1L);
+	if (body != NULL)
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body);
+	else if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L); /* forget a body */
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		headers = curl_slist_append(headers, auth);
+		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, headers);
+	}
+	r->code = curl_easy_perform(r->easy);
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	return r->code;
+}
+
+/* GET base+path into a fresh reply. */
+static CURLcode get(struct reply *r, const char *path, long timeout_s)
+{
+	return fetch(r, "GET", d.base, path, NULL, NULL, timeout_s);
+}
+
+/* Start userd with `args` and read the control API's address from its
+ * log ("control API on http://127.0.0.1:PORT"). */
+static void start_with_admin(const char *const args[])
+{
+	char log[1 << 14];
+	const char *p;
+	FILE *f;
+	size_t n;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	f = fopen(d.log_path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(log, 1, sizeof(log) - 1, f);
+	fclose(f);
+	log[n] = '\0';
+	p = strstr(log, "control API on ");
+	ck_assert_msg(p != NULL, "no control API in the log: %s", log);
+	sscanf(p + strlen("control API on "), "%95s", admin_base);
+}
+
+static json_t *json_of(const struct reply *r)
+{
+	json_error_t e;
+	json_t *j = json_loadb(r->body, r->body_len, 0, &e);
+
+	ck_assert_msg(j != NULL, "not JSON: %s", r->body);
+	return j;
+}
+
+/* The value of sample `name` (the whole series name) in /metrics. */
+static double metric(const char *name)
+{
+	struct reply m = {0};
+	const char *p;
+	double v = -1;
+	size_t n = strlen(name);
+
+	get(&m, "/metrics", 10);
+	for (p = m.body; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			v = atof(p + n + 1);
+			break;
+		}
+	}
+	client_release(&m);
+	ck_assert_msg(v >= 0, "no sample %s", name);
+	return v;
+}
+
+/* ---- faults as a client sees them ------------------------------------- */
+
+START_TEST(test_every_fault_kind)
+{
+	const char *args[] = {"--delay", "fixed:0", "--hang-timeout", "2", NULL};
+	struct reply r = {0};
+	char hdr[64];
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	ck_assert_int_eq(get(&r, "/user/1?fault=reset", 10), CURLE_RECV_ERROR);   /* 56 */
+	ck_assert_int_eq(get(&r, "/user/1?fault=close", 10), CURLE_GOT_NOTHING);  /* 52 */
+	ck_assert_int_eq(get(&r, "/user/1?fault=truncate", 10), CURLE_PARTIAL_FILE); /* 18 */
+	ck_assert_uint_gt(r.body_len, 0);
+	ck_assert_int_eq(get(&r, "/user/1?fault=status:429", 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 429);
+	ck_assert_ptr_nonnull(client_header(&r, "Retry-After", hdr, sizeof(hdr)));
+	client_assert_error(&r, 429);
+	ck_assert_int_eq(get(&r, "/user/1?fault=status:500", 10), CURLE_OK);
+	client_assert_error(&r, 500);
+	ck_assert_int_eq(get(&r, "/user/1?fault=status:503", 10), CURLE_OK);
+	ck_assert_ptr_nonnull(client_header(&r, "Retry-After", hdr, sizeof(hdr)));
+	/* hang: no answer; the client's own timeout ends it. */
+	ck_assert_int_eq(get(&r, "/user/1?fault=hang", 1), CURLE_OPERATION_TIMEDOUT);
+	/* hang: the server closes after --hang-timeout. */
+	ck_assert_int_eq(get(&r, "/users?ids=1,2&fault=hang", 20), CURLE_GOT_NOTHING);
+	ck_assert_msg(r.seconds >= 1.8 && r.seconds < 10, "hang lasted %.2f s", r.seconds);
+	/* A bad fault is a 400. */
+	ck_assert_int_eq(get(&r, "/user/1?fault=explode", 10), CURLE_OK);
+	client_assert_error(&r, 400);
+	ck_assert_int_eq(get(&r, "/user/1?fault=status:200", 10), CURLE_OK);
+	client_assert_error(&r, 400);
+	ck_assert_double_eq(metric("userd_faults_injected_total{kind=\"reset\"}"), 1);
+	ck_assert_double_eq(metric("userd_faults_injected_total{kind=\"hang\"}"), 2);
+	ck_assert_double_eq(metric("userd_faults_injected_total{kind=\"status\"}"), 3);
+	client_release(&r);
+	ck_assert(daemon_log_contains(&d, "fault=reset"));
+	ck_assert(daemon_log_contains(&d, "fault=truncate"));
+}
+END_TEST
+
+/* drip: the whole body, at about the rate asked for (wide margins: 42
+ * bytes at 20 bytes a second take about 2 s). */
+START_TEST(test_drip_paces_the_body)
+{
+	const char *args[] = {"--delay", "fixed:100", NULL};
+	struct reply r = {0};
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	ck_assert_int_eq(get(&r, "/user/7?fault=drip:20", 30), CURLE_OK);
+	client_assert_user(&r, 7);
+	ck_assert_msg(r.seconds >= 1.2 && r.seconds < 15, "drip took %.2f s", r.seconds);
+	ck_assert_int_eq(get(&r, "/user/7?fault=drip:1000000", 30), CURLE_OK);
+	client_assert_user(&r, 7);
+	ck_assert_msg(r.seconds < 5, "fast drip took %.2f s", r.seconds);
+	client_release(&r);
+}
+END_TEST
+
+/* --faults: a mix gives some of each, and --error-rate adds 503s (100
+ * draws; the margins leave a chance of about 1e-4 to fail). */
+START_TEST(test_fault_mix)
+{
+	const char *args[] = {"--delay", "fixed:0", "--faults",
+			      "status:500=0.3,close=0.2", "--error-rate", "0.1", NULL};
+	struct reply r = {0};
+	int ok = 0, five = 0, closed = 0, unavailable = 0;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	for (int i = 0; i < 100; i++) {
+		CURLcode rc = get(&r, "/user/1", 10);
+
+		if (rc == CURLE_GOT_NOTHING)
+			closed++;
+		else if (r.status == 500)
+			five++;
+		else if (r.status == 503)
+			unavailable++;
+		else if (r.status == 200)
+			ok++;
+		else
+			fprintf(stderr, "request %d: curl %d, status %ld\n", i, rc, r.status);
+	}
+	client_release(&r);
+	ck_assert_int_eq(ok + five + closed + unavailable, 100);
+	ck_assert_msg(five >= 10 && closed >= 5 && unavailable >= 1 && ok >= 20,
+		      "200: %d, 500: %d, closed: %d, 503: %d", ok, five, closed, unavailable);
+}
+END_TEST
+
+START_TEST(test_bad_fault_options)
+{
+	static const char *const bad[][4] = {
+		{"--faults", "explode=0.1", NULL},
+		{"--faults", "reset=2", NULL},
+		{"--faults", "reset=0.6,close=0.6", NULL},
+		{"--faults", "reset=0.6", "--error-rate", "0.5"},
+		{"--rule", "ids=x delay=fixed:1", NULL},
+		{"--rule", "ids=5", NULL},
+		{"--admin", "0.0.0.0:0", NULL},
+		{"--admin", "nonsense", NULL},
+	};
+	char out[4096], err[4096];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[6] = {bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL};
+		int status = daemon_run(args, out, err, sizeof(out));
+
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 64,
+			      "%s %s: status %#x, %s", bad[i][0], bad[i][1], status, err);
+	}
+}
+END_TEST
+
+/* ---- rules ------------------------------------------------------------- */
+
+START_TEST(test_rules_first_match_wins)
+{
+	const char *args[] = {"--delay", "fixed:0",
+			      "--rule", "route=/user ids=13 delay=fixed:400",
+			      "--rule", "ids=100-199 fault=reset",
+			      "--rule", "ids=150 delay=fixed:0 fault=status:418",
+			      "--rule", "route=/users ids=7 fault=status:500", NULL};
+	struct reply r = {0};
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	ck_assert_int_eq(get(&r, "/user/13", 10), CURLE_OK);
+	client_assert_user(&r, 13);
+	ck_assert_msg(r.seconds >= 0.4, "user 13 took %.3f s", r.seconds);
+	ck_assert_int_eq(get(&r, "/user/14", 10), CURLE_OK);
+	ck_assert_msg(r.seconds < 0.35, "user 14 took %.3f s", r.seconds);
+	ck_assert_int_eq(get(&r, "/user/150", 10), CURLE_RECV_ERROR); /* 100-199 first */
+	ck_assert_int_eq(get(&r, "/user/99", 10), CURLE_OK);
+	ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);      /* /users only */
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(get(&r, "/users?ids=1,7", 10), CURLE_OK);
+	client_assert_error(&r, 500);
+	ck_assert_int_eq(get(&r, "/users?ids=1,13", 10), CURLE_OK); /* route=/user only */
+	ck_assert_msg(r.seconds < 0.35, "batch took %.3f s", r.seconds);
+	client_release(&r);
+}
+END_TEST
+
+/* ---- the control API ----------------------------------------------------- */
+
+START_TEST(test_admin_config_get_patch_reset)
+{
+	const char *args[] = {"--delay", "fixed:300", "--admin", "127.0.0.1:0", NULL};
+	struct reply r = {0};
+	json_t *j;
+
+	start_with_admin(args);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, NULL, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	j = json_of(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "delay")), "fixed:300");
+	ck_assert(json_is_integer(json_object_get(j, "max-batch")));
+	ck_assert(json_is_false(json_object_get(j, "no-delay-override")));
+	ck_assert_ptr_null(json_object_get(j, "port")); /* not a run-time setting */
+	json_decref(j);
+
+	/* A good PATCH takes effect at once. */
+	ck_assert_int_eq(fetch(&r, "PATCH", admin_base, "/config",
+			       "{\"delay\": \"fixed:0\", \"max-batch\": 7, \"error-rate\": 0}",
+			       NULL, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	j = json_of(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "max-batch")), 7);
+	json_decref(j);
+	ck_assert_int_eq(get(&r, "/user/1", 10), CURLE_OK);
+	ck_assert_msg(r.seconds < 0.25, "took %.3f s after the PATCH", r.seconds);
+
+	/* One bad field: nothing changes, and every bad field is named. */
+	ck_assert_int_eq(fetch(&r, "PATCH", admin_base, "/config",
+			       "{\"delay\": \"fixed:900\", \"error-rate\": 7, \"port\": 1,"
+			       " \"nope\": 1, \"max-batch\": [1]}", NULL, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 400);
+	j = json_of(&r);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "fields"), "error-rate"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "fields"), "port"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "fields"), "nope"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "fields"), "max-batch"));
+	ck_assert_ptr_null(json_object_get(json_object_get(j, "fields"), "delay"));
+	json_decref(j);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, NULL, 10), CURLE_OK);
+	j = json_of(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "delay")), "fixed:0");
+	json_decref(j);
+	ck_assert_int_eq(fetch(&r, "PATCH", admin_base, "/config", "not json", NULL, 10),
+			 CURLE_OK);
+	ck_assert_int_eq(r.status, 400);
+
+	/* Reset: back to the command line. */
+	ck_assert_int_eq(fetch(&r, "POST", admin_base, "/config/reset", "", NULL, 10),
+			 CURLE_OK);
+	j = json_of(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "delay")), "fixed:300");
+	json_decref(j);
+	ck_assert_double_eq(metric("userd_config_changes_total{source=\"admin\"}"), 1);
+	ck_assert_double_eq(metric("userd_config_changes_total{source=\"reset\"}"), 1);
+	ck_assert(daemon_log_contains(&d, "settings changed by the control API: delay"));
+
+	/* The user port does not answer control paths. */
+	ck_assert_int_eq(get(&r, "/config", 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/nope", NULL, NULL, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_int_eq(fetch(&r, "DELETE", admin_base, "/config", NULL, NULL, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 405);
+	client_release(&r);
+}
+END_TEST
+
+START_TEST(test_admin_rules_and_stats)
+{
+	const char *args[] = {"--delay", "fixed:0", "--admin", "127.0.0.1:0",
+			      "--rule", "ids=5 fault=close", NULL};
+	struct reply r = {0};
+	json_t *j;
+
+	start_with_admin(args);
+	ck_assert_int_eq(get(&r, "/user/5", 10), CURLE_GOT_NOTHING);
+	ck_assert_int_eq(fetch(&r, "PUT", admin_base, "/rules",
+			       "[{\"match\": {\"route\": \"/user\", \"ids\": \"13,100-199\"},"
+			       " \"fault\": \"reset\"}, \"ids=20 delay=fixed:300\"]",
+			       NULL, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(get(&r, "/user/5", 10), CURLE_OK);     /* the old rule is gone */
+	ck_assert_int_eq(get(&r, "/user/13", 10), CURLE_RECV_ERROR);
+	ck_assert_int_eq(get(&r, "/user/150", 10), CURLE_RECV_ERROR);
+	ck_assert_int_eq(get(&r, "/user/20", 10), CURLE_OK);
+	ck_assert_msg(r.seconds >= 0.3, "user 20 took %.3f s", r.seconds);
+	/* A bad list changes nothing. */
+	ck_assert_int_eq(fetch(&r, "PUT", admin_base, "/rules",
+			       "[{\"fault\": \"reset\"}, {\"match\": {\"ids\": \"x\"}, "
+			       "\"fault\": \"reset\"}, 5]", NULL, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 400);
+	j = json_of(&r);
+	ck_assert_ptr_null(json_object_get(json_object_get(j, "fields"), "0"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "fields"), "1"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "fields"), "2"));
+	json_decref(j);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/rules", NULL, NULL, 10), CURLE_OK);
+	j = json_of(&r);
+	ck_assert_uint_eq(json_array_size(j), 2);
+	json_decref(j);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/stats", NULL, NULL, 10), CURLE_OK);
+	j = json_of(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "faults"),
+							    "reset")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+				 json_object_get(j, "requests"), "/user"), "200")), 2);
+	ck_assert(json_is_integer(json_object_get(j, "waiting")));
+	json_decref(j);
+	/* Reset brings back the command line's rules. */
+	ck_assert_int_eq(fetch(&r, "POST", admin_base, "/config/reset", "", NULL, 10),
+			 CURLE_OK);
+	ck_assert_int_eq(get(&r, "/user/5", 10), CURLE_GOT_NOTHING);
+	client_release(&r);
+}
+END_TEST
+
+START_TEST(test_admin_token)
+{
+	char path[] = "/tmp/userd-token-XXXXXX";
+	int fd = mkstemp(path);
+	const char *args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", path, NULL};
+	struct reply r = {0};
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "s3cret\n", 7), 7);
+	close(fd);
+	start_with_admin(args);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, NULL, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, "wrong!", 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, "s3cre", 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, "s3cret", 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	client_release(&r);
+	unlink(path);
+}
+END_TEST
+
+/* Off loopback the token is required; a unix socket needs none. */
+START_TEST(test_admin_unix_socket_and_off_loopback)
+{
+	char dir[] = "/tmp/userd-admin-XXXXXX", sock[128], arg[160];
+	const char *args[] = {"--admin", arg, NULL};
+	const char *open_args[] = {"--admin", "0.0.0.0:0", NULL};
+	char out[4096], err[4096];
+	struct reply r = {0};
+	struct stat st;
+	int status;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/admin.sock", dir);
+	snprintf(arg, sizeof(arg), "unix:%s", sock);
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	client_prepare(&r, "GET", "http://localhost/stats");
+	curl_easy_setopt(r.easy, CURLOPT_UNIX_SOCKET_PATH, sock);
+	ck_assert_int_eq(curl_easy_perform(r.easy), CURLE_OK);
+	curl_easy_getinfo(r.easy, CURLINFO_RESPONSE_CODE, &r.status);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	client_release(&r);
+	daemon_signal(&d, SIGTERM);
+	status = daemon_wait(&d, 10);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_ne(stat(sock, &st), 0); /* removed at exit */
+	rmdir(dir);
+	status = daemon_run(open_args, out, err, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 64);
+	ck_assert_msg(strstr(err, "admin-token-file is required") != NULL, "%s", err);
+}
+END_TEST
+
+static Suite *control_suite(void)
+{
+	Suite *s = suite_create("control");
+	TCase *faults = tcase_create("faults");
+	TCase *rules = tcase_create("rules");
+	TCase *admin = tcase_create("admin");
+
+	tcase_add_checked_fixture(faults, NULL, stop_daemon);
+	tcase_add_checked_fixture(rules, NULL, stop_daemon);
+	tcase_add_checked_fixture(admin, NULL, stop_daemon);
+	tcase_add_test(faults, test_every_fault_kind);
+	tcase_add_test(faults, test_drip_paces_the_body);
+	tcase_add_test(faults, test_fault_mix);
+	tcase_add_test(faults, test_bad_fault_options);
+	tcase_add_test(rules, test_rules_first_match_wins);
+	tcase_add_test(admin, test_admin_config_get_patch_reset);
+	tcase_add_test(admin, test_admin_rules_and_stats);
+	tcase_add_test(admin, test_admin_token);
+	tcase_add_test(admin, test_admin_unix_socket_and_off_loopback);
+	suite_add_tcase(s, faults);
+	suite_add_tcase(s, rules);
+	suite_add_tcase(s, admin);
+	return s;
+}
+
+int main(void)
+{
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = testutil_run(control_suite());
+	curl_global_cleanup();
+	return rc;
+}
