@@ -23,6 +23,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -324,19 +325,29 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 
 /* Did the client close or reset its connection while its request waited?
  * A suspended connection is not polled, so a client that closed with a
- * FIN would otherwise be "answered" into the void and not counted. */
+ * FIN would otherwise be "answered" into the void and not counted.  Over
+ * TLS a client that leaves sends a close_notify alert before its FIN, so
+ * a byte is there to peek: there, a peer that shut down its side has
+ * left (an HTTPS client does not half-close and wait for an answer). */
 static bool client_gone(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p = {.events = POLLRDHUP};
 	char byte;
 	ssize_t n;
 
 	if (info == NULL)
 		return false;
-	n = recv(info->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			  errno != EINTR);
+	p.fd = info->connect_fd;
+	n = recv(p.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		       errno != EINTR))
+		return true;
+	if (n < 0 || MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION) == NULL)
+		return false;
+	return poll(&p, 1, 0) > 0 &&
+	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 static MHD_Result_t add_framing_header(void *cls, enum MHD_ValueKind kind,
