@@ -898,8 +898,8 @@ void config_usage(FILE *out)
 	      "still waiting with 503 at once.  SIGHUP re-reads the config file and\n"
 	      "applies the settings marked *.\n"
 	      "Exit status: 0 after a clean drain, 64 for a bad command line, 78 for a\n"
-	      "bad config file, 1 when the service cannot start (for example, the port\n"
-	      "is in use).\n",
+	      "bad config file or TLS file, 1 when the service cannot start (for\n"
+	      "example, the port is in use).\n",
 	      out);
 	config_free(&defaults);
 }
