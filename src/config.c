@@ -285,6 +285,20 @@ static const struct opt options[] = {
 	 .help = "let several userd processes share the port (SO_REUSEPORT); "
 		 "the kernel spreads clients",
 	 .default_text = ""},
+	{.name = "tls-cert", .metavar = "FILE", .type = OPT_TEXT,
+	 .offset = AT(tls_cert),
+	 .help = "serve HTTPS with the PEM certificate in FILE (the server's "
+		 "first, then any intermediates); needs --tls-key",
+	 .default_text = "plain HTTP"},
+	{.name = "tls-key", .metavar = "FILE", .type = OPT_TEXT,
+	 .offset = AT(tls_key),
+	 .help = "the PEM private key of --tls-cert, unencrypted",
+	 .default_text = ""},
+	{.name = "tls-trust", .metavar = "FILE", .type = OPT_TEXT,
+	 .offset = AT(tls_trust),
+	 .help = "require a client certificate signed by one of the PEM CA "
+		 "certificates in FILE; needs --tls-cert",
+	 .default_text = ""},
 	{.name = "delay", .short_name = 'd', .metavar = "MODEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_delay, .show = show_delay,
 	 .help = "how delays are drawn, in milliseconds: fixed:MS, "
@@ -436,6 +450,10 @@ void config_free(struct config *cfg)
 	cfg->admin = NULL;
 	cfg->admin_token_file = NULL;
 	cfg->rules = NULL;
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_trust);
+	cfg->tls_cert = cfg->tls_key = cfg->tls_trust = NULL;
 }
 
 /* Replace *slot with a copy of `value`; false when out of memory. */
@@ -536,14 +554,27 @@ static bool check_admin(const struct config *cfg, char *err, size_t errlen)
 	return true;
 }
 
-/* Checks and adjustments that involve more than one option.  One given
- * uniform bound moves the other (default) bound along with it, so
+/* Checks and adjustments that involve more than one option.  TLS needs
+ * a certificate and its key, and client certificates need TLS.  One
+ * given uniform bound moves the other (default) bound along with it, so
  * "--delay-max 0" alone means no delay; both given, they must agree. */
 static bool check_consistency(struct config *cfg, char *err, size_t errlen)
 {
 	struct delay_model *m = &cfg->run.delay;
 	double share = cfg->run.error_rate + fault_mix_total(&cfg->run.faults);
 
+	if (cfg->tls_cert != NULL && cfg->tls_key == NULL) {
+		set_error(err, errlen, "tls-cert needs tls-key");
+		return false;
+	}
+	if (cfg->tls_key != NULL && cfg->tls_cert == NULL) {
+		set_error(err, errlen, "tls-key needs tls-cert");
+		return false;
+	}
+	if (cfg->tls_trust != NULL && cfg->tls_cert == NULL) {
+		set_error(err, errlen, "tls-trust needs tls-cert and tls-key");
+		return false;
+	}
 	if (!check_admin(cfg, err, errlen))
 		return false;
 	if (share > 1.0 + 1e-9) {
@@ -1042,8 +1073,8 @@ void config_usage(FILE *out)
 	      "still waiting with 503 at once.  SIGHUP re-reads the config file and\n"
 	      "applies the settings marked *.\n"
 	      "Exit status: 0 after a clean drain, 64 for a bad command line, 78 for a\n"
-	      "bad config file, 1 when the service cannot start (for example, the port\n"
-	      "is in use).\n",
+	      "bad config file or TLS file, 1 when the service cannot start (for\n"
+	      "example, the port is in use).\n",
 	      out);
 	config_free(&defaults);
 }

@@ -64,6 +64,9 @@ struct config {
 	char *bind;                /* NULL: every interface, IPv6 and IPv4 */
 	unsigned port;
 	bool reuse_port;           /* SO_REUSEPORT: share the port */
+	char *tls_cert;            /* PEM certificate file: serve HTTPS, or NULL */
+	char *tls_key;             /* its PEM private key file, or NULL */
+	char *tls_trust;           /* PEM CA file: require client certificates */
 	bool seeded;               /* --seed given */
 	uint64_t seed;
 	unsigned threads;          /* 0: one per usable CPU */

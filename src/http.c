@@ -29,6 +29,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -49,6 +50,7 @@
 #include "render.h"
 #include "request.h"
 #include "routes.h"
+#include "tls.h"
 #include "util.h"
 
 /* libmicrohttpd version shims, all in one place. */
@@ -123,6 +125,7 @@ struct http_server {
 	struct rules *rules;          /* under settings_lock; a reference */
 	bool seeded;
 	uint64_t seed;
+	bool client_certs;      /* TLS: demand and verify client certificates */
 	_Atomic uint64_t conn_counter;
 	_Atomic size_t in_flight;
 	_Atomic size_t waiting;     /* suspended on the timer queue */
@@ -505,19 +508,29 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 
 /* Did the client close or reset its connection while its request waited?
  * A suspended connection is not polled, so a client that closed with a
- * FIN would otherwise be "answered" into the void and not counted. */
+ * FIN would otherwise be "answered" into the void and not counted.  Over
+ * TLS a client that leaves sends a close_notify alert before its FIN, so
+ * a byte is there to peek: there, a peer that shut down its side has
+ * left (an HTTPS client does not half-close and wait for an answer). */
 static bool client_gone(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p = {.events = POLLRDHUP};
 	char byte;
 	ssize_t n;
 
 	if (info == NULL)
 		return false;
-	n = recv(info->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			  errno != EINTR);
+	p.fd = info->connect_fd;
+	n = recv(p.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		       errno != EINTR))
+		return true;
+	if (n < 0 || MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION) == NULL)
+		return false;
+	return poll(&p, 1, 0) > 0 &&
+	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 static MHD_Result_t add_framing_header(void *cls, enum MHD_ValueKind kind,
@@ -726,6 +739,15 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	/* Counted whether or not its state can be allocated: CLOSED comes
 	 * for every STARTED. */
 	atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed);
+	if (srv->client_certs) {
+		/* Before the handshake, whatever else happens: libmicrohttpd
+		 * only asks for a certificate and checks none. */
+		const union MHD_ConnectionInfo *info =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+		assert(info != NULL);
+		tls_require_client_cert(info->tls_session);
+	}
 	conn = calloc(1, sizeof(*conn));
 	if (conn == NULL) {
 		log_warn("out of memory for a new connection");
@@ -890,6 +912,7 @@ static struct http_server *new_server(const struct http_options *opts)
 	srv->rules = rules_ref(opts->rules);
 	srv->seeded = opts->seeded;
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
+	srv->client_certs = opts->tls_cert != NULL && opts->tls_trust != NULL;
 	srv->metrics = metrics_create(&build);
 	if (opts->dashboard)
 		srv->live = live_create(&opts->settings.delay);
@@ -919,9 +942,22 @@ int http_start(struct http_server **out, const struct http_options *opts,
 	unsigned per_worker = opts->max_connections + 1;
 	unsigned mhd_limit = per_worker > UINT32_MAX / opts->threads
 		? UINT32_MAX : per_worker * opts->threads;
+	int failure = HTTP_START_FAILED;
 	int rc;
 
 	assert(opts->listen_fd >= 0 && opts->threads >= 1 && opts->max_connections >= 1);
+	assert((opts->tls_cert == NULL) == (opts->tls_key == NULL));
+	assert(opts->tls_trust == NULL || opts->tls_cert != NULL);
+	if (opts->tls_cert != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(err, errlen, "this libmicrohttpd was built "
+				 "without TLS support");
+			srv = NULL;
+			failure = HTTP_START_TLS;
+			goto fail;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	srv = new_server(opts);
 	if (srv == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -935,13 +971,26 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)opts->threads, NULL},
 			{MHD_OPTION_END, 0, NULL},
 		};
+		/* TLS: the key, its certificate and the client CAs, as far as
+		 * given (the first END ends the list). */
+		struct MHD_OptionItem tls[] = {
+			{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)opts->tls_key},
+			{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)opts->tls_cert},
+			{MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)(uintptr_t)opts->tls_trust},
+			{MHD_OPTION_END, 0, NULL},
+		};
 
 		if (opts->threads <= 1)
 			pool[0].option = MHD_OPTION_END;
+		if (opts->tls_cert == NULL)
+			tls[0].option = MHD_OPTION_END;
+		else if (opts->tls_trust == NULL)
+			tls[2].option = MHD_OPTION_END;
 		srv->daemon = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, srv,
 			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first: see docs */
 			MHD_OPTION_ARRAY, pool,
+			MHD_OPTION_ARRAY, tls,
 			MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
 			MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->connection_memory,
@@ -950,6 +999,15 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv,
 			MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 			MHD_OPTION_END);
+	}
+	if (srv->daemon == NULL && opts->tls_cert != NULL) {
+		/* tls_files_load() checked the files with the same GnuTLS:
+		 * this is unlikely, but TLS is the first suspect. */
+		snprintf(err, errlen, "libmicrohttpd failed to start with the "
+			 "TLS certificate, key%s (see its message above)",
+			 opts->tls_trust != NULL ? " and client CAs" : "");
+		failure = HTTP_START_TLS;
+		goto fail;
 	}
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start "
@@ -973,7 +1031,7 @@ fail:
 	close(opts->listen_fd);
 	if (srv != NULL)
 		free_server(srv);
-	return -1;
+	return failure;
 }
 
 void http_update(struct http_server *srv, const struct run_settings *s)

@@ -33,11 +33,23 @@ struct http_options {
 	timerq *timers;           /* shared deadline queue (not owned) */
 	const char *version;      /* reported by /metrics */
 	bool dashboard;           /* serve the live page: GET / and GET /live */
+	const char *tls_cert;     /* PEM text: serve HTTPS with it and tls_key;
+				   * NULL: plain HTTP.  Kept by the caller
+				   * until http_stop(). */
+	const char *tls_key;      /* PEM text of tls_cert's private key */
+	const char *tls_trust;    /* PEM text of CAs: require client
+				   * certificates they sign; NULL: none */
 };
 
-/* Start serving on opts->listen_fd.  Returns 0 and sets *out, or -1 with a
- * message in err; on failure the listening socket has been closed and
- * nothing else is left behind. */
+/* http_start()'s failures. */
+#define HTTP_START_FAILED (-1) /* anything but TLS */
+#define HTTP_START_TLS (-2)    /* libmicrohttpd has no TLS, or refused the
+				* certificate, key or CAs */
+
+/* Start serving on opts->listen_fd.  Returns 0 and sets *out, or
+ * HTTP_START_FAILED or HTTP_START_TLS with a message in err; on failure
+ * the listening socket has been closed and nothing else is left
+ * behind. */
 int http_start(struct http_server **out, const struct http_options *opts,
 	       char *err, size_t errlen);
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "service.h"
 #include "timerq.h"
+#include "tls.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.0.0"
@@ -39,6 +40,7 @@
 
 struct app {
 	struct config cfg;         /* as loaded: 0 threads means "default" */
+	struct tls_files tls;      /* read at start; all NULL without TLS */
 	unsigned threads;          /* resolved from cfg and the machine */
 	unsigned max_connections;
 	int argc;
@@ -331,7 +333,8 @@ static char *read_token(const char *path, char *err, size_t errlen)
 	return strdup(line);
 }
 
-/* Start every module; on failure undo what started and return -1. */
+/* Start every module; on failure undo what started and return -1, or
+ * -2 when the TLS files were refused. */
 static int start(struct app *app, const char *token)
 {
 	struct http_options hopts;
@@ -345,6 +348,12 @@ static int start(struct app *app, const char *token)
 		return -1;
 	}
 	listener_url(fd, app->url, sizeof(app->url));
+	if (app->tls.cert != NULL && strncmp(app->url, "http://", 7) == 0 &&
+	    strlen(app->url) + 1 < sizeof(app->url)) {
+		/* "http://..." -> "https://...": the address has room. */
+		memmove(app->url + 5, app->url + 4, strlen(app->url + 4) + 1);
+		app->url[4] = 's';
+	}
 
 	rc = timerq_create(&app->timers, (uint64_t)app->cfg.run.timer_slack_ms * 1000000u);
 	if (rc != 0) {
@@ -366,7 +375,18 @@ static int start(struct app *app, const char *token)
 	hopts.timers = app->timers;
 	hopts.version = PACKAGE_VERSION;
 	hopts.dashboard = app->cfg.dashboard;
-	if (http_start(&app->srv, &hopts, err, sizeof(err)) != 0) {
+	hopts.tls_cert = app->tls.cert;
+	hopts.tls_key = app->tls.key;
+	hopts.tls_trust = app->tls.trust;
+	rc = http_start(&app->srv, &hopts, err, sizeof(err));
+	if (rc == HTTP_START_TLS) {
+		log_error("%s, %s%s%s: %s", app->cfg.tls_cert, app->cfg.tls_key,
+			  app->cfg.tls_trust != NULL ? ", " : "",
+			  app->cfg.tls_trust != NULL ? app->cfg.tls_trust : "", err);
+		timerq_destroy(app->timers);
+		return -2;
+	}
+	if (rc != 0) {
 		log_error("%s", err);
 		timerq_destroy(app->timers);
 		return -1;
@@ -426,6 +446,15 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	log_set_level(app.cfg.run.log_level);
+	/* The TLS files before anything starts: a bad one is a bad
+	 * configuration, named like a bad config file. */
+	if (app.cfg.tls_cert != NULL &&
+	    !tls_files_load(&app.tls, app.cfg.tls_cert, app.cfg.tls_key,
+			    app.cfg.tls_trust, err, sizeof(err))) {
+		fprintf(stderr, "userd: %s\n", err);
+		config_free(&app.cfg);
+		return EXIT_CONFIG;
+	}
 	resolve_defaults(&app);
 
 	/* Block the signals we wait for before any thread starts, so every
@@ -455,9 +484,10 @@ int main(int argc, char **argv)
 	rc = start(&app, token);
 	free(token);
 	if (rc != 0) {
+		tls_files_free(&app.tls);
 		config_free(&app.cfg);
 		log_stop();
-		return EXIT_FAILURE;
+		return rc == -2 ? EXIT_CONFIG : EXIT_FAILURE;
 	}
 	log_info("userd %s listening on %s", PACKAGE_VERSION, app.url);
 	log_debug("threads=%u max-connections=%u timeout=%us timer-slack=%ums",
@@ -479,6 +509,7 @@ int main(int argc, char **argv)
 	timerq_destroy(app.timers);
 	rules_unref(app.rules);
 	pthread_mutex_destroy(&app.control_lock);
+	tls_files_free(&app.tls);
 	config_free(&app.cfg);
 	log_info("stopped");
 	log_stop();

@@ -46,6 +46,18 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	return append(r->headers, sizeof(r->headers), &r->headers_len, data, size * n);
 }
 
+static struct {
+	const char *ca, *cert, *key;
+} tls;
+
+void client_set_tls(const char *ca_file, const char *cert_file,
+		    const char *key_file)
+{
+	tls.ca = ca_file;
+	tls.cert = cert_file;
+	tls.key = key_file;
+}
+
 void client_prepare(struct reply *r, const char *method, const char *url)
 {
 	CURL *easy = r->easy != NULL ? r->easy : curl_easy_init();
@@ -64,6 +76,10 @@ void client_prepare(struct reply *r, const char *method, const char *url)
 	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
 			 strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
 			 ? NULL : method);
+	if (tls.ca != NULL)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca);
+	curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert);
+	curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key);
 }
 
 static void client_finish(struct reply *r)

@@ -19,6 +19,13 @@ struct reply {
 	size_t headers_len;
 };
 
+/* TLS for every request prepared from now on: trust the CA certificates
+ * in `ca_file` (NULL: the system's), and present the client certificate
+ * `cert_file` with its key `key_file` (NULL: none).  The strings must
+ * stay valid while in use; client_set_tls(NULL, NULL, NULL) undoes. */
+void client_set_tls(const char *ca_file, const char *cert_file,
+		    const char *key_file);
+
 /* Prepare (or reuse, keeping its connection) r->easy for one request. */
 void client_prepare(struct reply *r, const char *method, const char *url);
 

@@ -162,19 +162,27 @@ int daemon_spawn_stderr(struct daemon *d, char *const argv[], int fd)
 
 int daemon_wait_listening(struct daemon *d)
 {
-	static const char marker[] = "listening on http://127.0.0.1:";
+	static const char marker[] = "listening on http";
+	static const char host[] = "://127.0.0.1:";
 	double until = now_s() + 10.0;
 	char log[8192];
 
 	while (now_s() < until) {
 		const char *p;
+		bool tls = false;
 		int status;
 
 		read_file(d->log_path, log, sizeof(log));
 		p = strstr(log, marker);
 		if (p != NULL) {
-			d->port = (unsigned)strtoul(p + strlen(marker), NULL, 10);
-			snprintf(d->base, sizeof(d->base), "http://127.0.0.1:%u", d->port);
+			p += strlen(marker);
+			tls = *p == 's';
+			p += tls;
+		}
+		if (p != NULL && strncmp(p, host, strlen(host)) == 0) {
+			d->port = (unsigned)strtoul(p + strlen(host), NULL, 10);
+			snprintf(d->base, sizeof(d->base), "%s://127.0.0.1:%u",
+				 tls ? "https" : "http", d->port);
 			return 0;
 		}
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {

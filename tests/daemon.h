@@ -14,7 +14,7 @@
 struct daemon {
 	pid_t pid;
 	unsigned port;
-	char base[64];     /* "http://127.0.0.1:PORT" */
+	char base[64];     /* "http://127.0.0.1:PORT", "https://..." with TLS */
 	char log_path[64]; /* the daemon's stderr */
 };
 
@@ -36,8 +36,8 @@ int daemon_spawn(struct daemon *d, char *const argv[]);
  * other end.  `fd` stays open in the caller.  Returns 0 or -1. */
 int daemon_spawn_stderr(struct daemon *d, char *const argv[], int fd);
 
-/* Wait up to 10 s for the "listening on http://127.0.0.1:PORT" line and
- * take the port from it.  Returns 0, or -1 (the daemon is then killed). */
+/* Wait up to 10 s for the "listening on http://127.0.0.1:PORT" line (or
+ * https://) and take the port and the scheme from it.  Returns 0, or -1 (the daemon is then killed). */
 int daemon_wait_listening(struct daemon *d);
 
 /* Send `sig`.  Returns kill(2)'s result. */
