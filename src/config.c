@@ -45,18 +45,6 @@ struct opt {
 	const char *default_text; /* NULL: the default value itself */
 };
 
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Parse a plain decimal number in [min, max]: digits only, no sign, no
  * spaces.  Returns true and sets *out, or writes a message naming
  * `option` into err. */
@@ -67,16 +55,16 @@ static bool parse_number(const char *option, const char *text, uint64_t min,
 	uint64_t v = 0;
 
 	if (*text == '\0') {
-		set_error(err, errlen, "%s: a number is required", option);
+		util_error(err, errlen, "%s: a number is required", option);
 		return false;
 	}
 	r = decimal_parse(text, strlen(text), max, &v);
 	if (r == DECIMAL_INVALID) {
-		set_error(err, errlen, "%s: '%s' is not a number", option, text);
+		util_error(err, errlen, "%s: '%s' is not a number", option, text);
 		return false;
 	}
 	if (r == DECIMAL_TOO_BIG || v < min) {
-		set_error(err, errlen,
+		util_error(err, errlen,
 			  "%s: '%s' is out of range (%" PRIu64 "..%" PRIu64 ")",
 			  option, text, min, max);
 		return false;
@@ -110,7 +98,7 @@ static bool parse_rate(const char *name, const char *text, double *out,
 		}
 	}
 	if (!digits || v > 1.0) {
-		set_error(err, errlen, "%s: '%s' is not a number from 0 to 1",
+		util_error(err, errlen, "%s: '%s' is not a number from 0 to 1",
 			  name, text);
 		return false;
 	}
@@ -126,7 +114,7 @@ static bool parse_delay(struct config *cfg, const char *name, const char *arg,
 	char msg[160];
 
 	if (!delay_model_parse(arg, &cfg->run.delay, msg, sizeof(msg))) {
-		set_error(err, errlen, "%s: %s", name, msg);
+		util_error(err, errlen, "%s: %s", name, msg);
 		return false;
 	}
 	/* A uniform model names both bounds. */
@@ -178,7 +166,7 @@ static bool parse_faults(struct config *cfg, const char *name, const char *arg,
 
 	if (fault_mix_parse(arg, &cfg->run.faults, msg, sizeof(msg)))
 		return true;
-	set_error(err, errlen, "%s: %s", name, msg);
+	util_error(err, errlen, "%s: %s", name, msg);
 	return false;
 }
 
@@ -195,12 +183,12 @@ static bool parse_rule(struct config *cfg, const char *name, const char *arg,
 	if (cfg->rules == NULL)
 		cfg->rules = rules_create();
 	if (cfg->rules == NULL) {
-		set_error(err, errlen, "%s: out of memory", name);
+		util_error(err, errlen, "%s: out of memory", name);
 		return false;
 	}
 	if (rules_add(cfg->rules, arg, msg, sizeof(msg)))
 		return true;
-	set_error(err, errlen, "%s: %s", name, msg);
+	util_error(err, errlen, "%s: %s", name, msg);
 	return false;
 }
 
@@ -224,7 +212,7 @@ static bool parse_access_log(struct config *cfg, const char *name, const char *a
 {
 	if (access_log_format_parse(arg, &cfg->run.access_log))
 		return true;
-	set_error(err, errlen, "%s: '%s' is not one of off, common, json", name, arg);
+	util_error(err, errlen, "%s: '%s' is not one of off, common, json", name, arg);
 	return false;
 }
 
@@ -255,7 +243,7 @@ static bool parse_log_level(struct config *cfg, const char *name, const char *ar
 {
 	if (log_level_parse(arg, &cfg->run.log_level))
 		return true;
-	set_error(err, errlen, "%s: '%s' is not one of error, warn, info, debug",
+	util_error(err, errlen, "%s: '%s' is not one of error, warn, info, debug",
 		  name, arg);
 	return false;
 }
@@ -491,14 +479,14 @@ static bool apply(struct config *cfg, const struct opt *o, const char *name,
 	case OPT_TEXT:
 	case OPT_ACTION: /* --config */
 		if (*arg == '\0') {
-			set_error(err, errlen, "%s: a %s is required", name,
+			util_error(err, errlen, "%s: a %s is required", name,
 				  o->noun != NULL ? o->noun : "file name");
 			return false;
 		}
 		if (!set_string(o->type == OPT_TEXT
 					? (char **)(void *)((char *)cfg + o->offset)
 					: &cfg->config_path, arg)) {
-			set_error(err, errlen, "%s: out of memory", name);
+			util_error(err, errlen, "%s: out of memory", name);
 			return false;
 		}
 		return true;
@@ -535,7 +523,7 @@ static bool check_admin(const struct config *cfg, char *err, size_t errlen)
 		return true;
 	if (strncmp(a, "unix:", 5) == 0) {
 		if (a[5] != '/' && a[5] != '.') {
-			set_error(err, errlen, "admin: '%s': unix: needs a path", a);
+			util_error(err, errlen, "admin: '%s': unix: needs a path", a);
 			return false;
 		}
 		return true;
@@ -543,11 +531,11 @@ static bool check_admin(const struct config *cfg, char *err, size_t errlen)
 	colon = strrchr(a, ':');
 	if (colon == NULL || colon == a ||
 	    decimal_parse(colon + 1, strlen(colon + 1), 65535, &port) != DECIMAL_OK) {
-		set_error(err, errlen, "admin: '%s' is not HOST:PORT or unix:PATH", a);
+		util_error(err, errlen, "admin: '%s' is not HOST:PORT or unix:PATH", a);
 		return false;
 	}
 	if (!admin_is_local(a) && cfg->admin_token_file == NULL) {
-		set_error(err, errlen, "admin: %s is not a loopback address: "
+		util_error(err, errlen, "admin: %s is not a loopback address: "
 			  "--admin-token-file is required", a);
 		return false;
 	}
@@ -564,21 +552,21 @@ static bool check_consistency(struct config *cfg, char *err, size_t errlen)
 	double share = cfg->run.error_rate + fault_mix_total(&cfg->run.faults);
 
 	if (cfg->tls_cert != NULL && cfg->tls_key == NULL) {
-		set_error(err, errlen, "tls-cert needs tls-key");
+		util_error(err, errlen, "tls-cert needs tls-key");
 		return false;
 	}
 	if (cfg->tls_key != NULL && cfg->tls_cert == NULL) {
-		set_error(err, errlen, "tls-key needs tls-cert");
+		util_error(err, errlen, "tls-key needs tls-cert");
 		return false;
 	}
 	if (cfg->tls_trust != NULL && cfg->tls_cert == NULL) {
-		set_error(err, errlen, "tls-trust needs tls-cert and tls-key");
+		util_error(err, errlen, "tls-trust needs tls-cert and tls-key");
 		return false;
 	}
 	if (!check_admin(cfg, err, errlen))
 		return false;
 	if (share > 1.0 + 1e-9) {
-		set_error(err, errlen, "error-rate and faults add up to %g, more than 1",
+		util_error(err, errlen, "error-rate and faults add up to %g, more than 1",
 			  share);
 		return false;
 	}
@@ -592,7 +580,7 @@ static bool check_consistency(struct config *cfg, char *err, size_t errlen)
 		m->min_ms = m->max_ms;
 		return true;
 	}
-	set_error(err, errlen,
+	util_error(err, errlen,
 		  "delay-min (%" PRIu32 ") is above delay-max (%" PRIu32 ")",
 		  m->min_ms, m->max_ms);
 	return false;
@@ -654,14 +642,14 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 				  NULL)) != -1) {
 		if (opt == '?') {
 			if (optopt != 0)
-				set_error(err, errlen, "unknown option '-%c'", optopt);
+				util_error(err, errlen, "unknown option '-%c'", optopt);
 			else
-				set_error(err, errlen, "unknown option '%s'",
+				util_error(err, errlen, "unknown option '%s'",
 					  argv[optind - 1]);
 			return CONFIG_USAGE_ERROR;
 		}
 		if (opt == ':') {
-			set_error(err, errlen, "option '%s' needs a value",
+			util_error(err, errlen, "option '%s' needs a value",
 				  argv[optind - 1]);
 			return CONFIG_USAGE_ERROR;
 		}
@@ -676,7 +664,7 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 			return CONFIG_USAGE_ERROR;
 	}
 	if (optind < argc) {
-		set_error(err, errlen, "unexpected argument '%s'", argv[optind]);
+		util_error(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return CONFIG_USAGE_ERROR;
 	}
 	return CONFIG_OK;
@@ -717,11 +705,11 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 	char *eq, *key, *value, *hash;
 
 	if (len > LINE_MAX_LEN) {
-		set_error(err, errlen, "line longer than %d bytes", LINE_MAX_LEN);
+		util_error(err, errlen, "line longer than %d bytes", LINE_MAX_LEN);
 		return false;
 	}
 	if (strlen(line) != len) {
-		set_error(err, errlen, "NUL byte in line");
+		util_error(err, errlen, "NUL byte in line");
 		return false;
 	}
 	hash = strchr(line, '#');
@@ -732,7 +720,7 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 		return true; /* blank or comment */
 	eq = strchr(line, '=');
 	if (eq == NULL) {
-		set_error(err, errlen, "expected 'key = value'");
+		util_error(err, errlen, "expected 'key = value'");
 		return false;
 	}
 	*eq = '\0';
@@ -740,11 +728,11 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 	value = trim(eq + 1);
 	o = file_key(key);
 	if (o == NULL) {
-		set_error(err, errlen, "unknown key '%s'", key);
+		util_error(err, errlen, "unknown key '%s'", key);
 		return false;
 	}
 	if (*value == '\0') {
-		set_error(err, errlen, "%s: a value is required", key);
+		util_error(err, errlen, "%s: a value is required", key);
 		return false;
 	}
 	if (o->type == OPT_SWITCH) {
@@ -752,7 +740,7 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 		bool yes = strcmp(value, "yes") == 0;
 
 		if (!yes && strcmp(value, "no") != 0) {
-			set_error(err, errlen, "%s: '%s' is not yes or no", key, value);
+			util_error(err, errlen, "%s: '%s' is not yes or no", key, value);
 			return false;
 		}
 		*bool_at(cfg, o) = o->negated ? !yes : yes;
@@ -774,20 +762,20 @@ enum config_result config_parse_file(struct config *cfg, const char *path,
 
 	f = fopen(path, "r");
 	if (f == NULL) {
-		set_error(err, errlen, "%s: %s", path, strerror(errno));
+		util_error(err, errlen, "%s: %s", path, strerror(errno));
 		return CONFIG_FILE_ERROR;
 	}
 	errno = 0;
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if (!parse_line(cfg, line, (size_t)len, msg, sizeof(msg))) {
-			set_error(err, errlen, "%s:%u: %s", path, lineno, msg);
+			util_error(err, errlen, "%s:%u: %s", path, lineno, msg);
 			r = CONFIG_FILE_ERROR;
 			break;
 		}
 	}
 	if (r == CONFIG_OK && ferror(f)) {
-		set_error(err, errlen, "%s: %s", path, strerror(errno));
+		util_error(err, errlen, "%s: %s", path, strerror(errno));
 		r = CONFIG_FILE_ERROR;
 	}
 	free(line);
@@ -821,10 +809,10 @@ enum config_result config_load(struct config *cfg, int argc, char *const argv[],
 	if (r == CONFIG_OK && !check_consistency(cfg, msg, sizeof(msg))) {
 		/* With a file in play, name it: that is where to look. */
 		if (cfg->config_path != NULL) {
-			set_error(err, errlen, "%s: %s", cfg->config_path, msg);
+			util_error(err, errlen, "%s: %s", cfg->config_path, msg);
 			r = CONFIG_FILE_ERROR;
 		} else {
-			set_error(err, errlen, "%s", msg);
+			util_error(err, errlen, "%s", msg);
 			r = CONFIG_USAGE_ERROR;
 		}
 	}
@@ -881,16 +869,16 @@ bool config_set(struct config *cfg, const char *name, const char *text, char *er
 	char line[CONFIG_VALUE_MAX * 4];
 
 	if (o == NULL) {
-		set_error(err, errlen, "unknown setting");
+		util_error(err, errlen, "unknown setting");
 		return false;
 	}
 	if (!o->reloadable) {
-		set_error(err, errlen, "not changeable while running: give it on the "
+		util_error(err, errlen, "not changeable while running: give it on the "
 			  "command line or in the config file and restart");
 		return false;
 	}
 	if (snprintf(line, sizeof(line), "%s = %s", name, text) >= (int)sizeof(line)) {
-		set_error(err, errlen, "the value is too long");
+		util_error(err, errlen, "the value is too long");
 		return false;
 	}
 	return parse_line(cfg, line, strlen(line), err, errlen);

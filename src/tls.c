@@ -6,6 +6,7 @@
  * handshake.
  */
 #include "tls.h"
+#include "util.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -20,18 +21,6 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Read the whole file at `path` into a malloc'd, NUL-terminated string.
  * Returns it, or NULL with "PATH: reason" in err. */
 static char *read_pem(const char *path, char *err, size_t errlen)
@@ -42,7 +31,7 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		set_error(err, errlen, "%s: %s", path, strerror(errno));
+		util_error(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	for (;;) {
@@ -55,7 +44,7 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 				cap *= 2;
 			bigger = realloc(buf, cap);
 			if (bigger == NULL) {
-				set_error(err, errlen, "%s: out of memory", path);
+				util_error(err, errlen, "%s: out of memory", path);
 				goto fail;
 			}
 			buf = bigger;
@@ -64,14 +53,14 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			set_error(err, errlen, "%s: %s", path, strerror(errno));
+			util_error(err, errlen, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > TLS_FILE_MAX) {
-			set_error(err, errlen, "%s: larger than %d bytes", path,
+			util_error(err, errlen, "%s: larger than %d bytes", path,
 				  TLS_FILE_MAX);
 			goto fail;
 		}
@@ -79,12 +68,12 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 	close(fd);
 	buf[len] = '\0';
 	if (len == 0) {
-		set_error(err, errlen, "%s: empty file", path);
+		util_error(err, errlen, "%s: empty file", path);
 		free(buf);
 		return NULL;
 	}
 	if (strlen(buf) != len || strstr(buf, "-----BEGIN ") == NULL) {
-		set_error(err, errlen, "%s: not a PEM file", path);
+		util_error(err, errlen, "%s: not a PEM file", path);
 		free(buf);
 		return NULL;
 	}
@@ -114,7 +103,7 @@ static bool check_certs(const char *path, const char *pem, const char *what,
 
 	rc = gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0);
 	if (rc < 0 || n == 0) {
-		set_error(err, errlen, "%s: no usable %s: %s", path, what,
+		util_error(err, errlen, "%s: no usable %s: %s", path, what,
 			  rc < 0 ? gnutls_strerror(rc) : "none found");
 		return false;
 	}
@@ -132,13 +121,13 @@ static bool check_key(const char *path, const char *pem, char *err, size_t errle
 	int rc;
 
 	if (gnutls_x509_privkey_init(&key) < 0) {
-		set_error(err, errlen, "%s: out of memory", path);
+		util_error(err, errlen, "%s: out of memory", path);
 		return false;
 	}
 	rc = gnutls_x509_privkey_import2(key, &d, GNUTLS_X509_FMT_PEM, NULL, 0);
 	gnutls_x509_privkey_deinit(key);
 	if (rc < 0) {
-		set_error(err, errlen, "%s: not a usable private key "
+		util_error(err, errlen, "%s: not a usable private key "
 			  "(an unencrypted PEM key is needed): %s", path,
 			  gnutls_strerror(rc));
 		return false;
@@ -155,19 +144,19 @@ static bool check_pair(const struct tls_files *f, const char *cert_path,
 	int rc;
 
 	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
-		set_error(err, errlen, "%s: out of memory", key_path);
+		util_error(err, errlen, "%s: out of memory", key_path);
 		return false;
 	}
 	rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key,
 						 GNUTLS_X509_FMT_PEM);
 	gnutls_certificate_free_credentials(cred);
 	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
-		set_error(err, errlen, "%s: not the private key of the "
+		util_error(err, errlen, "%s: not the private key of the "
 			  "certificate in %s", key_path, cert_path);
 		return false;
 	}
 	if (rc < 0) {
-		set_error(err, errlen, "%s, %s: cannot serve with this "
+		util_error(err, errlen, "%s, %s: cannot serve with this "
 			  "certificate and key: %s", cert_path, key_path,
 			  gnutls_strerror(rc));
 		return false;

@@ -1,5 +1,5 @@
-/* util.h - the few macros every module may use.  No functions, no
- * dependencies. */
+/* util.h - the few macros and helpers every module may use.  No
+ * dependencies on userd. */
 #ifndef USERD_UTIL_H
 #define USERD_UTIL_H
 
@@ -11,5 +11,9 @@
 
 /* The number of elements of an array (not a pointer). */
 #define countof(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Write a printf-style message into err (errlen bytes, truncated). */
+void util_error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif
