@@ -79,6 +79,7 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 {
 	char line[2048], target[1400], client[INET6_ADDRSTRLEN], when[40];
 	char path[600], query[600], method[64]; /* fit target and line whole */
+	char late[80];
 	bool json = f == ACCESS_LOG_JSON;
 	struct timespec ts;
 	struct tm tm;
@@ -93,6 +94,12 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 	escape(e->path, json, path, sizeof(path));
 	escape(e->query, json, query, sizeof(query));
 	snprintf(target, sizeof(target), "%s%s%s", path, query[0] ? "?" : "", query);
+	/* How late a waiting request's answer went out, and its timer fired. */
+	late[0] = '\0';
+	if (e->waited)
+		snprintf(late, sizeof(late), json ? ", \"late_ms\": %.3f, \"timer_late_ms\": %.3f"
+					  : " late_ms=%.3f timer_late_ms=%.3f",
+			 (double)e->late_ns / 1e6, (double)e->timer_late_ns / 1e6);
 
 	if (json) {
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -102,21 +109,23 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 			     "{\"time\": \"%s.%03ldZ\", \"client\": \"%s\", "
 			     "\"method\": \"%s\", \"target\": \"%s\", \"status\": %u, "
 			     "\"bytes\": %" PRIu64 ", \"delay_ms\": %.3f, "
-			     "\"duration_ms\": %.3f%s%s%s}\n",
+			     "\"duration_ms\": %.3f%s%s%s%s}\n",
 			     when, ts.tv_nsec / 1000000, client, method, target,
 			     e->status, e->bytes, (double)e->delay_us / 1e3,
 			     (double)e->duration_ns / 1e6,
 			     e->fault != NULL ? ", \"fault\": \"" : "",
-			     e->fault != NULL ? e->fault : "", e->fault != NULL ? "\"" : "");
+			     e->fault != NULL ? e->fault : "", e->fault != NULL ? "\"" : "",
+			     late);
 	} else {
 		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
 		n = snprintf(line, sizeof(line),
 			     "%s - - [%s] \"%s %s %s\" %u %" PRIu64
-			     " delay_ms=%.3f duration_ms=%.3f%s%s\n",
+			     " delay_ms=%.3f duration_ms=%.3f%s%s%s\n",
 			     client, when, method, target, e->version, e->status,
 			     e->bytes, (double)e->delay_us / 1e3,
 			     (double)e->duration_ns / 1e6,
-			     e->fault != NULL ? " fault=" : "", e->fault != NULL ? e->fault : "");
+			     e->fault != NULL ? " fault=" : "", e->fault != NULL ? e->fault : "",
+			     late);
 	}
 	if (n <= 0)
 		return;

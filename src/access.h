@@ -36,6 +36,9 @@ struct access_entry {
 	uint64_t delay_us;    /* scheduled delay */
 	uint64_t duration_ns; /* arrival to completion */
 	const char *fault;    /* the fault injected ("reset"), or NULL */
+	bool waited;          /* it waited on its delay: then ... */
+	uint64_t late_ns;     /* ... completion after its deadline (late_ms) */
+	uint64_t timer_late_ns; /* ... its resume after it (timer_late_ms) */
 };
 
 /* Write `e` as one line in format `f` (nothing for ACCESS_LOG_OFF) with

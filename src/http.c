@@ -97,6 +97,7 @@ struct exchange {
 	uint64_t drip_next_ns;         /* when the next chunk may go */
 	uint64_t started_ns;
 	uint64_t deadline_ns;
+	uint64_t timer_late_ns;        /* from the deadline to the resume */
 	uint64_t delay_us;
 	uint64_t body_len;
 	const char *method;            /* libmicrohttpd's, valid until completed */
@@ -289,7 +290,8 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 	if (reason == TIMERQ_FLUSHED) {
 		ex->state = EX_FLUSHED;
 	} else if (ex->state == EX_WAITING) {
-		metrics_lateness(srv->metrics, now_ns - ex->deadline_ns);
+		ex->timer_late_ns = now_ns - ex->deadline_ns;
+		metrics_lateness(srv->metrics, ex->timer_late_ns);
 		ex->state = EX_DUE;
 		if (ex->fault.kind == FAULT_HANG) {
 			ex->state = EX_HANGING;
@@ -663,8 +665,9 @@ static MHD_Result_t add_query_arg(void *cls, enum MHD_ValueKind kind,
 }
 
 static void log_access(struct MHD_Connection *c, const struct exchange *ex,
-		       uint64_t duration_ns)
+		       uint64_t now_ns)
 {
+	uint64_t duration_ns = now_ns - ex->started_ns;
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	struct query_text q = {.len = 0};
@@ -680,6 +683,9 @@ static void log_access(struct MHD_Connection *c, const struct exchange *ex,
 		.delay_us = ex->delay_us,
 		.duration_ns = duration_ns,
 		.fault = ex->fault.kind == FAULT_NONE ? NULL : fault_kind_name(ex->fault.kind),
+		.waited = ex->waited,
+		.late_ns = now_ns > ex->deadline_ns ? now_ns - ex->deadline_ns : 0,
+		.timer_late_ns = ex->timer_late_ns,
 	};
 
 	q.buf[0] = '\0';
@@ -705,6 +711,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	if (ex->counted && (ex->state == EX_ANSWERED || ex->state == EX_FAULTED)) {
 		uint64_t now = timerq_now();
 
+		/* The answer has been handed to the kernel: how late that is
+		 * is what the client feels. */
+		if (ex->waited && ex->state == EX_ANSWERED && now > ex->deadline_ns &&
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			metrics_response_lateness(srv->metrics, now - ex->deadline_ns);
 		metrics_request(srv->metrics, ex->metrics_route, ex->status,
 				now - ex->started_ns);
 		if (srv->live != NULL && ex->metrics_route != METRICS_ROUTE_OTHER)
@@ -712,7 +723,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 					? LIVE_ROUTE_USER : LIVE_ROUTE_USERS,
 				    ex->status, ex->started_ns, now);
 		if (ex->log_format != ACCESS_LOG_OFF)
-			log_access(c, ex, now - ex->started_ns);
+			log_access(c, ex, now);
 	}
 	if (ex->response != NULL)
 		MHD_destroy_response(ex->response);

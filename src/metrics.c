@@ -55,7 +55,8 @@ struct histogram {
 struct metrics {
 	_Atomic uint64_t requests[METRICS_ROUTE_COUNT][NCODES + 1];
 	struct histogram duration[METRICS_ROUTE_COUNT];
-	struct histogram lateness;
+	struct histogram lateness;          /* timer: deadline to resume */
+	struct histogram response_lateness; /* deadline to answer sent */
 	_Atomic uint64_t disconnects;
 	_Atomic uint64_t faults[FAULT_KINDS];
 	_Atomic uint64_t config_changes[METRICS_CHANGE_SOURCES];
@@ -112,6 +113,11 @@ void metrics_request(struct metrics *m, enum metrics_route route,
 void metrics_lateness(struct metrics *m, uint64_t lateness_ns)
 {
 	observe(&m->lateness, lateness_bounds, NLATE, lateness_ns);
+}
+
+void metrics_response_lateness(struct metrics *m, uint64_t lateness_ns)
+{
+	observe(&m->response_lateness, lateness_bounds, NLATE, lateness_ns);
 }
 
 void metrics_disconnect(struct metrics *m)
@@ -235,6 +241,12 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"# TYPE userd_timer_lateness_seconds histogram\n");
 	put_histogram(&b, "userd_timer_lateness_seconds", "", &m->lateness,
 		      lateness_bounds, NLATE);
+	put(&b, "# HELP userd_response_lateness_seconds How long after its deadline "
+		"a waiting request's answer was handed to the kernel (what its "
+		"client feels).\n"
+		"# TYPE userd_response_lateness_seconds histogram\n");
+	put_histogram(&b, "userd_response_lateness_seconds", "", &m->response_lateness,
+		      lateness_bounds, NLATE);
 
 	put(&b, "# HELP userd_requests_waiting Requests waiting on their delay right now.\n"
 		"# TYPE userd_requests_waiting gauge\n"
@@ -291,14 +303,15 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	return b.data;
 }
 
-double metrics_lateness_quantile(struct metrics *m, double q)
+double metrics_lateness_quantile(struct metrics *m, double q, bool response)
 {
+	struct histogram *h = response ? &m->response_lateness : &m->lateness;
 	uint64_t counts[NLATE + 1];
 	uint64_t total = 0, seen = 0;
 	double rank;
 
 	for (size_t i = 0; i <= NLATE; i++) {
-		counts[i] = GET(m->lateness.buckets[i]);
+		counts[i] = GET(h->buckets[i]);
 		total += counts[i];
 	}
 	if (total == 0)

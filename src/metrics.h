@@ -51,6 +51,10 @@ void metrics_request(struct metrics *m, enum metrics_route route,
 /* A timer fired `lateness_ns` after its deadline. */
 void metrics_lateness(struct metrics *m, uint64_t lateness_ns);
 
+/* A waiting request's answer was handed to the kernel `lateness_ns`
+ * after its deadline. */
+void metrics_response_lateness(struct metrics *m, uint64_t lateness_ns);
+
 /* A client went away while its request waited. */
 void metrics_disconnect(struct metrics *m);
 
@@ -87,10 +91,11 @@ const char *metrics_route_name(enum metrics_route route);
 /* Faults of `kind` injected so far. */
 uint64_t metrics_faults(struct metrics *m, enum fault_kind kind);
 
-/* The value below which `q` (0..1) of the lateness observations fall,
+/* The value below which `q` (0..1) of the timer lateness observations
+ * (with `response`, of the response lateness) fall,
  * estimated from the histogram as Prometheus' histogram_quantile() does;
  * 0 when there are none.  For tests and benchmarks. */
-double metrics_lateness_quantile(struct metrics *m, double q);
+double metrics_lateness_quantile(struct metrics *m, double q, bool response);
 
 /* User requests answered so far, every route and status (the sum of
  * userd_requests_total). */

@@ -130,15 +130,23 @@ END_TEST
 
 START_TEST(test_lateness_quantile)
 {
-	ck_assert_double_eq(metrics_lateness_quantile(m, 0.99), 0);
+	ck_assert_double_eq(metrics_lateness_quantile(m, 0.99, false), 0);
 	for (int i = 0; i < 99; i++)
 		metrics_lateness(m, 30000); /* 30 us: first bucket, <= 50 us */
 	metrics_lateness(m, 3000000);       /* 3 ms */
-	ck_assert_double_le(metrics_lateness_quantile(m, 0.5), 0.00005);
-	ck_assert_double_le(metrics_lateness_quantile(m, 0.99), 0.00005);
-	ck_assert_double_gt(metrics_lateness_quantile(m, 0.999), 0.002);
-	ck_assert_double_le(metrics_lateness_quantile(m, 0.999), 0.005);
+	ck_assert_double_le(metrics_lateness_quantile(m, 0.5, false), 0.00005);
+	ck_assert_double_le(metrics_lateness_quantile(m, 0.99, false), 0.00005);
+	ck_assert_double_gt(metrics_lateness_quantile(m, 0.999, false), 0.002);
+	ck_assert_double_le(metrics_lateness_quantile(m, 0.999, false), 0.005);
 	has_line("userd_timer_lateness_seconds_count 100");
+	/* The response's lateness is a histogram of its own. */
+	ck_assert_double_eq(metrics_lateness_quantile(m, 0.99, true), 0);
+	metrics_response_lateness(m, 800000); /* 0.8 ms */
+	ck_assert_double_gt(metrics_lateness_quantile(m, 0.5, true), 0.0005);
+	ck_assert_double_le(metrics_lateness_quantile(m, 0.5, true), 0.001);
+	has_line("userd_response_lateness_seconds_count 1");
+	has_line("userd_response_lateness_seconds_bucket{le=\"0.0001\"} 0");
+	has_line("userd_response_lateness_seconds_bucket{le=\"0.001\"} 1");
 }
 END_TEST
 
