@@ -362,7 +362,7 @@ END_TEST
 
 START_TEST(test_concurrent_over_tls)
 {
-	const char *more[] = {"--delay", "fixed:300", NULL};
+	const char *more[] = {"--delay", "fixed:1000", NULL};
 	static struct reply rs[20];
 	double wall;
 
@@ -371,11 +371,11 @@ START_TEST(test_concurrent_over_tls)
 	wall = client_fetch_many(rs, 20, &d, 0, 0);
 	for (int i = 0; i < 20; i++) {
 		client_assert_user(&rs[i], i);
-		ck_assert_msg(rs[i].seconds >= 0.3, "#%d took %.3f s", i, rs[i].seconds);
+		ck_assert_msg(rs[i].seconds >= 1.0, "#%d took %.3f s", i, rs[i].seconds);
 	}
-	/* One after another would take at least 6 s (20 x 0.3 s); the
-	 * handshakes of 20 clients may take seconds on a loaded machine. */
-	ck_assert_msg(wall < 5.0, "20 requests took %.3f s", wall);
+	/* One after another would take at least 20 s (20 x 1 s); the
+	 * handshakes of 20 clients can take seconds on a loaded machine. */
+	ck_assert_msg(wall < 15.0, "20 requests took %.3f s", wall);
 }
 END_TEST
 
