@@ -6,11 +6,13 @@
  * mutex, writes it with the mutex released (producers only touch the free
  * part of the ring, never [tail, head)), then advances `tail`.  So the
  * critical section of a producer is a memcpy of one line, and the writer
- * writes everything that piled up while it was busy in one writev(2).
+ * writes what piled up while it was busy, PIPE_BUF bytes at a time, never
+ * blocking for long, so that log_stop() can always end it.
  */
 #include "log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -149,39 +151,42 @@ void log_write_line(const char *line, size_t len)
 	pthread_mutex_unlock(&q.mutex);
 }
 
-/* Write ring[from, to) to stderr once.  Returns the bytes written, or -1
- * with errno set.  The only place the writer may be cancelled (by
- * log_stop() giving up): it holds no lock here. */
+/* How long the writer waits for stderr to take more before it looks
+ * again whether log_stop() gave up on it. */
+#define WRITE_WAIT_MS 100
+
+/* Write part of ring[from, to) to stderr, never blocking for long: wait
+ * (WRITE_WAIT_MS at most) until stderr takes more, then write at most
+ * PIPE_BUF bytes, which a pipe that polls writable takes without blocking.
+ * Returns the bytes written (0: stderr took nothing yet), or -1 with
+ * errno set. */
 static ssize_t write_out(size_t from, size_t to)
 {
 	size_t at = from & (RING_SIZE - 1), len = to - from;
 	struct iovec iov[2] = {{q.ring + at, len}, {q.ring, 0}};
 	struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
-	int old;
 	ssize_t n;
+	int ready;
 
+	if (len > PIPE_BUF)
+		len = PIPE_BUF;
+	iov[0].iov_len = len;
 	if (at + len > RING_SIZE) {
 		iov[0].iov_len = RING_SIZE - at;
 		iov[1].iov_len = len - iov[0].iov_len;
 	}
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+	ready = poll(&p, 1, WRITE_WAIT_MS);
+	if (ready == 0 || (ready < 0 && errno == EINTR))
+		return 0;
 	n = writev(STDERR_FILENO, iov, iov[1].iov_len > 0 ? 2 : 1);
-	/* A non-blocking stderr (shared with a process that set O_NONBLOCK):
-	 * wait here, not in a busy loop. */
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		poll(&p, 1, -1);
-		errno = EINTR;
-	}
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
 	return n;
 }
 
 static void *writer_main(void *arg)
 {
-	int old;
-
 	(void)arg;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	pthread_mutex_lock(&q.mutex);
 	for (;;) {
 		size_t from = q.tail, to = q.head;
@@ -202,7 +207,7 @@ static void *writer_main(void *arg)
 			break;
 		if (n >= 0) {
 			q.tail += (size_t)n;
-		} else if (errno != EINTR) {
+		} else {
 			/* EPIPE, EBADF, ENOSPC, EIO ...: these lines are lost. */
 			count_dropped(lines_between(from, to));
 			q.tail = to;
@@ -278,10 +283,7 @@ void log_stop(void)
 		q.tail = q.head;
 	}
 	pthread_mutex_unlock(&q.mutex);
-	/* The writer is blocked in write_out(), its only cancellation point,
-	 * or about to leave. */
-	if (gave_up)
-		pthread_cancel(q.thread);
+	/* The writer sees that within WRITE_WAIT_MS and leaves. */
 	pthread_join(q.thread, NULL);
 
 	pthread_mutex_lock(&q.mutex);
