@@ -375,9 +375,13 @@ void admin_stop(struct admin *a)
 {
 	if (a == NULL)
 		return;
-	acceptor_free(a->acceptor);
+	/* No new connections; then close the open ones, whose CLOSED
+	 * notifications release them to the acceptor; then free it. */
+	if (a->acceptor != NULL)
+		acceptor_stop(a->acceptor);
 	if (a->daemon != NULL)
 		MHD_stop_daemon(a->daemon);
+	acceptor_free(a->acceptor);
 	if (a->listen_fd >= 0)
 		close(a->listen_fd);
 	if (a->unix_path != NULL)

@@ -387,15 +387,17 @@ START_TEST(test_client_gone_counted_over_tls)
 
 	start_tls(false, NULL);
 	client_set_tls(at("ca.pem"), NULL, NULL);
-	snprintf(url, sizeof(url), "%s/user/7?delay=600", d.base);
+	/* The client gives up after 1.5 s (its handshake may take a while in
+	 * an instrumented build), long before the 4 s delay ends. */
+	snprintf(url, sizeof(url), "%s/user/7?delay=4000", d.base);
 	client_prepare(&r, "GET", url);
-	curl_easy_setopt(r.easy, CURLOPT_TIMEOUT_MS, 200L);
+	curl_easy_setopt(r.easy, CURLOPT_TIMEOUT_MS, 1500L);
 	r.code = curl_easy_perform(r.easy);
 	ck_assert_int_eq(r.code, CURLE_OPERATION_TIMEDOUT);
 	client_release(&r); /* gone, while the request waits */
-	/* Noticed when the delay ends (0.6 s); a loaded machine may take
+	/* Noticed when the delay ends (4 s); a loaded machine may take
 	 * longer to get there. */
-	for (int i = 0; i < 100 && metric("userd_client_disconnects_total") < 1; i++)
+	for (int i = 0; i < 150 && metric("userd_client_disconnects_total") < 1; i++)
 		usleep(100 * 1000);
 	ck_assert_double_eq(metric("userd_requests_waiting"), 0);
 	ck_assert_double_eq(metric("userd_client_disconnects_total"), 1);
@@ -405,7 +407,7 @@ END_TEST
 
 START_TEST(test_sigterm_drains_over_tls)
 {
-	const char *more[] = {"--delay", "fixed:1500", NULL};
+	const char *more[] = {"--delay", "fixed:6000", NULL};
 	static struct reply rs[20];
 	char log[1 << 14];
 	const char *p;
@@ -415,7 +417,8 @@ START_TEST(test_sigterm_drains_over_tls)
 
 	start_tls(false, more);
 	client_set_tls(at("ca.pem"), NULL, NULL);
-	client_fetch_many(rs, 20, &d, SIGTERM, 0.8);
+	/* 3 s for 20 handshakes, even in an instrumented build. */
+	client_fetch_many(rs, 20, &d, SIGTERM, 3.0);
 	status = daemon_wait(&d, 10.0);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "exit status %d", status);
