@@ -14,6 +14,11 @@
  *
  *   all-at-once  N connections suspended, then resumed in random order in
  *                one burst: each answered exactly once.
+ *   trickle      N connections suspended, then resumed one at a time in
+ *                random order, each answered before the next is resumed,
+ *                while the others wait (userd's pattern: each at its own
+ *                deadline): each answered exactly once.  This is where the
+ *                stock library walks every suspended connection per resume.
  *   random       N connections, ROUNDS keep-alive requests each, every
  *                request suspended and resumed in random order by two
  *                threads racing the handler: each answered exactly once.
@@ -56,8 +61,9 @@ typedef int MHD_Result_;
 typedef enum MHD_Result MHD_Result_;
 #endif
 
-enum scenario { ALL_AT_ONCE, RANDOM, DRAIN, STOP };
-static const char *const scenario_names[] = {"all-at-once", "random", "drain", "stop"};
+enum scenario { ALL_AT_ONCE, TRICKLE, RANDOM, DRAIN, STOP, N_SCENARIOS };
+static const char *const scenario_names[] = {"all-at-once", "trickle", "random", "drain",
+					     "stop"};
 
 struct mode {
 	const char *name;
@@ -460,6 +466,45 @@ static bool wait_for(struct run *run, bool (*cond)(void *), void *arg, double se
 	return true;
 }
 
+/* Resume the queued connections one at a time, in random order, each
+ * after the previous one was answered. */
+static void trickle(struct run *run, struct clients *cl, uint64_t *seed)
+{
+	struct MHD_Connection **v;
+	unsigned n, i, j;
+	struct MHD_Connection *t;
+	double end;
+
+	pthread_mutex_lock(&run->pending.lock);
+	n = run->pending.n;
+	v = malloc(sizeof *v * (n ? n : 1));
+	if (v == NULL)
+		abort();
+	memcpy(v, run->pending.conns, sizeof *v * n);
+	run->pending.n = 0;
+	pthread_mutex_unlock(&run->pending.lock);
+	for (i = n; i > 1; i--) {
+		j = (unsigned)(rnd(seed) % i);
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		MHD_resume_connection(v[i]);
+		atomic_fetch_add(&run->resumed, 1);
+		end = now_s() + 10;
+		while (atomic_load(&cl->answered) < i + 1) {
+			if (now_s() > end || atomic_load(&run->errors)) {
+				fail(run, "answer %u of %u did not come within 10 s", i + 1, n);
+				free(v);
+				return;
+			}
+			usleep(10);
+		}
+	}
+	free(v);
+}
+
 static struct run *g_run;
 static struct clients *g_cl;
 
@@ -499,6 +544,10 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 
 	if (sc != RANDOM)
 		rounds = 1;
+	/* poll() itself visits every connection on each pass: a quarter of
+	 * them is enough to trickle through there. */
+	if (sc == TRICKLE && (m->flags & MHD_USE_POLL) != 0)
+		n = n / 4 + 1;
 	memset(&run, 0, sizeof run);
 	run.sc = sc;
 	run.n = n;
@@ -574,6 +623,15 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 		else if (!wait_for(&run, all_completed, &want, 30))
 			fail(&run, "%u of %u completed", atomic_load(&run.completed), want);
 		break;
+	case TRICKLE:
+		if (!wait_for(&run, all_suspended, &n, 60)) {
+			fail(&run, "only %u of %u requests suspended", atomic_load(&run.suspended), n);
+			break;
+		}
+		trickle(&run, &cl, &seed);
+		if (!wait_for(&run, all_completed, &want, 30))
+			fail(&run, "%u of %u completed", atomic_load(&run.completed), want);
+		break;
 	case RANDOM:
 		if (!wait_for(&run, all_answered, &want, 120))
 			fail(&run, "%u of %u answered", atomic_load(&cl.answered), want);
@@ -600,6 +658,8 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 		if (!wait_for(&run, all_done, NULL, 30))
 			fail(&run, "after stop: %u answered + %u closed of %u",
 			     atomic_load(&cl.answered), atomic_load(&cl.closed), n);
+		break;
+	case N_SCENARIOS:
 		break;
 	}
 
@@ -824,7 +884,7 @@ int main(int argc, char **argv)
 		printf("%u passed, %u failed\n", passed, failed);
 		return failed ? 1 : 0;
 	}
-	for (s = 0; s < 4; s++)
+	for (s = 0; s < N_SCENARIOS; s++)
 		for (m = 0; m < sizeof modes / sizeof modes[0]; m++) {
 			if ((only_mode != NULL && strcmp(only_mode, modes[m].name) != 0) ||
 			    (only_scenario != NULL && strcmp(only_scenario, scenario_names[s]) != 0))
