@@ -372,6 +372,10 @@ static Suite *e2e_suite(void)
 	TCase *drain = tcase_create("drain");
 	TCase *cli = tcase_create("cli");
 
+	/* Signals sent at a fixed time into a burst of requests: too soon
+	 * under ThreadSanitizer's slowdown, whose stage leaves these out. */
+	tcase_set_tags(drain, "timing");
+
 	tcase_add_checked_fixture(api, NULL, stop_daemon);
 	tcase_add_checked_fixture(timing, NULL, stop_daemon);
 	tcase_add_checked_fixture(drain, NULL, stop_daemon);
