@@ -60,6 +60,32 @@ static bool value_text(const json_t *v, char *buf, size_t len)
 	return false;
 }
 
+/* A message for a JSON string: messages quote what the client sent, cut
+ * to a few dozen bytes, which may split a UTF-8 sequence; JSON strings
+ * must be valid UTF-8, so every non-ASCII byte becomes '?'. */
+static json_t *message(const char *msg)
+{
+	char buf[512];
+	size_t i;
+
+	for (i = 0; msg[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+	buf[i] = '\0';
+	return json_string(buf);
+}
+
+/* An object {key: message}, or NULL when out of memory. */
+static json_t *one_error(const char *key, const char *msg)
+{
+	json_t *o = json_object();
+
+	if (o != NULL && json_object_set_new(o, key, message(msg)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
 bool control_patch(const char *body, size_t len, const struct run_settings *current,
 		   struct run_settings *out, json_t **errors)
 {
@@ -68,15 +94,18 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 	json_error_t jerr;
 	const char *name;
 	char text[CONFIG_VALUE_MAX * 2], msg[256];
-	bool ok;
+	unsigned bad = 0;
 
 	*errors = NULL;
 	obj = json_loadb(body != NULL ? body : "", len, 0, &jerr);
 	if (obj == NULL || !json_is_object(obj)) {
-		snprintf(msg, sizeof(msg), "the body must be a JSON object%s%s",
-			 obj == NULL ? ": " : "", obj == NULL ? jerr.text : "");
+		if (obj == NULL)
+			snprintf(msg, sizeof(msg), "the body must be a JSON object: "
+				 "invalid JSON at line %d, column %d", jerr.line, jerr.column);
+		else
+			snprintf(msg, sizeof(msg), "the body must be a JSON object");
 		json_decref(obj);
-		*errors = json_pack("{s:s}", "body", msg);
+		*errors = one_error("body", msg);
 		return false;
 	}
 	config_defaults(&next);
@@ -89,20 +118,22 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 			snprintf(msg, sizeof(msg), "expected a string, a number or true/false");
 		else if (config_set(&next, name, text, msg, sizeof(msg)))
 			continue;
-		json_object_set_new(fields, name, json_string(msg));
+		bad++;
+		json_object_set_new(fields, name, message(msg));
 	}
 	json_decref(obj);
-	if (json_object_size(fields) == 0 && !config_check(&next, msg, sizeof(msg)))
-		json_object_set_new(fields, "settings", json_string(msg));
-	ok = json_object_size(fields) == 0;
-	if (ok) {
+	if (bad == 0 && !config_check(&next, msg, sizeof(msg))) {
+		bad++;
+		json_object_set_new(fields, "settings", message(msg));
+	}
+	if (bad == 0) {
 		*out = next.run;
 		json_decref(fields);
 	} else {
-		*errors = fields;
+		*errors = fields != NULL ? fields : one_error("body", "out of memory");
 	}
 	config_free(&next);
-	return ok;
+	return bad == 0;
 }
 
 /* The rules as a JSON list of their texts. */
@@ -164,6 +195,7 @@ bool control_parse_rules(const char *body, size_t len, struct rules **out,
 	json_t *list, *fields, *rule;
 	json_error_t jerr;
 	char line[1024], msg[256], key[24];
+	unsigned bad = 0;
 	size_t i;
 
 	*out = NULL;
@@ -173,20 +205,22 @@ bool control_parse_rules(const char *body, size_t len, struct rules **out,
 	if (list == NULL || !json_is_array(list) || rules == NULL) {
 		json_decref(list);
 		rules_unref(rules);
-		*errors = json_pack("{s:s}", "body", "the body must be a JSON list of rules");
+		*errors = one_error("body", "the body must be a JSON list of rules");
 		return false;
 	}
 	fields = json_object();
 	json_array_foreach(list, i, rule) {
 		snprintf(key, sizeof(key), "%zu", i);
 		if (!rule_line(rule, line, sizeof(line), msg, sizeof(msg)) ||
-		    !rules_add(rules, line, msg, sizeof(msg)))
-			json_object_set_new(fields, key, json_string(msg));
+		    !rules_add(rules, line, msg, sizeof(msg))) {
+			bad++;
+			json_object_set_new(fields, key, message(msg));
+		}
 	}
 	json_decref(list);
-	if (json_object_size(fields) > 0) {
+	if (bad > 0) {
 		rules_unref(rules);
-		*errors = fields;
+		*errors = fields != NULL ? fields : one_error("body", "out of memory");
 		return false;
 	}
 	json_decref(fields);
