@@ -68,15 +68,9 @@ static void start_with_admin(const char *const args[])
 {
 	char log[1 << 14];
 	const char *p;
-	FILE *f;
-	size_t n;
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
-	f = fopen(d.log_path, "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(log, 1, sizeof(log) - 1, f);
-	fclose(f);
-	log[n] = '\0';
+	daemon_log_read(&d, log, sizeof(log));
 	p = strstr(log, "control API on ");
 	ck_assert_msg(p != NULL, "no control API in the log: %s", log);
 	sscanf(p + strlen("control API on "), "%95s", admin_base);
@@ -94,21 +88,7 @@ static json_t *json_of(const struct reply *r)
 /* The value of sample `name` (the whole series name) in /metrics. */
 static double metric(const char *name)
 {
-	struct reply m = {0};
-	const char *p;
-	double v = -1;
-	size_t n = strlen(name);
-
-	get(&m, "/metrics", 10);
-	for (p = m.body; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
-		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
-			v = atof(p + n + 1);
-			break;
-		}
-	}
-	client_release(&m);
-	ck_assert_msg(v >= 0, "no sample %s", name);
-	return v;
+	return client_metric(d.base, name);
 }
 
 /* ---- faults as a client sees them ------------------------------------- */

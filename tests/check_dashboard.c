@@ -40,20 +40,7 @@ static void start(const char *const args[])
 
 static void write_conf(const char *text)
 {
-	FILE *f;
-
-	if (conf[0] == '\0') {
-		int fd;
-
-		snprintf(conf, sizeof(conf), "/tmp/userd-dash-XXXXXX");
-		fd = mkstemp(conf);
-		ck_assert_int_ge(fd, 0);
-		close(fd);
-	}
-	f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
+	testutil_write_temp(conf, text);
 }
 
 static const char *header(const char *name)

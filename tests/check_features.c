@@ -53,25 +53,10 @@ static void get_400(const char *path, const char *says)
 	assert_400(says);
 }
 
-/* The value of metric sample `name` (a full series, labels included). */
+/* The value of sample `name` in /metrics. */
 static double metric(const char *name)
 {
-	struct reply m = {0};
-	const char *p;
-	double v = -1;
-	size_t n = strlen(name);
-
-	client_request(&m, "GET", d.base, "/metrics");
-	ck_assert_int_eq(m.status, 200);
-	for (p = m.body; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
-		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
-			v = atof(p + n + 1);
-			break;
-		}
-	}
-	client_release(&m);
-	ck_assert_msg(v >= 0, "no sample %s", name);
-	return v;
+	return client_metric(d.base, name);
 }
 
 /* ---- batch ------------------------------------------------------------ */

@@ -140,16 +140,6 @@ static void get(struct reply *r, const char *path, long timeout_ms)
 	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
 }
 
-/* The value of an unlabelled metric in a /metrics body, or -1. */
-static double metric(const char *body, const char *name)
-{
-	char key[128];
-	const char *p;
-
-	snprintf(key, sizeof(key), "\n%s ", name);
-	p = strstr(body, key);
-	return p == NULL ? -1 : strtod(p + strlen(key), NULL);
-}
 
 /* Wait up to `seconds` for the daemon to exit, reading its stderr all the
  * while so that the last lines cannot hold it up.  Returns the wait
@@ -212,7 +202,7 @@ START_TEST(test_stalled_stderr_does_not_block_requests)
 	ck_assert_int_eq(h->code, CURLE_OK);
 	ck_assert_int_eq(h->status, 200);
 	ck_assert_ptr_nonnull(strstr(h->body, "# TYPE userd_log_lines_dropped_total counter\n"));
-	dropped = metric(h->body, "userd_log_lines_dropped_total");
+	dropped = client_sample(h->body, "userd_log_lines_dropped_total");
 	fprintf(stderr, "userd_log_lines_dropped_total %.0f\n", dropped);
 	ck_assert_msg(dropped > 0, "dropped %.0f log lines", dropped);
 

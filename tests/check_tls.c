@@ -137,26 +137,10 @@ static void start_tls(bool client_certs, const char *const more[])
 		      "listening line not https: %s", d.base);
 }
 
-/* The value of a metric sample (a full series name), or -1. */
+/* The value of a metric sample (a full series name). */
 static double metric(const char *name)
 {
-	struct reply m = {0};
-	size_t n = strlen(name);
-	double v = -1;
-
-	client_request(&m, "GET", d.base, "/metrics");
-	ck_assert_int_eq(m.code, CURLE_OK);
-	ck_assert_int_eq(m.status, 200);
-	for (const char *p = m.body; p != NULL && *p != '\0';) {
-		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
-			v = atof(p + n + 1);
-			break;
-		}
-		p = strchr(p, '\n');
-		p = p != NULL ? p + 1 : NULL;
-	}
-	client_release(&m);
-	return v;
+	return client_metric(d.base, name);
 }
 
 /* ---- serving ---------------------------------------------------------- */
@@ -412,8 +396,6 @@ START_TEST(test_sigterm_drains_over_tls)
 	char log[1 << 14];
 	const char *p;
 	int status, answered = 0, in_flight = -1;
-	FILE *f;
-	size_t n;
 
 	start_tls(false, more);
 	client_set_tls(at("ca.pem"), NULL, NULL);
@@ -425,11 +407,7 @@ START_TEST(test_sigterm_drains_over_tls)
 	/* Every request in flight at SIGTERM is answered with its record; a
 	 * client whose handshake was still going on (a loaded machine) is
 	 * refused with 503 or a closed connection, never left hanging. */
-	f = fopen(d.log_path, "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(log, 1, sizeof(log) - 1, f);
-	fclose(f);
-	log[n] = '\0';
+	daemon_log_read(&d, log, sizeof(log));
 	p = strstr(log, "draining ");
 	ck_assert_msg(p != NULL && sscanf(p, "draining %d requests", &in_flight) == 1,
 		      "log: %s", log);

@@ -358,3 +358,30 @@ bool client_raw_closed(int fd, double timeout_s)
 		return false;
 	return recv(fd, &byte, 1, MSG_DONTWAIT) <= 0;
 }
+
+double client_sample(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p = strchr(p, '\n');
+		p = p != NULL ? p + 1 : NULL;
+	}
+	return -1;
+}
+
+double client_metric(const char *base, const char *name)
+{
+	struct reply m = {0};
+	double v;
+
+	client_request(&m, "GET", base, "/metrics");
+	ck_assert_int_eq(m.code, CURLE_OK);
+	ck_assert_int_eq(m.status, 200);
+	v = client_sample(m.body, name);
+	client_release(&m);
+	ck_assert_msg(v >= 0, "no sample %s", name);
+	return v;
+}

@@ -76,6 +76,14 @@ long client_raw_answer(int fd, char *buf, size_t buflen, double timeout_s);
  * with nothing more to read? */
 bool client_raw_closed(int fd, double timeout_s);
 
+/* The value of sample `name` (the whole series name, labels included) in
+ * a Prometheus text body, or -1 when there is none. */
+double client_sample(const char *text, const char *name);
+
+/* GET base/metrics (asserting a 200) and the value of sample `name`;
+ * asserts that there is one. */
+double client_metric(const char *base, const char *name);
+
 /* Can a new TCP connection be made to 127.0.0.1:port? */
 bool client_can_connect(unsigned port);
 

@@ -112,6 +112,11 @@ static size_t read_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
+size_t daemon_log_read(const struct daemon *d, char *buf, size_t len)
+{
+	return read_file(d->log_path, buf, len);
+}
+
 bool daemon_log_contains(const struct daemon *d, const char *text)
 {
 	static char buf[1 << 20];

@@ -50,6 +50,10 @@ int daemon_wait(struct daemon *d, double timeout_s);
 /* Kill (SIGKILL) if still running, reap, remove the log. */
 void daemon_cleanup(struct daemon *d);
 
+/* The daemon's stderr so far, NUL-terminated, into buf (len bytes).
+ * Returns the bytes read. */
+size_t daemon_log_read(const struct daemon *d, char *buf, size_t len);
+
 /* Does the daemon's stderr so far contain `text`? */
 bool daemon_log_contains(const struct daemon *d, const char *text);
 
