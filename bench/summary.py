@@ -101,11 +101,12 @@ def ks_table(ks):
           "lateness. D = sup |F_n − F| against the model's CDF; critical "
           "value at 1 % = 1.6276/√n. Lateness here is exact, from the same "
           "sample's `late_ms` / `timer_late_ms` (access log on, json, to a "
-          "file).\n")
+          "file; *dropped* = access-log lines userd lost because the log did "
+          "not keep up, from `userd_log_lines_dropped_total`).\n")
     print("| model | server (library) | conns | n | D drawn | D served | critical (1 %) "
           "| drawn | served | response lateness p50 / p99 / p99.9 / max ms "
-          "| timer lateness p50 / p99 / p99.9 / max ms |")
-    print("|---|---|--:|--:|--:|--:|--:|---|---|--:|--:|")
+          "| timer lateness p50 / p99 / p99.9 / max ms | dropped |")
+    print("|---|---|--:|--:|--:|--:|--:|---|---|--:|--:|--:|")
     for k in ks:
         lib = "Debian's" if k["server"] == "userd" else "patched"
         print(f"| {k['model']} | {k['server']} ({lib}) | {int(k['conns']):,} | {int(k['n']):,} "
@@ -113,7 +114,8 @@ def ks_table(ks):
               f"| {'pass' if k['pass_drawn'] == 'yes' else 'FAIL'} "
               f"| {'pass' if k['pass_served'] == 'yes' else 'FAIL'} "
               f"| {k['late_p50']} / {k['late_p99']} / {k['late_p999']} / {k['late_max']} "
-              f"| {k['timer_p50']} / {k['timer_p99']} / {k['timer_p999']} / {k['timer_max']} |")
+              f"| {k['timer_p50']} / {k['timer_p99']} / {k['timer_p999']} / {k['timer_max']} "
+              f"| {k.get('log_dropped', 'n/a')} |")
     print()
 
 
