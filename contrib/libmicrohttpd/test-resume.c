@@ -218,27 +218,37 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Resume every connection queued so far, in random order; returns how many. */
-static unsigned resume_all_shuffled(struct run *run, uint64_t *seed)
+/* Take every connection queued so far, in random order: a malloc'd
+ * array (the caller frees it) and its length in *n. */
+static struct MHD_Connection **take_shuffled(struct run *run, uint64_t *seed,
+					     unsigned *n)
 {
-	struct MHD_Connection **v;
-	unsigned n, i, j;
-	struct MHD_Connection *t;
+	struct MHD_Connection **v, *t;
+	unsigned i, j;
 
 	pthread_mutex_lock(&run->pending.lock);
-	n = run->pending.n;
-	v = malloc(sizeof *v * (n ? n : 1));
+	*n = run->pending.n;
+	v = malloc(sizeof *v * (*n ? *n : 1));
 	if (v == NULL)
 		abort();
-	memcpy(v, run->pending.conns, sizeof *v * n);
+	memcpy(v, run->pending.conns, sizeof *v * *n);
 	run->pending.n = 0;
 	pthread_mutex_unlock(&run->pending.lock);
-	for (i = n; i > 1; i--) {
+	for (i = *n; i > 1; i--) {
 		j = (unsigned)(rnd(seed) % i);
 		t = v[i - 1];
 		v[i - 1] = v[j];
 		v[j] = t;
 	}
+	return v;
+}
+
+/* Resume every connection queued so far, in random order; returns how many. */
+static unsigned resume_all_shuffled(struct run *run, uint64_t *seed)
+{
+	unsigned n, i;
+	struct MHD_Connection **v = take_shuffled(run, seed, &n);
+
 	for (i = 0; i < n; i++)
 		MHD_resume_connection(v[i]);
 	atomic_fetch_add(&run->resumed, n);
@@ -470,25 +480,10 @@ static bool wait_for(struct run *run, bool (*cond)(void *), void *arg, double se
  * after the previous one was answered. */
 static void trickle(struct run *run, struct clients *cl, uint64_t *seed)
 {
-	struct MHD_Connection **v;
-	unsigned n, i, j;
-	struct MHD_Connection *t;
+	unsigned n, i;
+	struct MHD_Connection **v = take_shuffled(run, seed, &n);
 	double end;
 
-	pthread_mutex_lock(&run->pending.lock);
-	n = run->pending.n;
-	v = malloc(sizeof *v * (n ? n : 1));
-	if (v == NULL)
-		abort();
-	memcpy(v, run->pending.conns, sizeof *v * n);
-	run->pending.n = 0;
-	pthread_mutex_unlock(&run->pending.lock);
-	for (i = n; i > 1; i--) {
-		j = (unsigned)(rnd(seed) % i);
-		t = v[i - 1];
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
 	for (i = 0; i < n; i++) {
 		MHD_resume_connection(v[i]);
 		atomic_fetch_add(&run->resumed, 1);
