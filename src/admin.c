@@ -20,12 +20,7 @@
 #include "control.h"
 #include "listener.h"
 #include "log.h"
-
-#if MHD_VERSION < 0x00097002
-typedef int MHD_Result_t;
-#else
-typedef enum MHD_Result MHD_Result_t;
-#endif
+#include "mhd_compat.h"
 
 /* Largest request body taken, and most control connections at once. */
 #define ADMIN_BODY_MAX (64 * 1024)

@@ -46,19 +46,13 @@
 #include "acceptor.h"
 #include "live.h"
 #include "log.h"
+#include "mhd_compat.h"
 #include "metrics.h"
 #include "render.h"
 #include "request.h"
 #include "routes.h"
 #include "tls.h"
 #include "util.h"
-
-/* libmicrohttpd version shims, all in one place. */
-#if MHD_VERSION < 0x00097002
-typedef int MHD_Result_t;
-#else
-typedef enum MHD_Result MHD_Result_t;
-#endif
 
 enum exchange_state {
 	EX_NEW = 0,  /* headers seen, not yet dispatched */
