@@ -73,36 +73,15 @@ static bool parse_number(const char *option, const char *text, uint64_t min,
 	return true;
 }
 
-/* Parse a share from 0 to 1 ("0", "0.05", "1", ".5"): digits and at most
- * one point, nothing else. */
+/* Parse a share from 0 to 1 (see decimal_share). */
 static bool parse_rate(const char *name, const char *text, double *out,
 		       char *err, size_t errlen)
 {
-	double v = 0, scale = 1;
-	bool point = false, digits = false;
-
-	for (const char *p = text; *p != '\0'; p++) {
-		if (*p == '.' && !point) {
-			point = true;
-		} else if (*p >= '0' && *p <= '9' && (p - text) < 20) {
-			digits = true;
-			if (point) {
-				scale /= 10;
-				v += (*p - '0') * scale;
-			} else {
-				v = v * 10 + (*p - '0');
-			}
-		} else {
-			digits = false;
-			break;
-		}
-	}
-	if (!digits || v > 1.0) {
+	if (!decimal_share(text, strlen(text), out)) {
 		util_error(err, errlen, "%s: '%s' is not a number from 0 to 1",
 			  name, text);
 		return false;
 	}
-	*out = v;
 	return true;
 }
 

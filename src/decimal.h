@@ -4,6 +4,7 @@
 #ifndef USERD_DECIMAL_H
 #define USERD_DECIMAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,5 +19,14 @@ enum decimal_result {
  * is checked, so "99999999999999999999x" is DECIMAL_INVALID. */
 enum decimal_result decimal_parse(const char *s, size_t len, uint64_t max,
 				  uint64_t *out);
+
+/* Longest share decimal_share() takes, in bytes. */
+#define DECIMAL_SHARE_MAX 20
+
+/* Parse the `len` bytes at `s` (no NUL needed) as a share from 0 to 1
+ * ("0", "0.05", "1", ".5"): 1 to DECIMAL_SHARE_MAX bytes of digits with
+ * at most one point, at least one digit, no sign or exponent.  On success
+ * sets *out and returns true; otherwise *out is untouched. */
+bool decimal_share(const char *s, size_t len, double *out);
 
 #endif

@@ -76,30 +76,6 @@ void fault_describe(const struct fault *f, char *buf, size_t len)
 		snprintf(buf, len, "%s", fault_kind_name(f->kind));
 }
 
-/* A share from 0 to 1: digits with at most one point. */
-static bool parse_share(const char *s, size_t len, double *out)
-{
-	char buf[32];
-	char *end;
-	size_t digits = 0;
-	bool point = false;
-
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '.' && !point)
-			point = true;
-		else if (s[i] >= '0' && s[i] <= '9')
-			digits++;
-		else
-			return false;
-	}
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	*out = strtod(buf, &end);
-	return digits > 0 && *end == '\0' && *out <= 1.0;
-}
-
 bool fault_mix_parse(const char *text, struct fault_mix *out, char *err,
 		     size_t errlen)
 {
@@ -130,7 +106,7 @@ bool fault_mix_parse(const char *text, struct fault_mix *out, char *err,
 			return false;
 		}
 		if (m.fault[m.n].kind == FAULT_NONE ||
-		    !parse_share(eq + 1, item - (size_t)(eq - p) - 1, &m.share[m.n])) {
+		    !decimal_share(eq + 1, item - (size_t)(eq - p) - 1, &m.share[m.n])) {
 			snprintf(err, errlen, "'%.*s': the share must be a number from 0 to 1",
 				 (int)(item < 40 ? item : 40), p);
 			return false;

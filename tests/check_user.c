@@ -116,6 +116,43 @@ START_TEST(test_decimals)
 }
 END_TEST
 
+/* Shares: the --error-rate and --faults grammar. */
+static const struct {
+	const char *text;
+	bool ok;
+	double value;
+} shares[] = {
+	{"0", true, 0},
+	{"1", true, 1},
+	{"0.25", true, 0.25},
+	{".5", true, 0.5},
+	{"1.", true, 1},
+	{"0.3", true, 0.3},
+	{"00000000000000000001", true, 1}, /* DECIMAL_SHARE_MAX bytes */
+	{"000000000000000000001", false, 0},
+	{"", false, 0},
+	{".", false, 0},
+	{"1.5", false, 0},
+	{"2", false, 0},
+	{"-0.1", false, 0},
+	{"+0.1", false, 0},
+	{"0.5.5", false, 0},
+	{"1e-1", false, 0},
+	{" 0.5", false, 0},
+	{"0.5 ", false, 0},
+	{"0x1", false, 0},
+};
+
+START_TEST(test_shares)
+{
+	double v = 42;
+	const char *t = shares[_i].text;
+
+	ck_assert_int_eq(decimal_share(t, strlen(t), &v), shares[_i].ok);
+	ck_assert_double_eq(v, shares[_i].ok ? shares[_i].value : 42);
+}
+END_TEST
+
 static Suite *user_suite(void)
 {
 	Suite *s = suite_create("user");
@@ -129,6 +166,7 @@ static Suite *user_suite(void)
 	tcase_add_test(ids, test_length_is_respected);
 	tcase_add_loop_test(ids, test_decimals, 0,
 			    (int)(sizeof(decimals) / sizeof(decimals[0])));
+	tcase_add_loop_test(ids, test_shares, 0, (int)(sizeof(shares) / sizeof(shares[0])));
 	tcase_add_test(rec, test_age_range_and_determinism);
 	suite_add_tcase(s, ids);
 	suite_add_tcase(s, rec);
