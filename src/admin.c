@@ -285,12 +285,14 @@ static unsigned open_count(void *cls)
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
-/* Open HOST:PORT or unix:PATH. */
+/* Open HOST:PORT or unix:PATH (checked by config_check). */
 static int open_socket(struct admin *a, const char *addr, char *err, size_t errlen)
 {
 	char host[256];
-	const char *colon = strrchr(addr, ':');
-	size_t hlen = (size_t)(colon - addr);
+	const char *h;
+	size_t hlen;
+	uint16_t port;
+	bool ok;
 
 	if (strncmp(addr, "unix:", 5) == 0) {
 		a->unix_path = strdup(addr + 5);
@@ -301,18 +303,16 @@ static int open_socket(struct admin *a, const char *addr, char *err, size_t errl
 		snprintf(a->url, sizeof(a->url), "%s", addr);
 		return listener_open_unix(a->unix_path, err, errlen);
 	}
-	assert(colon != NULL);
-	if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-		addr++;
-		hlen -= 2;
-	}
+	ok = listener_split(addr, &h, &hlen, &port);
+	assert(ok);
+	(void)ok;
 	if (hlen >= sizeof(host)) {
 		snprintf(err, errlen, "admin: the host name is too long");
 		return -1;
 	}
-	memcpy(host, addr, hlen);
+	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	return listener_open(host, (uint16_t)atoi(colon + 1), false, err, errlen);
+	return listener_open(host, port, false, err, errlen);
 }
 
 int admin_start(struct admin **out, const char *addr, const char *token,

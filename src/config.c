@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "decimal.h"
+#include "listener.h"
 #include "util.h"
 
 #include <assert.h>
@@ -475,28 +476,21 @@ static bool apply(struct config *cfg, const struct opt *o, const char *name,
 	return false;
 }
 
-/* Is the control API's address reachable only from this machine? */
-static bool admin_is_local(const char *addr)
+/* Is the control API's host (len bytes, brackets removed) reachable only
+ * from this machine? */
+static bool admin_is_local(const char *host, size_t len)
 {
-	const char *colon = strrchr(addr, ':');
-	size_t len = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
-
-	if (strncmp(addr, "unix:", 5) == 0)
-		return true;
-	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
-		addr++;
-		len -= 2;
-	}
-	return (len == 9 && strncmp(addr, "localhost", 9) == 0) ||
-	       (len == 3 && strncmp(addr, "::1", 3) == 0) ||
-	       (len >= 4 && strncmp(addr, "127.", 4) == 0);
+	return (len == 9 && strncmp(host, "localhost", 9) == 0) ||
+	       (len == 3 && strncmp(host, "::1", 3) == 0) ||
+	       (len >= 4 && strncmp(host, "127.", 4) == 0);
 }
 
 /* --admin: HOST:PORT (a port from 0 to 65535) or unix:PATH. */
 static bool check_admin(const struct config *cfg, char *err, size_t errlen)
 {
-	const char *a = cfg->admin, *colon;
-	uint64_t port;
+	const char *a = cfg->admin, *host;
+	size_t host_len;
+	uint16_t port;
 
 	if (a == NULL)
 		return true;
@@ -507,13 +501,11 @@ static bool check_admin(const struct config *cfg, char *err, size_t errlen)
 		}
 		return true;
 	}
-	colon = strrchr(a, ':');
-	if (colon == NULL || colon == a ||
-	    decimal_parse(colon + 1, strlen(colon + 1), 65535, &port) != DECIMAL_OK) {
+	if (!listener_split(a, &host, &host_len, &port)) {
 		util_error(err, errlen, "admin: '%s' is not HOST:PORT or unix:PATH", a);
 		return false;
 	}
-	if (!admin_is_local(a) && cfg->admin_token_file == NULL) {
+	if (!admin_is_local(host, host_len) && cfg->admin_token_file == NULL) {
 		util_error(err, errlen, "admin: %s is not a loopback address: "
 			  "--admin-token-file is required", a);
 		return false;

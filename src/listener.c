@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "decimal.h"
+
 /* Render a socket address as "host:port" with brackets around IPv6. */
 static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
 {
@@ -131,6 +133,27 @@ int listener_open(const char *bind_addr, uint16_t port, bool reuse_port,
 		snprintf(err, errlen, "cannot listen on %s: %s",
 			 where[0] != '\0' ? where : bind_addr, strerror(saved));
 	return fd;
+}
+
+bool listener_split(const char *addr, const char **host, size_t *host_len,
+		    uint16_t *port)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t len;
+	uint64_t v;
+
+	if (colon == NULL || colon == addr ||
+	    decimal_parse(colon + 1, strlen(colon + 1), 65535, &v) != DECIMAL_OK)
+		return false;
+	len = (size_t)(colon - addr);
+	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+		addr++;
+		len -= 2;
+	}
+	*host = addr;
+	*host_len = len;
+	*port = (uint16_t)v;
+	return true;
 }
 
 int listener_open_unix(const char *path, char *err, size_t errlen)

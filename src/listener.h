@@ -19,10 +19,18 @@
  * socket that also takes IPv4, or plain IPv4 where IPv6 is unavailable.
  * Otherwise it is a numeric IPv4/IPv6 address or a host name (the first
  * address that binds wins).  With `reuse_port`, SO_REUSEPORT lets several
- * processes listen on the same port, the kernel spreading connections.  Returns the socket, or -1 with a message
- * naming the address and the reason in err. */
+ * processes listen on the same port, the kernel spreading connections.
+ * Returns the socket, or -1 with a message naming the address and the
+ * reason in err. */
 int listener_open(const char *bind_addr, uint16_t port, bool reuse_port,
 		  char *err, size_t errlen);
+
+/* Split "HOST:PORT" (or "[IPV6]:PORT") at its last ':': *host and
+ * *host_len get the host, brackets removed (not NUL-terminated: it points
+ * into addr), *port the port.  False when there is no ':', nothing before
+ * it, or the port is not a decimal from 0 to 65535. */
+bool listener_split(const char *addr, const char **host, size_t *host_len,
+		    uint16_t *port);
 
 /* Open, bind and listen on the unix socket `path` (mode 0600; a stale
  * socket there is replaced).  Returns the socket, or -1 with a message

@@ -196,6 +196,12 @@ static const struct {
 	{{"--timer-slack", "1001", NULL}, "out of range"},
 	{{"--delay", "uniform:9:1", NULL}, "MIN is above MAX"},
 	{{"--access-log", "verbose", NULL}, "not one of off, common, json"},
+	{{"--admin", ":80", NULL}, "is not HOST:PORT or unix:PATH"},
+	{{"--admin", "127.0.0.1", NULL}, "is not HOST:PORT or unix:PATH"},
+	{{"--admin", "127.0.0.1:65536", NULL}, "is not HOST:PORT or unix:PATH"},
+	{{"--admin", "[::2]:0", NULL}, "not a loopback address"},
+	{{"--admin", "128.0.0.1:0", NULL}, "not a loopback address"},
+	{{"--admin", "unix:sock", NULL}, "unix: needs a path"},
 };
 
 START_TEST(test_bad_command_lines)
@@ -203,6 +209,18 @@ START_TEST(test_bad_command_lines)
 	ck_assert_int_eq(parse(bad[_i].args), CONFIG_USAGE_ERROR);
 	ck_assert_msg(strstr(err, bad[_i].says) != NULL,
 		      "message '%s' lacks '%s'", err, bad[_i].says);
+}
+END_TEST
+
+/* Loopback control addresses need no token; brackets are taken off. */
+static const char *const local_admin[] = {"127.0.0.1:0", "127.1.2.3:9", "[::1]:0",
+					  "localhost:65535", "unix:/run/userd.sock"};
+
+START_TEST(test_local_admin_addresses)
+{
+	const char *args[] = {"--admin", local_admin[_i], NULL};
+
+	ck_assert_msg(parse(args) == CONFIG_OK, "%s: %s", local_admin[_i], err);
 }
 END_TEST
 
@@ -500,6 +518,8 @@ static Suite *config_suite(void)
 	tcase_add_test(good, test_every_option_is_documented);
 	tcase_add_test(good, test_values_as_text);
 	tcase_add_test(good, test_diff_and_describe);
+	tcase_add_loop_test(good, test_local_admin_addresses, 0,
+			    (int)(sizeof(local_admin) / sizeof(local_admin[0])));
 	tcase_add_loop_test(badc, test_bad_command_lines, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_checked_fixture(file, setup, teardown);
