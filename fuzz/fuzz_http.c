@@ -74,7 +74,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("fuzz_http: getsockname");
 		abort();
 	}
-	rc = timerq_create(&timers, 0);
+	rc = timerq_create(&timers, 0, 64);
 	if (rc != 0) {
 		fprintf(stderr, "fuzz_http: timerq_create: %s\n", strerror(rc));
 		abort();

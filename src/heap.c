@@ -1,229 +1,138 @@
-/* heap.c - intrusive binary min-heap; see heap.h.
+/* heap.c - intrusive 4-ary min-heap in one array; see heap.h.
  *
- * The tree is complete: node number k (1-based, breadth-first) is reached
- * from the root by following the bits of k below its top bit, 0 = left,
- * 1 = right.  That finds the insertion point (count + 1) and the last node
- * (count) in O(log n) without an array.
+ * Slot i's children are 4i+1 .. 4i+4, its parent (i-1)/4.  Every move of
+ * a slot writes its node's index, so a node always knows where it is and
+ * can be removed from the middle.
  */
 #include "heap.h"
 
-#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
 
-#include <stdbool.h>
+#define ARITY 4
 
-static bool node_less(const struct heap_node *a, const struct heap_node *b)
+/* Does slot a come before slot b?  Equal keys (rare: deadlines are in
+ * nanoseconds) fall back to insertion order. */
+static bool slot_less(const struct heap_slot *a, const struct heap_slot *b)
 {
 	if (a->key != b->key)
 		return a->key < b->key;
-	return a->seq < b->seq;
+	return a->node->seq < b->node->seq;
 }
 
-/* Point `node`'s children back at it. */
-static void adopt_children(struct heap_node *node)
+/* Put `s` in slot i. */
+static void place(struct heap *h, size_t i, struct heap_slot s)
 {
-	if (node->left != NULL)
-		node->left->parent = node;
-	if (node->right != NULL)
-		node->right->parent = node;
+	h->slots[i] = s;
+	s.node->index = i;
 }
 
-/* Put `node` where `old` hung from `parent` (NULL: at the root). */
-static void take_place(struct heap *h, struct heap_node *parent,
-		       const struct heap_node *old, struct heap_node *node)
+/* Move `s`, destined for slot i, up past every parent it precedes;
+ * returns where it lands. */
+static size_t sift_up(struct heap *h, size_t i, struct heap_slot s)
 {
-	if (parent == NULL)
-		h->min = node;
-	else if (parent->left == old)
-		parent->left = node;
-	else
-		parent->right = node;
-}
+	while (i > 0) {
+		size_t parent = (i - 1) / ARITY;
 
-/* Exchange `child` with its parent `parent`, fixing every link. */
-static void swap_with_parent(struct heap *h, struct heap_node *parent,
-			     struct heap_node *child)
-{
-	struct heap_node *sibling;
-	struct heap_node tmp;
-
-	tmp = *parent;
-	*parent = *child;
-	*child = tmp;
-	/* Keys and seqs travelled with the copies; swap them back so each
-	 * node keeps its own. */
-	tmp.key = parent->key;
-	tmp.seq = parent->seq;
-	parent->key = child->key;
-	parent->seq = child->seq;
-	child->key = tmp.key;
-	child->seq = tmp.seq;
-
-	parent->parent = child;
-	if (child->left == child) {
-		child->left = parent;
-		sibling = child->right;
-	} else {
-		child->right = parent;
-		sibling = child->left;
+		if (!slot_less(&s, &h->slots[parent]))
+			break;
+		place(h, i, h->slots[parent]);
+		i = parent;
 	}
-	if (sibling != NULL)
-		sibling->parent = child;
-	adopt_children(parent);
-	take_place(h, child->parent, parent, child);
+	place(h, i, s);
+	return i;
 }
 
-/* Move `node` up while it is smaller than its parent. */
-static void sift_up(struct heap *h, struct heap_node *node)
-{
-	while (node->parent != NULL && node_less(node, node->parent))
-		swap_with_parent(h, node->parent, node);
-}
-
-/* Move `node` down while a child is smaller than it. */
-static void sift_down(struct heap *h, struct heap_node *node)
+/* Move `s`, destined for slot i, down past every child that precedes
+ * it. */
+static void sift_down(struct heap *h, size_t i, struct heap_slot s)
 {
 	for (;;) {
-		struct heap_node *smallest = node;
+		size_t first = i * ARITY + 1;
+		size_t end = first + ARITY < h->count ? first + ARITY : h->count;
+		size_t best = i;
+		const struct heap_slot *best_slot = &s;
 
-		if (node->left != NULL && node_less(node->left, smallest))
-			smallest = node->left;
-		if (node->right != NULL && node_less(node->right, smallest))
-			smallest = node->right;
-		if (smallest == node)
-			return;
-		swap_with_parent(h, node, smallest);
+		for (size_t c = first; c < end; c++) {
+			if (slot_less(&h->slots[c], best_slot)) {
+				best = c;
+				best_slot = &h->slots[c];
+			}
+		}
+		if (best == i)
+			break;
+		place(h, i, h->slots[best]);
+		i = best;
 	}
+	place(h, i, s);
 }
 
-/* The link that holds (or will hold) node number `n`, and its parent. */
-static struct heap_node **find_slot(struct heap *h, size_t n,
-				    struct heap_node **parent)
+int heap_init(struct heap *h, size_t capacity)
 {
-	struct heap_node **slot = &h->min;
-	size_t path = 0;
-	unsigned depth = 0;
-
-	*parent = NULL;
-	/* Reverse the bits of n below its top bit into `path`. */
-	while (n >= 2) {
-		path = (path << 1) | (n & 1);
-		n >>= 1;
-		depth++;
-	}
-	while (depth-- > 0) {
-		*parent = *slot;
-		slot = (path & 1) ? &(*slot)->right : &(*slot)->left;
-		path >>= 1;
-	}
-	return slot;
-}
-
-void heap_init(struct heap *h)
-{
-	h->min = NULL;
+	assert(capacity > 0);
+	h->slots = malloc(capacity * sizeof(*h->slots));
+	if (h->slots == NULL)
+		return ENOMEM;
 	h->count = 0;
+	h->capacity = capacity;
 	h->next_seq = 0;
+	return 0;
 }
 
-void heap_insert(struct heap *h, struct heap_node *node, uint64_t key)
+void heap_destroy(struct heap *h)
 {
-	struct heap_node *parent;
-	struct heap_node **slot;
+	free(h->slots);
+	h->slots = NULL;
+	h->count = 0;
+	h->capacity = 0;
+}
 
-	node->left = NULL;
-	node->right = NULL;
-	node->key = key;
+bool heap_insert(struct heap *h, struct heap_node *node, uint64_t key)
+{
+	struct heap_slot s = {.key = key, .node = node};
+
+	if (h->count == h->capacity)
+		return false;
 	node->seq = h->next_seq++;
-
-	slot = find_slot(h, h->count + 1, &parent);
-	node->parent = parent;
-	*slot = node;
-	h->count++;
-	sift_up(h, node);
-}
-
-/* Is `node` in `h`?  Its parent links lead to h's root.  O(log n). */
-static bool heap_contains(const struct heap *h, const struct heap_node *node)
-{
-	while (node->parent != NULL)
-		node = node->parent;
-	return node == h->min;
+	sift_up(h, h->count++, s);
+	return true;
 }
 
 void heap_remove(struct heap *h, struct heap_node *node)
 {
-	struct heap_node *last;
-	struct heap_node *parent;
-	struct heap_node **slot;
+	size_t i = node->index;
+	struct heap_slot last;
 
-	assert(h->count > 0 && heap_contains(h, node));
-	if (h->count == 0)
+	assert(i < h->count && h->slots[i].node == node);
+	if (i >= h->count || h->slots[i].node != node)
 		return;
 
-	/* Detach the last node of the tree; it will fill `node`'s place. */
-	slot = find_slot(h, h->count, &parent);
-	last = *slot;
-	*slot = NULL;
-	h->count--;
-
-	if (last == node)
+	/* The last slot fills the hole; it may belong above or below it. */
+	last = h->slots[--h->count];
+	if (i == h->count)
 		return;
-
-	/* Put `last` where `node` was. */
-	last->left = node->left;
-	last->right = node->right;
-	last->parent = node->parent;
-	adopt_children(last);
-	take_place(h, node->parent, node, last);
-
-	/* It may belong above or below that place. */
-	sift_down(h, last);
-	sift_up(h, last);
+	if (sift_up(h, i, last) == i)
+		sift_down(h, i, last);
 }
 
 struct heap_node *heap_pop(struct heap *h)
 {
-	struct heap_node *min = h->min;
+	struct heap_node *min = heap_min(h);
 
 	if (min != NULL)
 		heap_remove(h, min);
 	return min;
 }
 
-/* Validate the subtree at `node`, counting its nodes into *count. */
-static int validate_node(const struct heap_node *node, size_t *count)
-{
-	const struct heap_node *kids[2] = {node->left, node->right};
-
-	(*count)++;
-	for (int i = 0; i < 2; i++) {
-		if (kids[i] == NULL)
-			continue;
-		if (kids[i]->parent != node || node_less(kids[i], node))
-			return -1;
-		if (validate_node(kids[i], count) != 0)
-			return -1;
-	}
-	/* Complete-tree shape: no right child without a left one. */
-	if (node->left == NULL && node->right != NULL)
-		return -1;
-	return 0;
-}
-
 int heap_validate(const struct heap *h)
 {
-	struct heap copy = *h;
-	size_t count = 0;
-	struct heap_node *parent;
-
-	if (h->min == NULL)
-		return h->count == 0 ? 0 : -1;
-	if (h->min->parent != NULL || validate_node(h->min, &count) != 0)
+	if (h->count > h->capacity || (h->count > 0 && h->slots == NULL))
 		return -1;
-	if (count != h->count)
-		return -1;
-	/* The last node must be where the breadth-first numbering says. */
-	if (*find_slot(&copy, h->count, &parent) == NULL)
-		return -1;
+	for (size_t i = 0; i < h->count; i++) {
+		if (h->slots[i].node == NULL || h->slots[i].node->index != i)
+			return -1;
+		if (i > 0 && slot_less(&h->slots[i], &h->slots[(i - 1) / ARITY]))
+			return -1;
+	}
 	return 0;
 }

@@ -355,7 +355,9 @@ static int start(struct app *app, const char *token)
 		app->url[4] = 's';
 	}
 
-	rc = timerq_create(&app->timers, (uint64_t)app->cfg.run.timer_slack_ms * 1000000u);
+	/* A connection waits on at most one deadline at a time. */
+	rc = timerq_create(&app->timers, (uint64_t)app->cfg.run.timer_slack_ms * 1000000u,
+			   app->max_connections);
 	if (rc != 0) {
 		log_error("cannot start the timer thread: %s", strerror(rc));
 		close(fd);

@@ -40,10 +40,8 @@ static struct timerq_entry *detach_due(timerq *q, uint64_t limit, size_t *count)
 {
 	struct timerq_entry *head = NULL;
 	struct timerq_entry **tail = &head;
-	struct heap_node *min;
-
 	*count = 0;
-	while ((min = heap_min(&q->heap)) != NULL && min->key <= limit) {
+	while (heap_count(&q->heap) > 0 && heap_min_key(&q->heap) <= limit) {
 		struct timerq_entry *e = entry_of(heap_pop(&q->heap));
 
 		e->pending = false;
@@ -86,7 +84,6 @@ static void *timer_thread(void *arg)
 	pthread_mutex_lock(&q->lock);
 	while (!q->stop) {
 		uint64_t now = timerq_now();
-		struct heap_node *min;
 		struct timerq_entry *batch;
 		size_t count;
 
@@ -98,15 +95,15 @@ static void *timer_thread(void *arg)
 			continue;
 		}
 
-		min = heap_min(&q->heap);
-		if (min == NULL) {
+		if (heap_count(&q->heap) == 0) {
 			q->wake_at = NEVER;
 			pthread_cond_wait(&q->wake, &q->lock);
 		} else {
+			uint64_t key = heap_min_key(&q->heap);
 			struct timespec ts;
 
-			q->wake_at = min->key + q->slack_ns;
-			if (q->wake_at < min->key) /* overflow */
+			q->wake_at = key + q->slack_ns;
+			if (q->wake_at < key) /* overflow */
 				q->wake_at = NEVER - 1;
 			to_timespec(q->wake_at, &ts);
 			pthread_cond_timedwait(&q->wake, &q->lock, &ts);
@@ -116,7 +113,7 @@ static void *timer_thread(void *arg)
 	return NULL;
 }
 
-int timerq_create(timerq **out, uint64_t slack_ns)
+int timerq_create(timerq **out, uint64_t slack_ns, size_t capacity)
 {
 	pthread_condattr_t attr;
 	timerq *q;
@@ -125,7 +122,11 @@ int timerq_create(timerq **out, uint64_t slack_ns)
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return ENOMEM;
-	heap_init(&q->heap);
+	err = heap_init(&q->heap, capacity);
+	if (err != 0) {
+		free(q);
+		return err;
+	}
 	q->slack_ns = slack_ns;
 	q->wake_at = NEVER;
 
@@ -153,6 +154,7 @@ fail_cond:
 fail_mutex:
 	pthread_mutex_destroy(&q->lock);
 fail_free:
+	heap_destroy(&q->heap);
 	free(q);
 	return err;
 }
@@ -172,12 +174,11 @@ bool timerq_add(timerq *q, struct timerq_entry *entry, uint64_t deadline_ns,
 	entry->next = NULL;
 	pthread_mutex_lock(&q->lock);
 	assert(!entry->pending);
-	if (q->closed) {
+	if (q->closed || !heap_insert(&q->heap, &entry->node, deadline_ns)) {
 		pthread_mutex_unlock(&q->lock);
 		return false;
 	}
 	entry->pending = true;
-	heap_insert(&q->heap, &entry->node, deadline_ns);
 	/* Wake the thread only when this entry is due before it would look
 	 * anyway: most deadlines land behind the earliest one, so most adds
 	 * cost no wake-up. */
@@ -233,5 +234,6 @@ void timerq_destroy(timerq *q)
 	pthread_join(q->thread, NULL);
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);
+	heap_destroy(&q->heap);
 	free(q);
 }

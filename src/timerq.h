@@ -1,7 +1,8 @@
 /* timerq.h - one shared deadline queue with its own timer thread.
  *
- * Entries are intrusive (embed a struct timerq_entry in your object), so
- * adding never allocates and cannot fail.  A single thread sleeps until the
+ * Entries are intrusive (embed a struct timerq_entry in your object) and
+ * the queue is sized once, for as many entries as can be pending at once,
+ * so adding never allocates.  A single thread sleeps until the
  * earliest deadline (plus the configured slack), detaches every entry whose
  * deadline has passed, and then fires their callbacks outside the lock, in
  * deadline order (equal deadlines in insertion order).  A callback may add
@@ -50,9 +51,10 @@ struct timerq_entry {
 /* Current CLOCK_MONOTONIC time in nanoseconds. */
 uint64_t timerq_now(void);
 
-/* Create a queue and start its thread.  Returns 0 and sets *out, or returns
- * an errno value with *out untouched and nothing left allocated. */
-int timerq_create(timerq **out, uint64_t slack_ns);
+/* Create a queue for at most `capacity` (> 0) pending entries and start
+ * its thread.  Returns 0 and sets *out, or returns an errno value with
+ * *out untouched and nothing left allocated. */
+int timerq_create(timerq **out, uint64_t slack_ns, size_t capacity);
 
 /* Change the slack; takes effect from the next sleep.  Thread-safe. */
 void timerq_set_slack(timerq *q, uint64_t slack_ns);
@@ -60,8 +62,9 @@ void timerq_set_slack(timerq *q, uint64_t slack_ns);
 /* Schedule `entry` to fire `cb` at `deadline_ns` (timerq_now() clock).
  * The entry must not be pending already (asserted).  A deadline in the
  * past fires on the next pass of the timer thread.  Returns true; false
- * only once the queue is closed (timerq_close), and then the entry is not
- * pending and cb will never run for it.  Allocates nothing; thread-safe. */
+ * once the queue is closed (timerq_close) or when `capacity` entries are
+ * pending already, and then the entry is not pending and cb will never
+ * run for it.  Allocates nothing; thread-safe. */
 bool timerq_add(timerq *q, struct timerq_entry *entry, uint64_t deadline_ns,
 		timerq_cb cb);
 

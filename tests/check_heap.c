@@ -6,6 +6,8 @@
 #include "heap.h"
 #include "testutil.h"
 
+#define CAPACITY 4096
+
 struct item {
 	struct heap_node node;
 	uint64_t key;
@@ -27,11 +29,12 @@ START_TEST(test_empty)
 {
 	struct heap h;
 
-	heap_init(&h);
+	ck_assert_int_eq(heap_init(&h, CAPACITY), 0);
 	ck_assert_ptr_null(heap_min(&h));
 	ck_assert_ptr_null(heap_pop(&h));
 	ck_assert_uint_eq(heap_count(&h), 0);
 	ck_assert_int_eq(heap_validate(&h), 0);
+	heap_destroy(&h);
 }
 END_TEST
 
@@ -40,13 +43,14 @@ START_TEST(test_single)
 	struct heap h;
 	struct item a = {.key = 5};
 
-	heap_init(&h);
+	ck_assert_int_eq(heap_init(&h, CAPACITY), 0);
 	heap_insert(&h, &a.node, a.key);
 	ck_assert_ptr_eq(heap_min(&h), &a.node);
 	ck_assert_int_eq(heap_validate(&h), 0);
 	heap_remove(&h, &a.node);
 	ck_assert_ptr_null(heap_min(&h));
 	ck_assert_uint_eq(heap_count(&h), 0);
+	heap_destroy(&h);
 }
 END_TEST
 
@@ -56,7 +60,7 @@ START_TEST(test_ties_in_insertion_order)
 	struct item items[N];
 	struct heap h;
 
-	heap_init(&h);
+	ck_assert_int_eq(heap_init(&h, CAPACITY), 0);
 	for (int i = 0; i < N; i++) {
 		items[i].key = (uint64_t)(i % 3); /* three groups of ties */
 		heap_insert(&h, &items[i].node, items[i].key);
@@ -70,6 +74,7 @@ START_TEST(test_ties_in_insertion_order)
 		}
 	}
 	ck_assert_ptr_null(heap_pop(&h));
+	heap_destroy(&h);
 }
 END_TEST
 
@@ -80,7 +85,7 @@ START_TEST(test_remove_root_leaf_middle)
 	struct heap h;
 	uint64_t last = 0;
 
-	heap_init(&h);
+	ck_assert_int_eq(heap_init(&h, CAPACITY), 0);
 	for (int i = 0; i < N; i++) {
 		items[i].key = (uint64_t)i * 10;
 		heap_insert(&h, &items[i].node, items[i].key);
@@ -99,6 +104,7 @@ START_TEST(test_remove_root_leaf_middle)
 		ck_assert_uint_ge(it->key, last);
 		last = it->key;
 	}
+	heap_destroy(&h);
 }
 END_TEST
 
@@ -116,7 +122,7 @@ START_TEST(test_random_against_reference)
 	ck_assert_ptr_nonnull(items);
 	ck_assert_ptr_nonnull(ref);
 	srand(12345 + (unsigned)_i);
-	heap_init(&h);
+	ck_assert_int_eq(heap_init(&h, CAPACITY), 0);
 	for (int step = 0; step < STEPS; step++) {
 		int op = rand() % 4;
 		struct item *it = &items[rand() % N];
@@ -161,6 +167,7 @@ START_TEST(test_random_against_reference)
 	}
 	free(ref);
 	free(items);
+	heap_destroy(&h);
 }
 END_TEST
 
@@ -169,15 +176,41 @@ START_TEST(test_validate_detects_corruption)
 	struct item a = {.key = 1}, b = {.key = 2};
 	struct heap h;
 
-	heap_init(&h);
+	ck_assert_int_eq(heap_init(&h, CAPACITY), 0);
 	heap_insert(&h, &a.node, 1);
 	heap_insert(&h, &b.node, 2);
 	ck_assert_int_eq(heap_validate(&h), 0);
-	b.node.key = 0; /* child now smaller than its parent */
+	h.slots[1].key = 0; /* child now smaller than its parent */
 	ck_assert_int_eq(heap_validate(&h), -1);
-	b.node.key = 2;
-	h.count = 3;
+	h.slots[1].key = 2;
+	b.node.index = 0; /* the node lost its slot */
 	ck_assert_int_eq(heap_validate(&h), -1);
+	b.node.index = 1;
+	ck_assert_int_eq(heap_validate(&h), 0);
+	h.count = h.capacity + 1; /* more nodes than room */
+	ck_assert_int_eq(heap_validate(&h), -1);
+	h.count = 2;
+	heap_destroy(&h);
+}
+END_TEST
+
+/* A full heap refuses a node and changes nothing; a pop makes room. */
+START_TEST(test_full_refuses)
+{
+	struct item items[3];
+	struct heap h;
+
+	ck_assert_int_eq(heap_init(&h, 2), 0);
+	ck_assert(heap_insert(&h, &items[0].node, 30));
+	ck_assert(heap_insert(&h, &items[1].node, 20));
+	ck_assert(!heap_insert(&h, &items[2].node, 10));
+	ck_assert_uint_eq(heap_count(&h), 2);
+	ck_assert_int_eq(heap_validate(&h), 0);
+	ck_assert_ptr_eq(heap_pop(&h), &items[1].node);
+	ck_assert(heap_insert(&h, &items[2].node, 10));
+	ck_assert_ptr_eq(heap_pop(&h), &items[2].node);
+	ck_assert_ptr_eq(heap_pop(&h), &items[0].node);
+	heap_destroy(&h);
 }
 END_TEST
 
@@ -187,8 +220,8 @@ START_TEST(test_remove_from_wrong_heap_aborts)
 	struct heap h1, h2;
 	struct item a = {.key = 1}, b = {.key = 2};
 
-	heap_init(&h1);
-	heap_init(&h2);
+	ck_assert_int_eq(heap_init(&h1, CAPACITY), 0);
+	ck_assert_int_eq(heap_init(&h2, CAPACITY), 0);
 	heap_insert(&h1, &a.node, a.key);
 	heap_insert(&h2, &b.node, b.key);
 	heap_remove(&h1, &b.node);
@@ -206,6 +239,7 @@ static Suite *heap_suite(void)
 	tcase_add_test(basic, test_ties_in_insertion_order);
 	tcase_add_test(basic, test_remove_root_leaf_middle);
 	tcase_add_test(basic, test_validate_detects_corruption);
+	tcase_add_test(basic, test_full_refuses);
 	tcase_add_test_raise_signal(basic, test_remove_from_wrong_heap_aborts, SIGABRT);
 	tcase_add_loop_test(random, test_random_against_reference, 0, 4);
 	suite_add_tcase(s, basic);

@@ -91,7 +91,7 @@ static void setup(void)
 	fd = listener_open("127.0.0.1", 0, false, err, sizeof(err));
 	ck_assert_msg(fd >= 0, "%s", err);
 	listener_url(fd, base, sizeof(base));
-	ck_assert_int_eq(timerq_create(&timers, 0), 0);
+	ck_assert_int_eq(timerq_create(&timers, 0, 64), 0);
 	memset(&o, 0, sizeof(o));
 	o.listen_fd = fd;
 	o.threads = 2;

@@ -13,6 +13,8 @@
 #include "timerq.h"
 
 #define MS 1000000u
+/* Room for the most entries a test keeps pending (T * N below). */
+#define CAPACITY 8192
 
 struct probe {
 	struct timerq_entry entry;
@@ -64,7 +66,7 @@ static int wait_fired(int n)
 static void setup(void)
 {
 	fired_count = 0;
-	ck_assert_int_eq(timerq_create(&q, 0), 0);
+	ck_assert_int_eq(timerq_create(&q, 0, CAPACITY), 0);
 }
 
 static void teardown(void)
@@ -179,6 +181,29 @@ START_TEST(test_close_fires_everything_now)
 		ck_assert_int_eq(p[i].order, N - 1 - i); /* deadline order */
 	}
 	ck_assert_uint_eq(timerq_close(q), 0);
+}
+END_TEST
+
+/* A full queue refuses an entry, which is then not pending and never
+ * fires; once one fires there is room again. */
+START_TEST(test_full_queue_refuses_entries)
+{
+	timerq *small;
+	struct probe p[3];
+	uint64_t far = timerq_now() + 60ull * 1000000000u;
+
+	memset(p, 0, sizeof(p));
+	ck_assert_int_eq(timerq_create(&small, 0, 2), 0);
+	ck_assert(timerq_add(small, &p[0].entry, timerq_now(), on_fire));
+	ck_assert(timerq_add(small, &p[1].entry, far, on_fire));
+	ck_assert(wait_fired(1));
+	ck_assert(timerq_add(small, &p[2].entry, far, on_fire));
+	ck_assert(!timerq_add(small, &p[0].entry, far, on_fire));
+	ck_assert(!p[0].entry.pending);
+	ck_assert_uint_eq(timerq_pending(small), 2);
+	ck_assert(timerq_cancel(small, &p[1].entry));
+	ck_assert(timerq_add(small, &p[0].entry, far, on_fire));
+	timerq_destroy(small);
 }
 END_TEST
 
@@ -317,6 +342,7 @@ static Suite *timerq_suite(void)
 	tcase_add_test(tc, test_earlier_deadline_wakes_sleeping_thread);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_close_fires_everything_now);
+	tcase_add_test(tc, test_full_queue_refuses_entries);
 	tcase_add_test(tc, test_closed_queue_refuses_entries);
 	tcase_add_test_raise_signal(tc, test_add_pending_entry_aborts, SIGABRT);
 	tcase_add_test(tc, test_slack_batches_but_never_early);
