@@ -27,6 +27,14 @@
  *   stop         N suspended, quiesce, all resumed, MHD_stop_daemon at
  *                once: no abort, every request completed exactly once
  *                (answered or closed by the shutdown), none lost.
+ *   leave        N suspended; then a third of the clients close (FIN), a
+ *                third reset (RST) and a third send their next request
+ *                while the first waits.  The daemon does not spin on what
+ *                its suspended connections receive (CPU time over 300 ms
+ *                of it), then all are resumed: each request completed
+ *                exactly once, both requests of the pipelining clients
+ *                answered in order (the second arrived while suspended:
+ *                no read-readiness may be lost).
  *
  * -m MODE and -s SCENARIO run one of them only (for debugging).
  * -q CYCLES runs only the quiesce race instead (see quiesce_race()).
@@ -52,6 +60,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,9 +70,9 @@ typedef int MHD_Result_;
 typedef enum MHD_Result MHD_Result_;
 #endif
 
-enum scenario { ALL_AT_ONCE, TRICKLE, RANDOM, DRAIN, STOP, N_SCENARIOS };
+enum scenario { ALL_AT_ONCE, TRICKLE, RANDOM, DRAIN, STOP, LEAVE, N_SCENARIOS };
 static const char *const scenario_names[] = {"all-at-once", "trickle", "random", "drain",
-					     "stop"};
+					     "stop", "leave"};
 
 struct mode {
 	const char *name;
@@ -290,7 +299,8 @@ struct client {
 	int fd;
 	unsigned round;     /* request in flight */
 	unsigned answered;  /* responses received */
-	bool closed;        /* EOF or reset seen */
+	bool closed;        /* EOF or reset seen, or the client left */
+	bool pipelined;     /* sent all its requests without waiting */
 	size_t len;
 	char buf[512];
 };
@@ -363,7 +373,7 @@ static int parse_responses(struct clients *cl, unsigned i)
 		k->round++;
 		if (k->round == cl->run->rounds)
 			atomic_fetch_add(&cl->finished, 1);
-		else if (send_request(cl, i) != 0)
+		else if (!k->pipelined && send_request(cl, i) != 0)
 			return -1;
 	}
 }
@@ -524,6 +534,49 @@ static bool all_done(void *arg)
 	return atomic_load(&g_cl->finished) >= g_run->n;
 }
 
+/* CPU time of the whole process so far, in seconds. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The "leave" scenario, once every first request is suspended: client i
+ * closes (i % 3 == 0), resets (1) or sends its second request (2). */
+static void clients_leave(struct clients *cl)
+{
+	struct linger rst = {.l_onoff = 1, .l_linger = 0};
+	struct client *k;
+	unsigned i;
+
+	for (i = 0; i < cl->run->n; i++) {
+		k = &cl->v[i];
+		if (i % 3 == 2) {
+			k->pipelined = true;
+			k->round = 1;
+			if (send_request(cl, i) != 0)
+				return;
+			k->round = 0;
+			continue;
+		}
+		epoll_ctl(cl->ep, EPOLL_CTL_DEL, k->fd, NULL);
+		if (i % 3 == 1)
+			setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
+		close(k->fd);
+		k->fd = -1;
+		k->closed = true;
+	}
+}
+
+/* Requests the clients of scenario sc send in all. */
+static unsigned requests_sent(enum scenario sc, unsigned n, unsigned rounds)
+{
+	return sc == LEAVE ? n + n / 3 : n * rounds;
+}
+
 /* One scenario in one mode; 0 if it passed. */
 static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned rounds,
 		    char *why, size_t why_len)
@@ -537,7 +590,9 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 	uint64_t seed = 0x2545f4914f6cdd1dULL ^ (uint64_t)sc;
 	bool client_started = false;
 
-	if (sc != RANDOM)
+	if (sc == LEAVE)
+		rounds = 2;
+	else if (sc != RANDOM)
 		rounds = 1;
 	/* poll() itself visits every connection on each pass: a quarter of
 	 * them is enough to trickle through there. */
@@ -654,6 +709,49 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 			fail(&run, "after stop: %u answered + %u closed of %u",
 			     atomic_load(&cl.answered), atomic_load(&cl.closed), n);
 		break;
+	case LEAVE: {
+		double t0, c0, spent;
+		unsigned pipe_answers = 2 * (n / 3);
+
+		if (!wait_for(&run, all_suspended, &n, 60)) {
+			fail(&run, "only %u of %u requests suspended", atomic_load(&run.suspended), n);
+			break;
+		}
+		/* The client thread must not be parsing while the sockets
+		 * change under it. */
+		atomic_store(&cl.quit, 1);
+		pthread_join(cl.thread, NULL);
+		client_started = false;
+		clients_leave(&cl);
+		atomic_store(&cl.quit, 0);
+		if (pthread_create(&cl.thread, NULL, client_loop, &cl) != 0) {
+			fail(&run, "pthread_create failed");
+			break;
+		}
+		client_started = true;
+		t0 = now_s();
+		c0 = cpu_s();
+		usleep(300000);
+		spent = cpu_s() - c0;
+		if (spent > 0.5 * (now_s() - t0))
+			fail(&run, "%.0f ms of CPU in %.0f ms while every connection was "
+			     "suspended: the daemon spins", spent * 1e3, (now_s() - t0) * 1e3);
+		want = requests_sent(sc, n, rounds);
+		/* The second requests are suspended in turn once the first
+		 * ones are answered: resume until everything completed. */
+		for (t0 = now_s(); !atomic_load(&run.errors) &&
+				   atomic_load(&run.completed) < want; usleep(1000)) {
+			resume_all_shuffled(&run, &seed);
+			if (now_s() - t0 > 60) {
+				fail(&run, "%u of %u completed", atomic_load(&run.completed), want);
+				break;
+			}
+		}
+		if (!run.errors && !wait_for(&run, all_answered, &pipe_answers, 30))
+			fail(&run, "%u of %u answers to the pipelining clients",
+			     atomic_load(&cl.answered), pipe_answers);
+		break;
+	}
 	case N_SCENARIOS:
 		break;
 	}
@@ -678,16 +776,22 @@ out:
 		if (atomic_load(&run.reqs[i].calls) == 3)
 			answered_reqs++;
 	}
+	want = requests_sent(sc, n, rounds);
 	if (!run.errors) {
 		/* Every request the clients sent reached the handler and was
-		 * completed exactly once; all but "stop" answered every one. */
-		if (completed != n * rounds)
-			fail(&run, "%u of %u requests completed", completed, n * rounds);
-		else if (sc != STOP && (ok != n * rounds || atomic_load(&cl.answered) != n * rounds))
+		 * completed exactly once; all but "stop" and "leave" answered
+		 * every one ("leave": every one whose client stayed). */
+		if (completed != want)
+			fail(&run, "%u of %u requests completed", completed, want);
+		else if (sc == LEAVE && atomic_load(&cl.answered) != 2 * (n / 3))
+			fail(&run, "%u answers to the pipelining clients, not %u",
+			     atomic_load(&cl.answered), 2 * (n / 3));
+		else if (sc != STOP && sc != LEAVE &&
+			 (ok != want || atomic_load(&cl.answered) != want))
 			fail(&run, "%u completed OK, %u answered of %u", ok,
-			     atomic_load(&cl.answered), n * rounds);
-		else if (atomic_load(&run.resumed) != n * rounds)
-			fail(&run, "%u resumed of %u", atomic_load(&run.resumed), n * rounds);
+			     atomic_load(&cl.answered), want);
+		else if (atomic_load(&run.resumed) != want)
+			fail(&run, "%u resumed of %u", atomic_load(&run.resumed), want);
 		else if (sc == STOP && atomic_load(&cl.answered) > answered_reqs)
 			fail(&run, "clients got %u answers, the handler made %u",
 			     atomic_load(&cl.answered), answered_reqs);
