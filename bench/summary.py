@@ -11,8 +11,10 @@ run.  Standard library only.
 """
 import csv
 import math
+import os
 import sys
 
+STEADY_SKIP_TEXT = f"second {os.environ.get('STEADY_SKIP', '5')}"
 ORDER = ["userd", "userd-patched", "userd-patched-slack0", "nginx", "node", "aiohttp", "wiremock",
          "mountebank"]
 
@@ -56,14 +58,15 @@ def delayed_table(rows, scenario, title):
     if not rs:
         return
     print(f"### {title}\n")
-    print("| conns | server | req/s (ratio to bound) | errors | server CPU % | CPU µs/req "
+    print("| conns | server | req/s (ratio to bound) | errors | server CPU % (steady) | CPU µs/req "
           "| RSS/conn KiB | response lateness p50 / p99 / p99.9 / max ms "
           "| timer lateness p50 / p99 / p99.9 / max ms | wrk p99 ms |")
     print("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in rs:
         ratio = r["ratio"]
         print(f"| {int(r['conns']):,} | {r['server']} | {thousands(num(r['rps']))} "
-              f"({ratio}) | {errors(r)} | {r['srv_cpu_pct']} | {r['cpu_us_per_req']} "
+              f"({ratio}) | {errors(r)} | {r['srv_cpu_pct']} ({r.get('steady_cpu_pct') or 'n/a'}) "
+              f"| {r['cpu_us_per_req']} "
               f"| {r['rss_per_conn_kib']} | {late(r, 'late')} "
               f"| {late(r, 'timer_late')} | {r['p99_ms']} |")
     print()
@@ -161,6 +164,7 @@ class Targets:
             lines.append(f"  - {v} at {c:,} waiting:")
             oks.append(self.check(lines, "  server CPU vs nginx's", num(p["srv_cpu_pct"]),
                                   num(n["srv_cpu_pct"]) if n else None, " %"))
+            self.steady(lines, p, n, 1.0, "    - ")
             oks.append(self.check(lines, "  response lateness p99", num(p["late_p99_ms"]),
                                   2.0, " ms", "{:.2f}"))
             oks.append(self.check(lines, "  response lateness max (bucket upper bound)",
@@ -169,6 +173,18 @@ class Targets:
                 oks.append(self.check(lines, "  throughput ratio to the bound",
                                       num(p["ratio"]), 0.98, "", "{:.3f}", lower=False))
             oks.append(self.check(lines, "  errors", float(errors(p)), 0.0, "", "{:.0f}"))
+
+    @staticmethod
+    def steady(lines, r, n, factor, ind):
+        """Informational, not a verdict: the same CPU comparison from the
+        STEADY_SKIP-th second of the window on, leaving out the start."""
+        su, sn = num(r.get("steady_cpu_pct")), num(n.get("steady_cpu_pct")) if n else None
+        if su is None or not sn:
+            return
+        lines.append(f"{ind}(steady state, from the run's {STEADY_SKIP_TEXT} on: {su:.1f} % vs "
+                     f"{factor:g}× nginx's {sn:.1f} % = {factor * sn:.1f} %: "
+                     f"{su / sn:.2f}× nginx's, {'within' if su <= factor * sn else 'above'} "
+                     "the limit; informational, the verdict above is the whole window's)")
 
     def run(self):
         out = []
@@ -201,6 +217,7 @@ class Targets:
                                   1.5 * cn if cn is not None else None, " %"))
             if cu is not None and cn:
                 lines.append(f"  - (that is {cu / cn:.2f}× nginx's CPU)")
+            self.steady(lines, u, n, 1.5, "  - ")
             oks.append(self.check(lines, "response lateness p99", num(u["late_p99_ms"]),
                                   5.0, " ms", "{:.2f}"))
         res[2] = (oks, lines)
