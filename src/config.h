@@ -41,7 +41,7 @@
 #define CONFIG_MIN_CONNECTION_MEMORY 2048
 #define CONFIG_MAX_CONNECTION_MEMORY (1024 * 1024)
 /* Chosen from the measurements in bench/results (see README). */
-#define CONFIG_DEFAULT_TIMER_SLACK_MS 3
+#define CONFIG_DEFAULT_TIMER_SLACK_MS 2
 #define CONFIG_DEFAULT_HANG_TIMEOUT_S 300
 
 /* What may change while serving.  A reload (SIGHUP) applies these by

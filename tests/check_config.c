@@ -67,7 +67,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.run.max_batch, 100);
 	ck_assert_int_eq(cfg.run.access_log, ACCESS_LOG_COMMON);
 	ck_assert_uint_eq(cfg.run.delay.clamp_ms, 60000);
-	ck_assert_uint_eq(cfg.run.timer_slack_ms, 3);
+	ck_assert_uint_eq(cfg.run.timer_slack_ms, 2);
 }
 END_TEST
 
