@@ -31,6 +31,10 @@
 #include "log.h"
 #include "timerq.h"
 
+/* The server's connection limit, and so the timer queue's capacity (a
+ * connection waits on at most one deadline), as in src/main.c. */
+#define MAX_CONNECTIONS 64
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,7 +78,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("fuzz_http: getsockname");
 		abort();
 	}
-	rc = timerq_create(&timers, 0, 64);
+	rc = timerq_create(&timers, 0, MAX_CONNECTIONS);
 	if (rc != 0) {
 		fprintf(stderr, "fuzz_http: timerq_create: %s\n", strerror(rc));
 		abort();
@@ -84,7 +88,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	memset(&o, 0, sizeof(o));
 	o.listen_fd = fd;
 	o.threads = 2;
-	o.max_connections = 64;
+	o.max_connections = MAX_CONNECTIONS;
 	o.timeout_s = 5;
 	o.connection_memory = cfg.connection_memory;
 	delay_set_uniform(&o.settings.delay, 0, 2);

@@ -40,6 +40,7 @@ static struct timerq_entry *detach_due(timerq *q, uint64_t limit, size_t *count)
 {
 	struct timerq_entry *head = NULL;
 	struct timerq_entry **tail = &head;
+
 	*count = 0;
 	while (heap_count(&q->heap) > 0 && heap_min_key(&q->heap) <= limit) {
 		struct timerq_entry *e = entry_of(heap_pop(&q->heap));
@@ -123,10 +124,8 @@ int timerq_create(timerq **out, uint64_t slack_ns, size_t capacity)
 	if (q == NULL)
 		return ENOMEM;
 	err = heap_init(&q->heap, capacity);
-	if (err != 0) {
-		free(q);
-		return err;
-	}
+	if (err != 0)
+		goto fail_free;
 	q->slack_ns = slack_ns;
 	q->wake_at = NEVER;
 

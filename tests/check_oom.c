@@ -19,6 +19,10 @@
 #include "testutil.h"
 #include "timerq.h"
 
+/* The server's connection limit, and so the timer queue's capacity (a
+ * connection waits on at most one deadline), as in src/main.c. */
+#define MAX_CONNECTIONS 64
+
 /* ---- failure injection ------------------------------------------------ */
 
 enum fn { FN_MALLOC, FN_ADD_HEADER, FN_CREATE_RESPONSE, FN_COUNT };
@@ -91,11 +95,11 @@ static void setup(void)
 	fd = listener_open("127.0.0.1", 0, false, err, sizeof(err));
 	ck_assert_msg(fd >= 0, "%s", err);
 	listener_url(fd, base, sizeof(base));
-	ck_assert_int_eq(timerq_create(&timers, 0, 64), 0);
+	ck_assert_int_eq(timerq_create(&timers, 0, MAX_CONNECTIONS), 0);
 	memset(&o, 0, sizeof(o));
 	o.listen_fd = fd;
 	o.threads = 2;
-	o.max_connections = 64;
+	o.max_connections = MAX_CONNECTIONS;
 	o.timeout_s = 10;
 	o.connection_memory = 4096;
 	o.settings.delay.kind = DELAY_FIXED;
