@@ -571,10 +571,16 @@ static void clients_leave(struct clients *cl)
 	}
 }
 
+/* How many of n clients pipeline in "leave": those with i % 3 == 2. */
+static unsigned pipelining_clients(unsigned n)
+{
+	return n / 3;
+}
+
 /* Requests the clients of scenario sc send in all. */
 static unsigned requests_sent(enum scenario sc, unsigned n, unsigned rounds)
 {
-	return sc == LEAVE ? n + n / 3 : n * rounds;
+	return sc == LEAVE ? n + pipelining_clients(n) : n * rounds;
 }
 
 /* One scenario in one mode; 0 if it passed. */
@@ -598,6 +604,7 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 	 * them is enough to trickle through there. */
 	if (sc == TRICKLE && (m->flags & MHD_USE_POLL) != 0)
 		n = n / 4 + 1;
+	want = requests_sent(sc, n, rounds);
 	memset(&run, 0, sizeof run);
 	run.sc = sc;
 	run.n = n;
@@ -660,7 +667,6 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 	if (connect_clients(&cl) != 0)
 		goto out;
 
-	want = n * rounds;
 	switch (sc) {
 	case ALL_AT_ONCE:
 		if (!wait_for(&run, all_suspended, &n, 60)) {
@@ -711,7 +717,7 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 		break;
 	case LEAVE: {
 		double t0, c0, spent;
-		unsigned pipe_answers = 2 * (n / 3);
+		unsigned pipe_answers = 2 * pipelining_clients(n);
 
 		if (!wait_for(&run, all_suspended, &n, 60)) {
 			fail(&run, "only %u of %u requests suspended", atomic_load(&run.suspended), n);
@@ -736,7 +742,6 @@ static int run_case(enum scenario sc, const struct mode *m, unsigned n, unsigned
 		if (spent > 0.5 * (now_s() - t0))
 			fail(&run, "%.0f ms of CPU in %.0f ms while every connection was "
 			     "suspended: the daemon spins", spent * 1e3, (now_s() - t0) * 1e3);
-		want = requests_sent(sc, n, rounds);
 		/* The second requests are suspended in turn once the first
 		 * ones are answered: resume until everything completed. */
 		for (t0 = now_s(); !atomic_load(&run.errors) &&
@@ -776,16 +781,15 @@ out:
 		if (atomic_load(&run.reqs[i].calls) == 3)
 			answered_reqs++;
 	}
-	want = requests_sent(sc, n, rounds);
 	if (!run.errors) {
 		/* Every request the clients sent reached the handler and was
 		 * completed exactly once; all but "stop" and "leave" answered
 		 * every one ("leave": every one whose client stayed). */
 		if (completed != want)
 			fail(&run, "%u of %u requests completed", completed, want);
-		else if (sc == LEAVE && atomic_load(&cl.answered) != 2 * (n / 3))
+		else if (sc == LEAVE && atomic_load(&cl.answered) != 2 * pipelining_clients(n))
 			fail(&run, "%u answers to the pipelining clients, not %u",
-			     atomic_load(&cl.answered), 2 * (n / 3));
+			     atomic_load(&cl.answered), 2 * pipelining_clients(n));
 		else if (sc != STOP && sc != LEAVE &&
 			 (ok != want || atomic_load(&cl.answered) != want))
 			fail(&run, "%u completed OK, %u answered of %u", ok,
