@@ -3,9 +3,10 @@
  *
  *   wakelat PERIOD_US SECONDS
  *
- * Sleeps to absolute CLOCK_MONOTONIC deadlines PERIOD_US apart (as userd's
- * timer thread does, with clock_nanosleep TIMER_ABSTIME) for SECONDS and
- * prints, in milliseconds, how late it woke:
+ * Sleeps with clock_nanosleep to absolute CLOCK_MONOTONIC deadlines
+ * PERIOD_US apart (userd's timer thread waits to absolute deadlines on the
+ * same clock, with pthread_cond_timedwait) for SECONDS and prints, in
+ * milliseconds, how late it woke:
  *
  *   n=N p50=X p99=X p99.9=X max=X
  *
@@ -15,6 +16,7 @@
  * it does nothing but wake.  Standard C and POSIX only.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +60,8 @@ int main(int argc, char **argv)
 		deadline += (uint64_t)period_us * 1000u;
 		ts.tv_sec = (time_t)(deadline / 1000000000u);
 		ts.tv_nsec = (long)(deadline % 1000000000u);
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
-			; /* EINTR: sleep on to the same deadline */
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			; /* interrupted: sleep on to the same deadline */
 		late[i] = now_ns() - deadline;
 	}
 	qsort(late, n, sizeof(*late), cmp_u64);
