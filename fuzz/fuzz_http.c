@@ -91,12 +91,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o.max_connections = MAX_CONNECTIONS;
 	o.timeout_s = 5;
 	o.connection_memory = cfg.connection_memory;
-	delay_set_uniform(&o.settings.delay, 0, 2);
-	o.settings.delay.clamp_ms = 5; /* ?delay= above this is a 400 */
-	o.settings.delay_override = true;
-	o.settings.error_rate = 0.1;
-	o.settings.max_batch = cfg.run.max_batch;
-	o.settings.access_log = ACCESS_LOG_OFF;
+	delay_set_uniform(&cfg.run.delay, 0, 2);
+	cfg.run.delay.clamp_ms = 5; /* ?delay= above this is a 400 */
+	cfg.run.delay_override = true;
+	cfg.run.error_rate = 0.1;
+	cfg.run.access_log = ACCESS_LOG_OFF;
+	o.settings = settings_create(&cfg.run, NULL);
+	if (o.settings == NULL)
+		abort();
 	o.seeded = true;
 	o.seed = 1;
 	o.timers = timers;
@@ -106,6 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_http: %s\n", err);
 		abort();
 	}
+	settings_unref(o.settings); /* the server keeps its own reference */
 	server_addr = sa;
 	return 0;
 }

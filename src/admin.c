@@ -94,29 +94,104 @@ static MHD_Result_t answer_error(struct MHD_Connection *c, unsigned status,
 
 static MHD_Result_t get_config(struct admin *a, struct MHD_Connection *c)
 {
-	struct run_settings run;
-	struct rules *rules;
+	struct settings *now = a->ops.current(a->ops.cls);
+	json_t *body = control_config_json(&now->run);
 
-	a->ops.current(a->ops.cls, &run, &rules);
-	rules_unref(rules);
-	return answer_json(c, 200, control_config_json(&run));
+	settings_unref(now);
+	return answer_json(c, 200, body);
+}
+
+/* How often a change is redone on top of one that landed first. */
+#define ADMIN_CHANGE_TRIES 100
+
+/* Make a change on top of the snapshot in force and put it in force, all
+ * or nothing: `edit` makes the next snapshot from the one in force (NULL
+ * with *errors set: refused; NULL without: out of memory).  Redone when
+ * another change landed in between.  Returns the snapshot now in force
+ * (a reference), or NULL with the answer to give in *status and
+ * *errors. */
+static struct settings *change_settings(struct admin *a,
+					struct settings *(*edit)(const struct settings *now,
+								 void *arg,
+								 json_t **errors),
+					void *arg, unsigned *status, json_t **errors)
+{
+	for (int tries = 0; tries < ADMIN_CHANGE_TRIES; tries++) {
+		struct settings *now = a->ops.current(a->ops.cls);
+		struct settings *next = edit(now, arg, errors);
+		bool done;
+
+		if (next == NULL) {
+			settings_unref(now);
+			*status = *errors != NULL ? 400 : 500;
+			return NULL;
+		}
+		done = a->ops.replace(a->ops.cls, now, next);
+		settings_unref(now);
+		if (done)
+			return next;
+		settings_unref(next);
+	}
+	*status = 503;
+	*errors = NULL;
+	return NULL;
+}
+
+/* A request body. */
+struct body {
+	const char *data;
+	size_t len;
+};
+
+static struct settings *edit_config(const struct settings *now, void *arg,
+				    json_t **errors)
+{
+	const struct body *b = arg;
+	struct run_settings run;
+
+	if (!control_patch(b->data, b->len, &now->run, &run, errors))
+		return NULL;
+	return settings_create(&run, now->rules);
+}
+
+static struct settings *edit_rules(const struct settings *now, void *arg,
+				   json_t **errors)
+{
+	*errors = NULL;
+	return settings_create(&now->run, arg);
+}
+
+/* Answer a change that change_settings() refused. */
+static MHD_Result_t answer_refused(struct MHD_Connection *c, unsigned status,
+				   const char *what, json_t *errors)
+{
+	char msg[96];
+
+	if (status == 400)
+		snprintf(msg, sizeof(msg), "nothing changed: some %s not valid", what);
+	else if (status == 503)
+		snprintf(msg, sizeof(msg), "nothing changed: the settings kept changing "
+			 "under this request; try again");
+	else
+		snprintf(msg, sizeof(msg), "nothing changed: out of memory");
+	return answer_error(c, status, msg, errors);
 }
 
 /* PATCH /config: all fields applied, or none. */
 static MHD_Result_t patch_config(struct admin *a, struct MHD_Connection *c,
 				 const struct upload *up)
 {
-	struct run_settings run, next;
-	struct rules *rules;
-	json_t *errors;
+	struct body b = {up->data, up->len};
+	struct settings *now;
+	json_t *errors = NULL, *body;
+	unsigned status;
 
-	a->ops.current(a->ops.cls, &run, &rules);
-	rules_unref(rules);
-	if (!control_patch(up->data, up->len, &run, &next, &errors))
-		return answer_error(c, 400, "nothing changed: some fields are not valid",
-				    errors);
-	a->ops.apply(a->ops.cls, &next, NULL, true);
-	return answer_json(c, 200, control_config_json(&next));
+	now = change_settings(a, edit_config, &b, &status, &errors);
+	if (now == NULL)
+		return answer_refused(c, status, "fields are", errors);
+	body = control_config_json(&now->run);
+	settings_unref(now);
+	return answer_json(c, 200, body);
 }
 
 static MHD_Result_t reset_config(struct admin *a, struct MHD_Connection *c)
@@ -127,13 +202,10 @@ static MHD_Result_t reset_config(struct admin *a, struct MHD_Connection *c)
 
 static MHD_Result_t get_rules(struct admin *a, struct MHD_Connection *c)
 {
-	struct run_settings run;
-	struct rules *rules;
-	json_t *list;
+	struct settings *now = a->ops.current(a->ops.cls);
+	json_t *list = control_rules_json(now->rules);
 
-	a->ops.current(a->ops.cls, &run, &rules);
-	list = control_rules_json(rules);
-	rules_unref(rules);
+	settings_unref(now);
 	return answer_json(c, 200, list);
 }
 
@@ -141,18 +213,19 @@ static MHD_Result_t get_rules(struct admin *a, struct MHD_Connection *c)
 static MHD_Result_t put_rules(struct admin *a, struct MHD_Connection *c,
 			      const struct upload *up)
 {
-	struct run_settings run;
-	struct rules *rules, *old;
+	struct settings *now;
+	struct rules *rules;
 	json_t *errors, *list;
+	unsigned status;
 
 	if (!control_parse_rules(up->data, up->len, &rules, &errors))
-		return answer_error(c, 400, "nothing changed: some rules are not valid",
-				    errors);
-	a->ops.current(a->ops.cls, &run, &old);
-	rules_unref(old);
-	a->ops.apply(a->ops.cls, &run, rules, false);
-	list = control_rules_json(rules);
+		return answer_refused(c, 400, "rules are", errors);
+	now = change_settings(a, edit_rules, rules, &status, &errors);
 	rules_unref(rules);
+	if (now == NULL)
+		return answer_refused(c, status, "rules are", errors);
+	list = control_rules_json(now->rules);
+	settings_unref(now);
 	return answer_json(c, 200, list);
 }
 

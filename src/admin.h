@@ -16,19 +16,20 @@
 
 #include <stddef.h>
 
-#include "config.h"
 #include "http.h"
 #include "metrics.h"
 #include "rules.h"
+#include "settings.h"
 
-/* What the control API does to the running service. */
+/* What the control API does to the running service.  main.c owns the
+ * settings; the API only ever holds snapshots of them. */
 struct admin_ops {
-	/* The run-time settings and the rules in force now: *run copied, a
-	 * reference taken on *rules (NULL: none) for the caller to drop. */
-	void (*current)(void *cls, struct run_settings *run, struct rules **rules);
-	/* Put `run` (and `rules`, unless `keep_rules`) in force. */
-	void (*apply)(void *cls, const struct run_settings *run, struct rules *rules,
-		      bool keep_rules);
+	/* The snapshot in force now: a reference for the caller to drop. */
+	struct settings *(*current)(void *cls);
+	/* Put `next` in force if `expected` (from current()) still is, and
+	 * return true; else change nothing and return false, for the caller
+	 * to read current() again and redo its change on top of it. */
+	bool (*replace)(void *cls, struct settings *expected, struct settings *next);
 	/* Back to the settings and rules of the command line and file. */
 	void (*reset)(void *cls);
 	void *cls;

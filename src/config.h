@@ -13,11 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "access.h"
-#include "delay.h"
-#include "fault.h"
-#include "log.h"
 #include "rules.h"
+#include "settings.h"
 
 /* Exit statuses from sysexits.h, named here so tests can use them. */
 #define EXIT_USAGE 64  /* EX_USAGE: bad command line */
@@ -43,21 +40,6 @@
 /* Chosen from the measurements in bench/results (see README). */
 #define CONFIG_DEFAULT_TIMER_SLACK_MS 2
 #define CONFIG_DEFAULT_HANG_TIMEOUT_S 300
-
-/* What may change while serving.  A reload (SIGHUP) applies these by
- * copying the struct whole; everything else needs a restart. */
-struct run_settings {
-	struct delay_model delay;  /* its clamp_ms is --max-delay */
-	bool delay_override;       /* honour ?delay= (default) */
-	double error_rate;         /* share of requests answered 503, 0..1 */
-	struct fault_mix faults;   /* more shares of requests that fail */
-	unsigned hang_timeout_s;   /* how long a "hang" fault holds on */
-	unsigned max_batch;        /* most ids in one /users request */
-	enum access_log_format access_log;
-	unsigned timer_slack_ms;
-	unsigned drain_timeout_s;
-	enum log_level log_level;
-};
 
 struct config {
 	char *config_path;         /* --config FILE, or NULL */

@@ -116,8 +116,7 @@ struct http_server {
 	struct live *live;      /* NULL with --no-dashboard */
 	struct routes_env env;
 	pthread_mutex_t settings_lock;
-	struct run_settings settings; /* under settings_lock */
-	struct rules *rules;          /* under settings_lock; a reference */
+	struct settings *settings;    /* under settings_lock; a reference */
 	bool seeded;
 	uint64_t seed;
 	bool client_certs;      /* TLS: demand and verify client certificates */
@@ -459,41 +458,47 @@ static struct metrics_gauges gauges_of(void *cls)
 	return g;
 }
 
+/* The settings in force: a reference for the caller to drop. */
+static struct settings *http_settings(struct http_server *srv)
+{
+	struct settings *s;
+
+	pthread_mutex_lock(&srv->settings_lock);
+	s = settings_ref(srv->settings);
+	pthread_mutex_unlock(&srv->settings_lock);
+	return s;
+}
+
 /* A complete request: route it, then answer now or after its delay. */
 static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 			     const char *url, const char *method)
 {
 	struct http_server *srv = conn->srv;
 	struct exchange *ex = &conn->ex;
-	struct run_settings s;
+	struct settings *s = http_settings(srv);
 	struct route_request req = {
 		.method = method,
 		.path = url,
 		.query = {.get = query_get, .cls = c},
 		.rng = &conn->rng,
-		.settings = &s,
+		.settings = &s->run,
+		.rules = s->rules,
 		.accepted = ex->accepted,
 		.draining = atomic_load(&srv->draining),
 		.now_ns = timerq_now(),
 	};
 	struct route_answer ans;
-	struct rules *rules;
 
-	pthread_mutex_lock(&srv->settings_lock);
-	s = srv->settings;
-	rules = rules_ref(srv->rules);
-	pthread_mutex_unlock(&srv->settings_lock);
-	req.rules = rules;
-	ex->log_format = s.access_log;
-	ex->hang_timeout_s = s.hang_timeout_s;
+	ex->log_format = s->run.access_log;
+	ex->hang_timeout_s = s->run.hang_timeout_s;
 	if (ex->nul_in_target) {
-		rules_unref(rules);
+		settings_unref(s);
 		ex->counted = true;
 		use_canned(ex, CANNED_BAD_TARGET, 400);
 		return send_answer(srv, c, ex);
 	}
 	routes_dispatch(&srv->env, &req, &ans);
-	rules_unref(rules);
+	settings_unref(s);
 	ex->counted = ans.counted;
 	ex->metrics_route = ans.metrics_route;
 	use_answer(conn, &ans);
@@ -555,7 +560,7 @@ static MHD_Result_t check_framing(struct http_server *srv, struct MHD_Connection
 	if (bad == NULL)
 		return MHD_YES;
 	pthread_mutex_lock(&srv->settings_lock);
-	ex->log_format = srv->settings.access_log;
+	ex->log_format = srv->settings->run.access_log;
 	pthread_mutex_unlock(&srv->settings_lock);
 	routes_reject(&ans, status, bad);
 	ex->counted = ans.counted;
@@ -890,7 +895,7 @@ static int build_canned(struct http_server *srv)
 
 static void free_server(struct http_server *srv)
 {
-	rules_unref(srv->rules);
+	settings_unref(srv->settings);
 	free_canned(srv);
 	live_destroy(srv->live);
 	metrics_destroy(srv->metrics);
@@ -913,14 +918,13 @@ static struct http_server *new_server(const struct http_options *opts)
 	pthread_mutex_init(&srv->settings_lock, NULL);
 	srv->listen_fd = opts->listen_fd;
 	srv->timers = opts->timers;
-	srv->settings = opts->settings;
-	srv->rules = rules_ref(opts->rules);
+	srv->settings = settings_ref(opts->settings);
 	srv->seeded = opts->seeded;
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
 	srv->client_certs = opts->tls_cert != NULL && opts->tls_trust != NULL;
 	srv->metrics = metrics_create(&build);
 	if (opts->dashboard)
-		srv->live = live_create(&opts->settings.delay);
+		srv->live = live_create(&opts->settings->run.delay);
 	if (srv->metrics == NULL || (opts->dashboard && srv->live == NULL) ||
 	    build_canned(srv) != 0) {
 		free_server(srv);
@@ -1039,25 +1043,19 @@ fail:
 	return failure;
 }
 
-void http_update(struct http_server *srv, const struct run_settings *s)
+void http_set_settings(struct http_server *srv, struct settings *s)
 {
+	struct settings *old;
+
+	assert(s != NULL);
+	settings_ref(s);
 	pthread_mutex_lock(&srv->settings_lock);
-	srv->settings = *s;
+	old = srv->settings;
+	srv->settings = s;
 	pthread_mutex_unlock(&srv->settings_lock);
+	settings_unref(old);
 	if (srv->live != NULL)
-		live_set_model(srv->live, &s->delay);
-}
-
-void http_set_rules(struct http_server *srv, struct rules *rules)
-{
-	struct rules *old;
-
-	rules_ref(rules);
-	pthread_mutex_lock(&srv->settings_lock);
-	old = srv->rules;
-	srv->rules = rules;
-	pthread_mutex_unlock(&srv->settings_lock);
-	rules_unref(old);
+		live_set_model(srv->live, &s->run.delay);
 }
 
 struct metrics *http_metrics(struct http_server *srv)

@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "delay.h"
 #include "metrics.h"
 #include "rules.h"
+#include "settings.h"
 #include "timerq.h"
 
 struct http_server;
@@ -26,8 +26,7 @@ struct http_options {
 	unsigned max_connections; /* >= 1 */
 	unsigned timeout_s;       /* idle timeout, 0 = none */
 	size_t connection_memory; /* per-connection buffer pool, bytes */
-	struct run_settings settings; /* what may change while serving */
-	struct rules *rules;          /* overrides by route and id; NULL: none */
+	struct settings *settings; /* in force at start (a reference is taken) */
 	bool seeded;              /* derive every connection's stream from seed */
 	uint64_t seed;
 	timerq *timers;           /* shared deadline queue (not owned) */
@@ -53,15 +52,12 @@ struct http_options {
 int http_start(struct http_server **out, const struct http_options *opts,
 	       char *err, size_t errlen);
 
-/* Replace the run-time settings (the delay model, delay override, error
- * rate, batch limit and access-log format are the ones the server reads);
- * requests dispatched from now on use them, requests already waiting keep
- * what they drew.  Thread-safe. */
-void http_update(struct http_server *srv, const struct run_settings *s);
-
-/* Replace the rules (a reference is taken; NULL: none); requests
- * dispatched from now on use them.  Thread-safe. */
-void http_set_rules(struct http_server *srv, struct rules *rules);
+/* Put the snapshot `s` in force (a reference is taken): requests
+ * dispatched from now on use its settings and rules, requests already
+ * waiting keep what they drew.  Thread-safe against the request path;
+ * callers that change settings serialise among themselves (main.c's
+ * owner does). */
+void http_set_settings(struct http_server *srv, struct settings *s);
 
 /* The server's metrics registry (for the control API's counts). */
 struct metrics *http_metrics(struct http_server *srv);

@@ -39,7 +39,11 @@
 #define FD_RESERVE_PER_THREAD 4u
 
 struct app {
-	struct config cfg;         /* as loaded: 0 threads means "default" */
+	/* As loaded at start (0 threads means "default"): a reload compares
+	 * the options that need a restart with it.  Its run and rules made
+	 * the first snapshot; from then on `base` and `current` say what
+	 * they are. */
+	struct config cfg;
 	struct tls_files tls;      /* read at start; all NULL without TLS */
 	unsigned threads;          /* resolved from cfg and the machine */
 	unsigned max_connections;
@@ -50,10 +54,11 @@ struct app {
 	struct http_server *srv;
 	struct admin *admin;       /* the control API, or NULL */
 	char url[96];
-	/* In force: cfg's, or what the control API made of them. */
-	pthread_mutex_t control_lock;
-	struct run_settings run;
-	struct rules *rules;       /* a reference */
+	/* The one owner of the run-time settings: every thread reads and
+	 * changes them through these two pointers, under this lock only. */
+	pthread_mutex_t settings_lock;
+	struct settings *base;     /* the command line and file, as last loaded */
+	struct settings *current;  /* in force: base, or what the control API made */
 };
 
 /* Raise the soft RLIMIT_NOFILE to the hard limit; returns the soft limit
@@ -139,94 +144,116 @@ static int wait_signal(const sigset_t *set, uint64_t timeout_ns)
 	return sig < 0 ? 0 : sig;
 }
 
-/* A config holding `run` and `rules` (not owned: do not config_free it),
- * for the table's views of them. */
-static struct config view_of(const struct run_settings *run, struct rules *rules)
+/* A config holding the snapshot's settings and rules (not owned: do not
+ * config_free it), for the table's views of them. */
+static struct config view_of(const struct settings *s)
 {
 	struct config c;
 
 	memset(&c, 0, sizeof(c));
-	c.run = *run;
-	c.rules = rules;
+	c.run = s->run;
+	c.rules = s->rules;
 	return c;
 }
 
-/* Put `run` and `rules` in force (the one way settings change while
- * serving: reload, the control API and its reset), tell every module
- * that reads them, count and log it.  Returns the names that changed. */
-static void put_in_force(struct app *app, const struct run_settings *run,
-			 struct rules *rules, enum metrics_change_source source,
-			 char *changed, size_t len)
+/* The snapshot in force: a reference for the caller to drop. */
+static struct settings *in_force(struct app *app)
 {
-	static const char *const source_names[] = {"reload", "the control API",
-						   "the control API's reset"};
-	struct config before, after;
-	struct rules *old;
+	struct settings *s;
 
-	pthread_mutex_lock(&app->control_lock);
-	before = view_of(&app->run, app->rules);
-	after = view_of(run, rules);
-	config_diff(&before, &after, true, changed, len);
-	app->run = *run;
-	old = app->rules;
-	app->rules = rules_ref(rules);
-	http_update(app->srv, run);
-	http_set_rules(app->srv, rules);
-	timerq_set_slack(app->timers, (uint64_t)run->timer_slack_ms * 1000000u);
-	log_set_level(run->log_level);
-	metrics_config_change(http_metrics(app->srv), source);
-	pthread_mutex_unlock(&app->control_lock);
-	rules_unref(old);
-	if (source != METRICS_CHANGE_RELOAD)
-		log_info("settings changed by %s: %s", source_names[source],
+	pthread_mutex_lock(&app->settings_lock);
+	s = settings_ref(app->current);
+	pthread_mutex_unlock(&app->settings_lock);
+	return s;
+}
+
+/* How the settings in force change: the one way they do, while
+ * serving. */
+enum change {
+	CHANGE_RELOAD, /* `next` is the new base, and in force */
+	CHANGE_ADMIN,  /* `next` in force, if `expected` still is */
+	CHANGE_RESET,  /* the base in force again */
+};
+
+/* Apply a change under the owner's lock, tell every module that reads
+ * settings, count and log it.  Returns false (nothing changed) only for
+ * CHANGE_ADMIN when `expected` is no longer in force. */
+static bool change(struct app *app, enum change how, struct settings *expected,
+		   struct settings *next)
+{
+	static const enum metrics_change_source sources[] = {
+		[CHANGE_RELOAD] = METRICS_CHANGE_RELOAD,
+		[CHANGE_ADMIN] = METRICS_CHANGE_ADMIN,
+		[CHANGE_RESET] = METRICS_CHANGE_RESET,
+	};
+	static const char *const names[] = {
+		[CHANGE_RELOAD] = "reload",
+		[CHANGE_ADMIN] = "the control API",
+		[CHANGE_RESET] = "the control API's reset",
+	};
+	struct settings *old_current, *old_base = NULL;
+	struct config before, after;
+	char changed[256], text[1024];
+
+	pthread_mutex_lock(&app->settings_lock);
+	if (how == CHANGE_ADMIN && app->current != expected) {
+		pthread_mutex_unlock(&app->settings_lock);
+		return false;
+	}
+	if (how == CHANGE_RELOAD) {
+		old_base = app->base;
+		app->base = settings_ref(next);
+	} else if (how == CHANGE_RESET) {
+		next = app->base;
+	}
+	before = view_of(app->current);
+	after = view_of(next);
+	config_diff(&before, &after, true, changed, sizeof(changed));
+	old_current = app->current;
+	app->current = settings_ref(next);
+	http_set_settings(app->srv, next);
+	timerq_set_slack(app->timers, (uint64_t)next->run.timer_slack_ms * 1000000u);
+	log_set_level(next->run.log_level);
+	metrics_config_change(http_metrics(app->srv), sources[how]);
+	if (how == CHANGE_RELOAD)
+		config_describe_run(&after, text, sizeof(text));
+	pthread_mutex_unlock(&app->settings_lock);
+	settings_unref(old_current);
+	settings_unref(old_base);
+	if (how == CHANGE_RELOAD)
+		log_info("reloaded: %s (changed: %s)", text,
 			 changed[0] != '\0' ? changed : "nothing");
+	else
+		log_info("settings changed by %s: %s", names[how],
+			 changed[0] != '\0' ? changed : "nothing");
+	return true;
 }
 
 /* The control API's view and hands: see admin.h. */
-static void control_current(void *cls, struct run_settings *run, struct rules **rules)
+static struct settings *control_current(void *cls)
 {
-	struct app *app = cls;
-
-	pthread_mutex_lock(&app->control_lock);
-	*run = app->run;
-	*rules = rules_ref(app->rules);
-	pthread_mutex_unlock(&app->control_lock);
+	return in_force(cls);
 }
 
-static void control_apply(void *cls, const struct run_settings *run, struct rules *rules,
-			  bool keep_rules)
+static bool control_replace(void *cls, struct settings *expected, struct settings *next)
 {
-	struct app *app = cls;
-	char changed[256];
-	struct rules *kept = NULL;
-
-	if (keep_rules) {
-		pthread_mutex_lock(&app->control_lock);
-		kept = rules_ref(app->rules);
-		pthread_mutex_unlock(&app->control_lock);
-		rules = kept;
-	}
-	put_in_force(app, run, rules, METRICS_CHANGE_ADMIN, changed, sizeof(changed));
-	rules_unref(kept);
+	return change(cls, CHANGE_ADMIN, expected, next);
 }
 
 static void control_reset(void *cls)
 {
-	struct app *app = cls;
-	char changed[256];
-
-	put_in_force(app, &app->cfg.run, app->cfg.rules, METRICS_CHANGE_RESET, changed,
-		     sizeof(changed));
+	change(cls, CHANGE_RESET, NULL, NULL);
 }
 
 /* SIGHUP: re-read the config file and apply what can change without a
- * restart (one struct, copied whole, and the rules); what the control API
- * changed is replaced.  A broken file keeps the running configuration. */
+ * restart (one snapshot of the settings and the rules); what the control
+ * API changed is replaced.  A broken file keeps the running
+ * configuration. */
 static void reload(struct app *app)
 {
-	struct config next, now;
-	struct rules *swap;
-	char err[256], names[256], text[1024];
+	struct config next;
+	struct settings *loaded;
+	char err[256], names[256];
 
 	service_reloading();
 	if (config_load(&next, app->argc, app->argv, err, sizeof(err)) != CONFIG_OK) {
@@ -237,16 +264,15 @@ static void reload(struct app *app)
 	}
 	if (config_diff(&app->cfg, &next, false, names, sizeof(names)) > 0)
 		log_warn("reload: %s: changes take effect only after a restart", names);
-	app->cfg.run = next.run;
-	swap = app->cfg.rules;
-	app->cfg.rules = next.rules;
-	next.rules = swap;
+	loaded = settings_create(&next.run, next.rules);
 	config_free(&next);
-	put_in_force(app, &app->cfg.run, app->cfg.rules, METRICS_CHANGE_RELOAD, names,
-		     sizeof(names));
-	now = view_of(&app->cfg.run, app->cfg.rules);
-	config_describe_run(&now, text, sizeof(text));
-	log_info("reloaded: %s (changed: %s)", text, names[0] != '\0' ? names : "nothing");
+	if (loaded == NULL) {
+		log_error("reload failed, keeping the running configuration: out of memory");
+		service_ready("Reload failed (out of memory); serving on %s", app->url);
+		return;
+	}
+	change(app, CHANGE_RELOAD, NULL, loaded);
+	settings_unref(loaded);
 	service_ready("Serving on %s", app->url);
 }
 
@@ -274,17 +300,19 @@ static bool wait_idle(struct app *app, uint64_t until, bool *hurry)
  * with 503 when the drain timeout (or a second signal) says so. */
 static void drain(struct app *app, int sig)
 {
+	struct settings *now = in_force(app);
+	unsigned timeout_s = now->run.drain_timeout_s;
 	uint64_t start = timerq_now();
 	bool hurry = false;
 	size_t flushed;
 
+	settings_unref(now);
+
 	http_drain(app->srv);
 	service_stopping("Draining %zu requests", http_in_flight(app->srv));
 	log_info("%s: draining %zu requests (drain timeout %us)",
-		 signal_name(sig), http_in_flight(app->srv),
-		 app->cfg.run.drain_timeout_s);
-	if (wait_idle(app, start + (uint64_t)app->cfg.run.drain_timeout_s * 1000000000u,
-		      &hurry)) {
+		 signal_name(sig), http_in_flight(app->srv), timeout_s);
+	if (wait_idle(app, start + (uint64_t)timeout_s * 1000000000u, &hurry)) {
 		log_info("drained in %.3f s", (double)(timerq_now() - start) / 1e9);
 		return;
 	}
@@ -370,8 +398,7 @@ static int start(struct app *app, const char *token)
 	hopts.max_connections = app->max_connections;
 	hopts.timeout_s = app->cfg.timeout_s;
 	hopts.connection_memory = app->cfg.connection_memory;
-	hopts.settings = app->cfg.run;
-	hopts.rules = app->cfg.rules;
+	hopts.settings = app->current;
 	hopts.seeded = app->cfg.seeded;
 	hopts.seed = app->cfg.seed;
 	hopts.timers = app->timers;
@@ -393,12 +420,10 @@ static int start(struct app *app, const char *token)
 		timerq_destroy(app->timers);
 		return -1;
 	}
-	app->run = app->cfg.run;
-	app->rules = rules_ref(app->cfg.rules);
 	if (app->cfg.admin != NULL) {
 		struct admin_ops ops = {
 			.current = control_current,
-			.apply = control_apply,
+			.replace = control_replace,
 			.reset = control_reset,
 			.cls = app,
 			.srv = app->srv,
@@ -409,7 +434,6 @@ static int start(struct app *app, const char *token)
 			log_error("%s", err);
 			http_stop(app->srv);
 			timerq_destroy(app->timers);
-			rules_unref(app->rules);
 			return -1;
 		}
 		log_info("control API on %s%s", admin_url(app->admin),
@@ -482,10 +506,17 @@ int main(int argc, char **argv)
 			return EXIT_CONFIG;
 		}
 	}
-	pthread_mutex_init(&app.control_lock, NULL);
-	rc = start(&app, token);
+	pthread_mutex_init(&app.settings_lock, NULL);
+	app.base = settings_create(&app.cfg.run, app.cfg.rules);
+	app.current = settings_ref(app.base);
+	rc = app.base != NULL ? start(&app, token) : -1;
 	free(token);
 	if (rc != 0) {
+		if (app.base == NULL)
+			fprintf(stderr, "userd: out of memory\n");
+		settings_unref(app.current);
+		settings_unref(app.base);
+		pthread_mutex_destroy(&app.settings_lock);
 		tls_files_free(&app.tls);
 		config_free(&app.cfg);
 		log_stop();
@@ -509,8 +540,9 @@ int main(int argc, char **argv)
 	admin_stop(app.admin);
 	http_stop(app.srv);
 	timerq_destroy(app.timers);
-	rules_unref(app.rules);
-	pthread_mutex_destroy(&app.control_lock);
+	settings_unref(app.current);
+	settings_unref(app.base);
+	pthread_mutex_destroy(&app.settings_lock);
 	tls_files_free(&app.tls);
 	config_free(&app.cfg);
 	log_info("stopped");

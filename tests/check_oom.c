@@ -88,6 +88,7 @@ static char base[64];
 static void setup(void)
 {
 	struct http_options o;
+	struct run_settings run;
 	char err[256];
 	int fd;
 
@@ -102,15 +103,19 @@ static void setup(void)
 	o.max_connections = MAX_CONNECTIONS;
 	o.timeout_s = 10;
 	o.connection_memory = 4096;
-	o.settings.delay.kind = DELAY_FIXED;
-	o.settings.delay.min_ms = 0;
-	o.settings.delay.clamp_ms = 1000;
-	o.settings.delay_override = true;
-	o.settings.max_batch = 100;
-	o.settings.access_log = ACCESS_LOG_OFF;
+	memset(&run, 0, sizeof(run));
+	run.delay.kind = DELAY_FIXED;
+	run.delay.min_ms = 0;
+	run.delay.clamp_ms = 1000;
+	run.delay_override = true;
+	run.max_batch = 100;
+	run.access_log = ACCESS_LOG_OFF;
+	o.settings = settings_create(&run, NULL);
+	ck_assert_ptr_nonnull(o.settings);
 	o.timers = timers;
 	o.version = "test";
 	ck_assert_msg(http_start(&srv, &o, err, sizeof(err)) == 0, "%s", err);
+	settings_unref(o.settings); /* the server keeps its own reference */
 }
 
 static void teardown(void)

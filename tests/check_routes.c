@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "live.h"
+#include "config.h"
 #include "routes.h"
 #include "testutil.h"
 
