@@ -79,8 +79,9 @@ static bool parse_rate(const char *name, const char *text, double *out,
 		       char *err, size_t errlen)
 {
 	if (!decimal_share(text, strlen(text), out)) {
-		util_error(err, errlen, "%s: '%s' is not a number from 0 to 1",
-			  name, text);
+		util_error(err, errlen, "%s: '%s' is not a number from 0 to 1 (digits, "
+			  "a point, an exponent; at most %d characters)", name, text,
+			  DECIMAL_SHARE_MAX);
 		return false;
 	}
 	return true;
@@ -364,6 +365,9 @@ static const struct opt options[] = {
 };
 
 #define NOPTIONS countof(options)
+
+/* Every value but an address, a file name or the rules fits. */
+_Static_assert(CONFIG_VALUE_MAX > FAULT_MIX_TEXT_MAX, "a mix of faults fits");
 
 /* OPT_UINT values are `unsigned`, the delay model's fields uint32_t. */
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
@@ -668,6 +672,29 @@ static const struct opt *file_key(const char *key)
 	return NULL;
 }
 
+/* Set option `o` from `value` as a config file says it ("yes" or "no"
+ * for a switch); false with a message in err. */
+static bool set_value(struct config *cfg, const struct opt *o, const char *key,
+		      const char *value, char *err, size_t errlen)
+{
+	if (*value == '\0') {
+		util_error(err, errlen, "%s: a value is required", key);
+		return false;
+	}
+	if (o->type == OPT_SWITCH) {
+		/* A switch on the command line; "yes" or "no" in a file. */
+		bool yes = strcmp(value, "yes") == 0;
+
+		if (!yes && strcmp(value, "no") != 0) {
+			util_error(err, errlen, "%s: '%.40s' is not yes or no", key, value);
+			return false;
+		}
+		*bool_at(cfg, o) = o->negated ? !yes : yes;
+		return true;
+	}
+	return apply(cfg, o, key, value, err, errlen);
+}
+
 /* Apply one line of `len` bytes; false with a message in err. */
 static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 		       size_t errlen)
@@ -702,22 +729,7 @@ static bool parse_line(struct config *cfg, char *line, size_t len, char *err,
 		util_error(err, errlen, "unknown key '%s'", key);
 		return false;
 	}
-	if (*value == '\0') {
-		util_error(err, errlen, "%s: a value is required", key);
-		return false;
-	}
-	if (o->type == OPT_SWITCH) {
-		/* A switch on the command line; "yes" or "no" in a file. */
-		bool yes = strcmp(value, "yes") == 0;
-
-		if (!yes && strcmp(value, "no") != 0) {
-			util_error(err, errlen, "%s: '%s' is not yes or no", key, value);
-			return false;
-		}
-		*bool_at(cfg, o) = o->negated ? !yes : yes;
-		return true;
-	}
-	return apply(cfg, o, key, value, err, errlen);
+	return set_value(cfg, o, key, value, err, errlen);
 }
 
 enum config_result config_parse_file(struct config *cfg, const char *path,
@@ -837,7 +849,6 @@ bool config_set(struct config *cfg, const char *name, const char *text, char *er
 		size_t errlen)
 {
 	const struct opt *o = file_key(name);
-	char line[CONFIG_VALUE_MAX * 4];
 
 	if (o == NULL) {
 		util_error(err, errlen, "unknown setting");
@@ -848,11 +859,7 @@ bool config_set(struct config *cfg, const char *name, const char *text, char *er
 			  "command line or in the config file and restart");
 		return false;
 	}
-	if (snprintf(line, sizeof(line), "%s = %s", name, text) >= (int)sizeof(line)) {
-		util_error(err, errlen, "the value is too long");
-		return false;
-	}
-	return parse_line(cfg, line, strlen(line), err, errlen);
+	return set_value(cfg, o, name, text, err, errlen);
 }
 
 bool config_check(struct config *cfg, char *err, size_t errlen)
@@ -877,10 +884,14 @@ bool config_option_value(const struct config *cfg, size_t i, char *buf, size_t l
 		snprintf(buf, len, "%s", v != o->negated ? "yes" : "no");
 		return true;
 	}
-	case OPT_RATE:
-		snprintf(buf, len, "%g",
-			 *(const double *)(const void *)((const char *)cfg + o->offset));
+	case OPT_RATE: {
+		char share[DECIMAL_SHARE_MAX + 1];
+
+		decimal_share_format(*(const double *)(const void *)((const char *)cfg + o->offset),
+				     share, sizeof(share));
+		snprintf(buf, len, "%s", share);
 		return true;
+	}
 	case OPT_TEXT: {
 		const char *s = *(char *const *)(const void *)((const char *)cfg + o->offset);
 
@@ -908,20 +919,38 @@ static void append(char *buf, size_t len, size_t *used, const char *text)
 		*used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
 }
 
+/* Does the i-th option's value differ between a and b?  Addresses, file
+ * names and rules are compared whole, the rest by their text. */
+static bool option_differs(const struct config *a, const struct config *b, size_t i)
+{
+	const struct opt *o = &options[i];
+	char va[CONFIG_VALUE_MAX], vb[CONFIG_VALUE_MAX];
+
+	if (o->type == OPT_TEXT) {
+		const char *sa = *(char *const *)(const void *)((const char *)a + o->offset);
+		const char *sb = *(char *const *)(const void *)((const char *)b + o->offset);
+
+		return (sa == NULL) != (sb == NULL) || (sa != NULL && strcmp(sa, sb) != 0);
+	}
+	if (o->show == show_rules)
+		return !rules_equal(a->rules, b->rules);
+	if (!config_option_value(a, i, va, sizeof(va)))
+		return false;
+	config_option_value(b, i, vb, sizeof(vb));
+	return strcmp(va, vb) != 0;
+}
+
 size_t config_diff(const struct config *a, const struct config *b,
 		   bool reloadable, char *buf, size_t len)
 {
-	char va[CONFIG_VALUE_MAX], vb[CONFIG_VALUE_MAX];
 	size_t used = 0, n = 0;
 
 	assert(len > 0);
 	buf[0] = '\0';
 	for (size_t i = 0; i < NOPTIONS; i++) {
-		if (options[i].reloadable != reloadable ||
-		    !config_option_value(a, i, va, sizeof(va)))
+		if (options[i].reloadable != reloadable)
 			continue;
-		config_option_value(b, i, vb, sizeof(vb));
-		if (strcmp(va, vb) != 0) {
+		if (option_differs(a, b, i)) {
 			append(buf, len, &used, options[i].name);
 			n++;
 		}
@@ -1001,7 +1030,7 @@ void config_usage(FILE *out)
 	      out);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct opt *o = &options[i];
-		char text[512], value[CONFIG_VALUE_MAX];
+		char text[1024], value[CONFIG_VALUE_MAX];
 		int at;
 
 		if (o->short_name != 0)

@@ -104,8 +104,10 @@ void config_free(struct config *cfg);
 
 /* ---- the table ----------------------------------------------------------- */
 
-/* How long the text of one setting's value may be. */
-#define CONFIG_VALUE_MAX 96
+/* Room for the text of one setting's value: every value fits (a mix of
+ * faults is the longest), except an address or a file name, which may
+ * be cut, and the rules, which are shown one by one elsewhere. */
+#define CONFIG_VALUE_MAX 512
 
 /* The options, in --help order: their count, and the name of the i-th
  * (its long option and, unless config_option_in_file() says no, its

@@ -1,6 +1,8 @@
 /* control.c - the control API's JSON; see control.h. */
 #include "control.h"
 
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +47,22 @@ json_t *control_config_json(const struct run_settings *run)
 	return o;
 }
 
-/* A JSON value as the text a config file would hold; false when it is
- * of no type a setting takes. */
-static bool value_text(const json_t *v, char *buf, size_t len)
+/* A JSON value as the text a config file would hold (a string as it is,
+ * whatever its length; a number or true/false written into buf, which
+ * has room for any); NULL when it is of no type a setting takes. */
+static const char *value_text(const json_t *v, char *buf, size_t len)
 {
 	if (json_is_string(v))
-		return snprintf(buf, len, "%s", json_string_value(v)) < (int)len;
+		return json_string_value(v);
 	if (json_is_integer(v))
-		return snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < (int)len;
-	if (json_is_real(v))
-		return snprintf(buf, len, "%.17g", json_real_value(v)) < (int)len;
-	if (json_is_boolean(v))
-		return snprintf(buf, len, "%s", json_is_true(v) ? "yes" : "no") < (int)len;
-	return false;
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, len, "%.17g", json_real_value(v)); /* exact */
+	else if (json_is_boolean(v))
+		snprintf(buf, len, "%s", json_is_true(v) ? "yes" : "no");
+	else
+		return NULL;
+	return buf;
 }
 
 /* A message for a JSON string: messages quote what the client sent, cut
@@ -92,8 +97,8 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 	struct config next;
 	json_t *obj, *fields, *v;
 	json_error_t jerr;
-	const char *name;
-	char text[CONFIG_VALUE_MAX * 2], msg[256];
+	const char *name, *text;
+	char number[64], msg[256];
 	unsigned bad = 0;
 
 	*errors = NULL;
@@ -114,7 +119,7 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 	json_object_foreach(obj, name, v) {
 		if (strcmp(name, "rule") == 0)
 			snprintf(msg, sizeof(msg), "rules are changed with PUT /rules");
-		else if (!value_text(v, text, sizeof(text)))
+		else if ((text = value_text(v, number, sizeof(number))) == NULL)
 			snprintf(msg, sizeof(msg), "expected a string, a number or true/false");
 		else if (config_set(&next, name, text, msg, sizeof(msg)))
 			continue;
@@ -136,36 +141,124 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 	return bad == 0;
 }
 
-/* The rules as a JSON list of their texts. */
+/* The rules as PUT /rules takes them: a list of objects {"match":
+ * {"route", "ids"}, "delay", "fault"}, each field there when the rule
+ * has it, in canonical form. */
 json_t *control_rules_json(const struct rules *r)
 {
 	json_t *list = json_array();
 
-	for (size_t i = 0; list != NULL && i < rules_count(r); i++)
-		json_array_append_new(list, json_string(rules_text(r, i)));
+	for (size_t i = 0; list != NULL && i < rules_count(r); i++) {
+		struct rule_parts p;
+		json_t *rule = json_object(), *match = json_object();
+
+		rules_parts(r, i, &p);
+		if (rule == NULL || match == NULL ||
+		    (p.route != NULL && json_object_set_new(match, "route", json_string(p.route))) ||
+		    (p.ids != NULL && json_object_set_new(match, "ids", json_string(p.ids))) ||
+		    (json_object_size(match) > 0 && json_object_set(rule, "match", match)) ||
+		    (p.delay != NULL && json_object_set_new(rule, "delay", json_string(p.delay))) ||
+		    (p.fault != NULL && json_object_set_new(rule, "fault", json_string(p.fault))) ||
+		    json_array_append(list, rule)) {
+			json_decref(list);
+			list = NULL;
+		}
+		json_decref(match);
+		json_decref(rule);
+	}
 	return list;
 }
 
-/* One rule of PUT /rules as a rules_add() line: an object with "match"
- * (route, ids), "delay" and "fault", or such a line as a string. */
-static bool rule_line(const json_t *rule, char *buf, size_t len, char *err, size_t errlen)
+/* Room for one id or range of "ids" given as a JSON list, as text. */
+#define IDS_ITEM_MAX 48
+
+/* "ids" as a rule field's text into *text (malloc'd): a string as it is,
+ * an id (a JSON integer), or a list of ids and "LOW-HIGH" strings.
+ * False with a message in err. */
+static bool ids_text(const json_t *v, char **text, char *err, size_t errlen)
 {
+	size_t i, used = 0;
+	const json_t *item;
+	char *buf;
+
+	*text = NULL;
+	if (json_is_string(v)) {
+		*text = strdup(json_string_value(v));
+	} else if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		if ((*text = malloc(IDS_ITEM_MAX)) != NULL)
+			snprintf(*text, IDS_ITEM_MAX, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else if (json_is_array(v) && json_array_size(v) > 0 &&
+		   json_array_size(v) <= RULES_MAX_RANGES) {
+		buf = malloc(json_array_size(v) * (IDS_ITEM_MAX + 1));
+		json_array_foreach(v, i, item) {
+			if (buf == NULL)
+				break;
+			if (json_is_integer(item) && json_integer_value(item) >= 0) {
+				used += (size_t)sprintf(buf + used, "%s%" JSON_INTEGER_FORMAT,
+							i > 0 ? "," : "", json_integer_value(item));
+			} else if (json_is_string(item) &&
+				   json_string_length(item) < IDS_ITEM_MAX &&
+				   strchr(json_string_value(item), ',') == NULL) {
+				used += (size_t)sprintf(buf + used, "%s%s", i > 0 ? "," : "",
+							json_string_value(item));
+			} else {
+				free(buf);
+				snprintf(err, errlen, "ids: item %zu is not an id or a "
+					 "\"LOW-HIGH\" range", i);
+				return false;
+			}
+		}
+		*text = buf;
+	} else {
+		snprintf(err, errlen, "ids: expected \"13,100-199\", an id, or a list of "
+			 "ids and \"LOW-HIGH\" ranges (at most %d)", RULES_MAX_RANGES);
+		return false;
+	}
+	if (*text == NULL)
+		snprintf(err, errlen, "out of memory");
+	return *text != NULL;
+}
+
+/* Add one rule of PUT /rules to `rules`: an object with "match" (route,
+ * ids), "delay" and "fault", each field taken as what it is (never
+ * joined into a line and split again), or a rule line as a string.
+ * False with a message in err. */
+static bool add_rule(struct rules *rules, const json_t *rule, char *err, size_t errlen)
+{
+	struct rule_field fields[4];
 	const json_t *match, *v;
-	size_t used = 0;
-	int n;
+	const char *key;
+	char *ids = NULL;
+	size_t n = 0;
+	bool ok;
 
 	if (json_is_string(rule))
-		return snprintf(buf, len, "%s", json_string_value(rule)) < (int)len;
+		return rules_add(rules, json_string_value(rule), err, errlen);
 	if (!json_is_object(rule)) {
 		snprintf(err, errlen, "a rule is an object {\"match\": {...}, \"delay\": "
 			 "MODEL, \"fault\": FAULT}");
 		return false;
 	}
-	buf[0] = '\0';
+	json_object_foreach((json_t *)(uintptr_t)rule, key, v) {
+		if (strcmp(key, "match") != 0 && strcmp(key, "delay") != 0 &&
+		    strcmp(key, "fault") != 0) {
+			snprintf(err, errlen, "unknown field '%.40s': match, delay or fault", key);
+			return false;
+		}
+	}
 	match = json_object_get(rule, "match");
 	if (match != NULL && !json_is_object(match)) {
 		snprintf(err, errlen, "match: expected an object with route and ids");
 		return false;
+	}
+	if (match != NULL) {
+		json_object_foreach((json_t *)(uintptr_t)match, key, v) {
+			if (strcmp(key, "route") != 0 && strcmp(key, "ids") != 0) {
+				snprintf(err, errlen, "match: unknown field '%.40s': route or ids",
+					 key);
+				return false;
+			}
+		}
 	}
 	for (int k = 0; k < 4; k++) {
 		static const char *const keys[] = {"route", "ids", "delay", "fault"};
@@ -173,19 +266,22 @@ static bool rule_line(const json_t *rule, char *buf, size_t len, char *err, size
 		v = json_object_get(k < 2 ? match : rule, keys[k]);
 		if (v == NULL)
 			continue;
+		if (k == 1) {
+			if (!ids_text(v, &ids, err, errlen))
+				return false;
+			fields[n++] = (struct rule_field){keys[k], ids};
+			continue;
+		}
 		if (!json_is_string(v)) {
 			snprintf(err, errlen, "%s: expected a string", keys[k]);
+			free(ids);
 			return false;
 		}
-		n = snprintf(buf + used, len - used, "%s%s=%s", used > 0 ? " " : "", keys[k],
-			     json_string_value(v));
-		if (n < 0 || (size_t)n >= len - used) {
-			snprintf(err, errlen, "the rule is too long");
-			return false;
-		}
-		used += (size_t)n;
+		fields[n++] = (struct rule_field){keys[k], json_string_value(v)};
 	}
-	return true;
+	ok = rules_add_fields(rules, fields, n, err, errlen);
+	free(ids);
+	return ok;
 }
 
 bool control_parse_rules(const char *body, size_t len, struct rules **out,
@@ -194,7 +290,7 @@ bool control_parse_rules(const char *body, size_t len, struct rules **out,
 	struct rules *rules;
 	json_t *list, *fields, *rule;
 	json_error_t jerr;
-	char line[1024], msg[256], key[24];
+	char msg[256], key[24];
 	unsigned bad = 0;
 	size_t i;
 
@@ -211,8 +307,7 @@ bool control_parse_rules(const char *body, size_t len, struct rules **out,
 	fields = json_object();
 	json_array_foreach(list, i, rule) {
 		snprintf(key, sizeof(key), "%zu", i);
-		if (!rule_line(rule, line, sizeof(line), msg, sizeof(msg)) ||
-		    !rules_add(rules, line, msg, sizeof(msg))) {
+		if (!add_rule(rules, rule, msg, sizeof(msg))) {
 			bad++;
 			json_object_set_new(fields, key, message(msg));
 		}

@@ -1,6 +1,7 @@
 /* decimal.h - plain decimal numbers, the one grammar userd accepts for
  * ids, milliseconds and counts: ASCII digits only (no sign, no spaces, no
- * exponent), bounded above. */
+ * exponent), bounded above; and shares from 0 to 1, which may also be
+ * written with a point and an exponent. */
 #ifndef USERD_DECIMAL_H
 #define USERD_DECIMAL_H
 
@@ -20,13 +21,22 @@ enum decimal_result {
 enum decimal_result decimal_parse(const char *s, size_t len, uint64_t max,
 				  uint64_t *out);
 
-/* Longest share decimal_share() takes, in bytes. */
-#define DECIMAL_SHARE_MAX 20
+/* Longest share decimal_share() takes, in bytes: room for every share
+ * decimal_share_format() writes (17 significant digits and an exponent)
+ * and for what JSON encoders print. */
+#define DECIMAL_SHARE_MAX 32
 
 /* Parse the `len` bytes at `s` (no NUL needed) as a share from 0 to 1
- * ("0", "0.05", "1", ".5"): 1 to DECIMAL_SHARE_MAX bytes of digits with
- * at most one point, at least one digit, no sign or exponent.  On success
- * sets *out and returns true; otherwise *out is untouched. */
+ * ("0", "0.05", "1", ".5", "1e-5", "2.5E-3"): 1 to DECIMAL_SHARE_MAX bytes
+ * of digits with at most one point and at least one digit, then
+ * optionally an exponent (e or E, an optional sign, 1 to 3 digits); no
+ * sign, no spaces, nothing that underflows.  On success sets *out and
+ * returns true; otherwise *out is untouched. */
 bool decimal_share(const char *s, size_t len, double *out);
+
+/* Write the share `v` (0 to 1) into buf as the shortest text that
+ * decimal_share() reads back as exactly `v` ("0.003", "1e-05").  len
+ * must be more than DECIMAL_SHARE_MAX. */
+void decimal_share_format(double v, char *buf, size_t len);
 
 #endif

@@ -132,12 +132,12 @@ void fault_mix_describe(const struct fault_mix *m, char *buf, size_t len)
 	if (m->n == 0)
 		snprintf(buf, len, "none");
 	for (unsigned i = 0; i < m->n && used < len; i++) {
-		char f[32];
+		char f[FAULT_TEXT_MAX], share[DECIMAL_SHARE_MAX + 1];
 		int n;
 
 		fault_describe(&m->fault[i], f, sizeof(f));
-		n = snprintf(buf + used, len - used, "%s%s=%g", i > 0 ? "," : "", f,
-			     m->share[i]);
+		decimal_share_format(m->share[i], share, sizeof(share));
+		n = snprintf(buf + used, len - used, "%s%s=%s", i > 0 ? "," : "", f, share);
 		if (n < 0)
 			break;
 		used += (size_t)n;

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "decimal.h"
+
 enum fault_kind {
 	FAULT_NONE = 0,
 	FAULT_STATUS,
@@ -43,7 +45,11 @@ struct fault {
 bool fault_parse(const char *text, size_t len, struct fault *out, char *err,
 		 size_t errlen);
 
-/* The text form of `f`, as fault_parse() reads it. */
+/* Room for the text of any one fault ("status:503", "drip:1000000"). */
+#define FAULT_TEXT_MAX 24
+
+/* The text form of `f`, as fault_parse() reads it: less than
+ * FAULT_TEXT_MAX bytes. */
 void fault_describe(const struct fault *f, char *buf, size_t len);
 
 /* The name of a kind ("status", "reset", ...; "none"). */
@@ -66,7 +72,11 @@ struct fault_mix {
 bool fault_mix_parse(const char *text, struct fault_mix *out, char *err,
 		     size_t errlen);
 
-/* The text form of `m` ("none" when empty). */
+/* Room for the text of any mix: each fault, '=', its share, ','. */
+#define FAULT_MIX_TEXT_MAX (FAULT_MIX_MAX * (FAULT_TEXT_MAX + DECIMAL_SHARE_MAX + 2))
+
+/* The text form of `m` ("none" when empty), as fault_mix_parse() reads
+ * it: less than FAULT_MIX_TEXT_MAX bytes. */
 void fault_mix_describe(const struct fault_mix *m, char *buf, size_t len);
 
 /* The sum of the shares. */
