@@ -1,6 +1,7 @@
 /* access.c - access-log lines; see access.h. */
 #include "access.h"
 
+#include <assert.h>
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -34,13 +35,14 @@ const char *access_log_format_name(enum access_log_format f)
 		? format_names[f] : "off";
 }
 
-/* Copy `s` into buf, escaping what would break a log line: quotes,
- * backslashes and bytes outside printable ASCII become \xHH, or \u00HH
- * for JSON. */
-static void escape(const char *s, bool json, char *buf, size_t len)
+/* Append `s` to buf (of `len`, holding `*n` bytes), escaping what would
+ * break a log line: quotes, backslashes and bytes outside printable ASCII
+ * become \xHH, or \u00HH for JSON.  Returns how many bytes of `s` did
+ * not fit (0: all of it went in). */
+static size_t escape(const char *s, bool json, char *buf, size_t len, size_t *at)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
+	size_t n = *at;
 
 	for (; *s != '\0' && n + 7 < len; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -60,6 +62,34 @@ static void escape(const char *s, bool json, char *buf, size_t len)
 		buf[n++] = hex[c & 15];
 	}
 	buf[n] = '\0';
+	*at = n;
+	return strlen(s);
+}
+
+/* Room for the cut marker "...(+N bytes)" after a target that is cut. */
+#define CUT_MARK_MAX 40
+
+/* `first`, and when `second` is not NULL '?' and `second`, escaped, into
+ * buf.  Text too long for buf (a request may be up to
+ * --connection-memory long) is never cut silently: it ends with
+ * "...(+N bytes)", N being how many of its bytes are left out. */
+static void escape_marked(const char *first, const char *second, bool json, char *buf,
+			  size_t len)
+{
+	size_t at = 0, left, room = len - CUT_MARK_MAX;
+
+	assert(len > 2 * CUT_MARK_MAX);
+	left = escape(first, json, buf, room, &at);
+	if (second != NULL) {
+		if (left == 0 && at + 1 < room) {
+			buf[at++] = '?';
+			left = escape(second, json, buf, room, &at);
+		} else {
+			left += 1 + strlen(second);
+		}
+	}
+	if (left > 0)
+		snprintf(buf + at, len - at, "...(+%zu bytes)", left);
 }
 
 static void client_text(const struct sockaddr *sa, char *buf, size_t len)
@@ -78,7 +108,7 @@ static void client_text(const struct sockaddr *sa, char *buf, size_t len)
 void access_log_write(enum access_log_format f, const struct access_entry *e)
 {
 	char line[2048], target[1400], client[INET6_ADDRSTRLEN], when[40];
-	char path[600], query[600], method[64]; /* fit target and line whole */
+	char method[128]; /* fit target and line whole */
 	char late[80];
 	bool json = f == ACCESS_LOG_JSON;
 	struct timespec ts;
@@ -90,10 +120,9 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	client_text(e->client, client, sizeof(client));
-	escape(e->method, json, method, sizeof(method));
-	escape(e->path, json, path, sizeof(path));
-	escape(e->query, json, query, sizeof(query));
-	snprintf(target, sizeof(target), "%s%s%s", path, query[0] ? "?" : "", query);
+	escape_marked(e->method, NULL, json, method, sizeof(method));
+	escape_marked(e->path, e->query[0] != '\0' ? e->query : NULL, json, target,
+		      sizeof(target));
 	/* How late a waiting request's answer went out, and its timer fired. */
 	late[0] = '\0';
 	if (e->waited)

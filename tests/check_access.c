@@ -1,0 +1,143 @@
+/* Unit tests for src/access.c: the access log's lines, as written to
+ * stderr (no queue: log_start() is not called). */
+#include <arpa/inet.h>
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "testutil.h"
+
+static char out[1 << 16];
+
+/* Write `e` in format `f` and return the line written (in `out`). */
+static const char *line_of(enum access_log_format f, const struct access_entry *e)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	ck_assert_ptr_nonnull(tmp);
+	ck_assert_int_ge(saved, 0);
+	fflush(stderr);
+	ck_assert_int_ge(dup2(fileno(tmp), STDERR_FILENO), 0);
+	access_log_write(f, e);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	return out;
+}
+
+static struct access_entry entry(const char *method, const char *path, const char *query)
+{
+	static struct sockaddr_in client = {.sin_family = AF_INET};
+	struct access_entry e = {
+		.client = (const struct sockaddr *)&client,
+		.method = method,
+		.path = path,
+		.query = query,
+		.version = "HTTP/1.1",
+		.status = 200,
+		.bytes = 57,
+		.delay_us = 812345,
+		.duration_ns = 813000000,
+	};
+
+	client.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return e;
+}
+
+START_TEST(test_common_line)
+{
+	struct access_entry e = entry("GET", "/user/7", "delay=5");
+	const char *l;
+
+	e.fault = "reset";
+	l = line_of(ACCESS_LOG_COMMON, &e);
+	ck_assert_msg(strncmp(l, "127.0.0.1 - - [", 15) == 0, "%s", l);
+	ck_assert_ptr_nonnull(strstr(l, "] \"GET /user/7?delay=5 HTTP/1.1\" 200 57 "
+				      "delay_ms=812.345 duration_ms=813.000 fault=reset\n"));
+	ck_assert_ptr_null(strchr(strchr(l, '\n') + 1, '\n')); /* one line */
+}
+END_TEST
+
+START_TEST(test_json_line_is_json)
+{
+	struct access_entry e = entry("GET", "/user/\"7\\\x01", "");
+	json_error_t jerr;
+	json_t *j;
+
+	e.waited = true;
+	e.late_ns = 1500000;
+	j = json_loads(line_of(ACCESS_LOG_JSON, &e), 0, &jerr);
+	ck_assert_msg(j != NULL, "not JSON: %s (%s)", out, jerr.text);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "target")), "/user/\"7\\\x01");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "bytes")), 57);
+	ck_assert(json_real_value(json_object_get(j, "late_ms")) == 1.5);
+	json_decref(j);
+}
+END_TEST
+
+/* A target too long for the line is not cut silently: it ends with
+ * "...(+N bytes)", N the bytes left out, and the JSON stays JSON. */
+START_TEST(test_long_target_is_marked)
+{
+	static char path[6000], method[300];
+	struct access_entry e;
+	const char *l, *mark;
+	size_t shown, left;
+	json_t *j;
+
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	memset(method, 'M', sizeof(method) - 1);
+	e = entry(method, path, "x=1");
+	l = line_of(ACCESS_LOG_COMMON, &e);
+	ck_assert_ptr_nonnull(strstr(l, " /aaa"));
+	mark = strstr(strstr(l, " /aaa"), "...(+");
+	ck_assert_msg(mark != NULL, "no cut mark: %s", l);
+	/* What is shown of the path plus what is left out is all of it. */
+	shown = (size_t)(mark - strstr(l, "/aaa"));
+	ck_assert_int_eq(sscanf(mark, "...(+%zu bytes)", &left), 1);
+	ck_assert_uint_eq(shown + left, strlen(path) + strlen("?x=1"));
+	/* The method too. */
+	ck_assert_ptr_nonnull(strstr(l, "MMM...(+"));
+	j = json_loads(line_of(ACCESS_LOG_JSON, &e), 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %.200s", out);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "target")), "...(+"));
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_off_writes_nothing)
+{
+	struct access_entry e = entry("GET", "/user/1", "");
+
+	ck_assert_str_eq(line_of(ACCESS_LOG_OFF, &e), "");
+}
+END_TEST
+
+static Suite *access_suite(void)
+{
+	Suite *s = suite_create("access");
+	TCase *tc = tcase_create("lines");
+
+	tcase_add_test(tc, test_common_line);
+	tcase_add_test(tc, test_json_line_is_json);
+	tcase_add_test(tc, test_long_target_is_marked);
+	tcase_add_test(tc, test_off_writes_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(access_suite());
+}
