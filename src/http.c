@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,9 @@ enum exchange_state {
 #define HANG_CHECK_NS (1000u * 1000000u)
 /* Most wake-ups a second of one dripping connection. */
 #define DRIP_TICKS_PER_S 50u
+/* The most fds whose connections get an ordinal in accept order (8 bytes
+ * each): 2^22, above Linux's default fs.nr_open of 2^20. */
+#define ORDINAL_SLOTS_MAX ((size_t)1 << 22)
 
 /* One request and its answer on a connection. */
 struct exchange {
@@ -117,10 +121,17 @@ struct http_server {
 	struct routes_env env;
 	pthread_mutex_t settings_lock;
 	struct settings *settings;    /* under settings_lock; a reference */
-	bool seeded;
-	uint64_t seed;
+	uint64_t seed;          /* --seed's, or the OS's: each connection's
+				 * stream is rng_stream(seed, its ordinal) */
 	bool client_certs;      /* TLS: demand and verify client certificates */
-	_Atomic uint64_t conn_counter;
+	/* Accept order: on the acceptor's thread each connection gets the
+	 * next ordinal (1, 2, ...), filed under its fd for on_connection
+	 * (libmicrohttpd starts connections on its workers, which may take
+	 * them in another order). */
+	uint64_t accepted;                 /* the acceptor's thread only */
+	_Atomic uint64_t *ordinal_of_fd;   /* ordinal_slots entries */
+	size_t ordinal_slots;
+	_Atomic uint64_t unnumbered;       /* fds beyond the table */
 	_Atomic size_t in_flight;
 	_Atomic size_t waiting;     /* suspended on the timer queue */
 	_Atomic size_t connections; /* told STARTED and not yet CLOSED */
@@ -731,13 +742,27 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	atomic_fetch_sub_explicit(&srv->in_flight, 1, memory_order_relaxed);
 }
 
+/* c's place in accept order (see struct http_server).  An fd beyond the
+ * table (only if the hard fd limit was raised while running) gets a
+ * number of its own at or above 2^63, never an accept ordinal. */
+static uint64_t ordinal_of(struct http_server *srv, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	if (info != NULL && info->connect_fd >= 0 &&
+	    (size_t)info->connect_fd < srv->ordinal_slots)
+		return atomic_load_explicit(&srv->ordinal_of_fd[info->connect_fd],
+					    memory_order_relaxed);
+	return UINT64_C(1) << 63 | atomic_fetch_add(&srv->unnumbered, 1);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server *srv = cls;
 	struct conn *conn;
-	uint64_t n;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		free(*socket_context);
@@ -765,10 +790,8 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	}
 	conn->srv = srv;
 	conn->mhd = c;
-	/* Seeded: every connection replays the same stream, whatever order
-	 * connections arrive in.  Unseeded: each gets its own. */
-	n = srv->seeded ? 0 : atomic_fetch_add(&srv->conn_counter, 1) + 1;
-	rng_seed(&conn->rng, rng_mix(srv->seed ^ rng_mix(n)));
+	/* A stream of its own, the same for the same seed and ordinal. */
+	rng_stream(&conn->rng, srv->seed, ordinal_of(srv, c));
 	*socket_context = conn;
 }
 
@@ -821,12 +844,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* The acceptor's thread: a new connection for the daemon, which closes
- * the socket itself if it cannot take it. */
+ * the socket itself if it cannot take it.  Its ordinal is filed first:
+ * MHD_add_connection() hands it over under a lock, so the worker that
+ * starts it reads what was filed. */
 static bool on_accept(void *cls, int fd, const struct sockaddr *addr,
 		      socklen_t addrlen)
 {
 	struct http_server *srv = cls;
+	uint64_t n = ++srv->accepted;
 
+	if (fd >= 0 && (size_t)fd < srv->ordinal_slots)
+		atomic_store_explicit(&srv->ordinal_of_fd[fd], n, memory_order_relaxed);
 	return MHD_add_connection(srv->daemon, fd, addr, addrlen) == MHD_YES;
 }
 
@@ -899,6 +927,7 @@ static void free_server(struct http_server *srv)
 	free_canned(srv);
 	live_destroy(srv->live);
 	metrics_destroy(srv->metrics);
+	free(srv->ordinal_of_fd);
 	pthread_mutex_destroy(&srv->settings_lock);
 	free(srv);
 }
@@ -912,6 +941,7 @@ static struct http_server *new_server(const struct http_options *opts)
 		.jansson = render_library_version(),
 	};
 	struct http_server *srv = calloc(1, sizeof(*srv));
+	struct rlimit rl;
 
 	if (srv == NULL)
 		return NULL;
@@ -919,13 +949,19 @@ static struct http_server *new_server(const struct http_options *opts)
 	srv->listen_fd = opts->listen_fd;
 	srv->timers = opts->timers;
 	srv->settings = settings_ref(opts->settings);
-	srv->seeded = opts->seeded;
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
 	srv->client_certs = opts->tls_cert != NULL && opts->tls_trust != NULL;
+	/* Room for every fd the process may open (main.c has raised the
+	 * soft limit to the hard one); untouched pages cost nothing. */
+	srv->ordinal_slots = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+			     rl.rlim_max < ORDINAL_SLOTS_MAX
+		? (size_t)rl.rlim_max : ORDINAL_SLOTS_MAX;
+	srv->ordinal_of_fd = calloc(srv->ordinal_slots, sizeof(*srv->ordinal_of_fd));
 	srv->metrics = metrics_create(&build);
 	if (opts->dashboard)
 		srv->live = live_create(&opts->settings->run.delay);
-	if (srv->metrics == NULL || (opts->dashboard && srv->live == NULL) ||
+	if (srv->ordinal_of_fd == NULL || srv->metrics == NULL ||
+	    (opts->dashboard && srv->live == NULL) ||
 	    build_canned(srv) != 0) {
 		free_server(srv);
 		return NULL;

@@ -27,7 +27,9 @@ struct http_options {
 	unsigned timeout_s;       /* idle timeout, 0 = none */
 	size_t connection_memory; /* per-connection buffer pool, bytes */
 	struct settings *settings; /* in force at start (a reference is taken) */
-	bool seeded;              /* derive every connection's stream from seed */
+	bool seeded;              /* seed given: connection n (in accept order,
+				   * from 1) draws from rng_stream(seed, n);
+				   * else a seed from the OS */
 	uint64_t seed;
 	timerq *timers;           /* shared deadline queue (not owned) */
 	const char *version;      /* reported by /metrics */
