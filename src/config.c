@@ -318,8 +318,10 @@ static const struct opt options[] = {
 		 "batches: less CPU, a little later; 0 resumes exactly at it"},
 	{.name = "seed", .short_name = 's', .metavar = "N", .type = OPT_PARSED,
 	 .parse = parse_seed, .show = show_seed,
-	 .help = "seed the random delays and ages; the same seed and the same "
-		 "requests on one connection give the same answers"},
+	 .help = "seed the random delays, ages and faults: the k-th connection "
+		 "accepted draws from stream k of N, so the same N, settings and "
+		 "requests, on connections opened one at a time, give the same "
+		 "answers"},
 	{.name = "threads", .short_name = 't', .metavar = "N", .type = OPT_UINT,
 	 .offset = AT(threads), .min = 1, .max = CONFIG_MAX_THREADS,
 	 .help = "HTTP worker threads",

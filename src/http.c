@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,9 @@ enum exchange_state {
 #define HANG_CHECK_NS (1000u * 1000000u)
 /* Most wake-ups a second of one dripping connection. */
 #define DRIP_TICKS_PER_S 50u
+/* The most fds whose connections get an ordinal in accept order (8 bytes
+ * each): 2^22, above Linux's default fs.nr_open of 2^20. */
+#define ORDINAL_SLOTS_MAX ((size_t)1 << 22)
 
 /* One request and its answer on a connection. */
 struct exchange {
@@ -83,6 +87,8 @@ struct exchange {
 	bool accepted;                 /* first seen before the drain began */
 	bool nul_in_target;            /* a raw NUL byte cut the target short */
 	bool waited;                   /* was suspended on the timer */
+	bool flushed;                  /* the drain's flush ended its wait */
+	bool rushed;                   /* drip: the flush sent the rest at once */
 	struct fault fault;            /* to do after the delay, or FAULT_NONE */
 	unsigned hang_timeout_s;
 	uint64_t hang_until_ns;
@@ -117,17 +123,29 @@ struct http_server {
 	struct routes_env env;
 	pthread_mutex_t settings_lock;
 	struct settings *settings;    /* under settings_lock; a reference */
-	bool seeded;
-	uint64_t seed;
+	uint64_t seed;          /* --seed's, or the OS's: each connection's
+				 * stream is rng_stream(seed, its ordinal) */
 	bool client_certs;      /* TLS: demand and verify client certificates */
-	_Atomic uint64_t conn_counter;
+	/* Accept order: on the acceptor's thread each connection gets the
+	 * next ordinal (1, 2, ...), filed under its fd for on_connection
+	 * (libmicrohttpd starts connections on its workers, which may take
+	 * them in another order). */
+	uint64_t accepted;                 /* the acceptor's thread only */
+	_Atomic uint64_t *ordinal_of_fd;   /* ordinal_slots entries */
+	size_t ordinal_slots;
+	_Atomic uint64_t unnumbered;       /* fds beyond the table */
 	_Atomic size_t in_flight;
 	_Atomic size_t waiting;     /* suspended on the timer queue */
 	_Atomic size_t connections; /* told STARTED and not yet CLOSED */
 	atomic_bool draining;
 	atomic_bool flushed;        /* the drain gave up waiting: no more waits */
+	/* What became of the exchanges the flush ended, as each completed. */
+	_Atomic size_t flush_answered; /* a 503, sent in full */
+	_Atomic size_t flush_rushed;   /* a dripping body, the rest sent in full */
+	_Atomic size_t flush_gone;     /* the client had left, or left mid-answer */
 	/* [0]: as normal; [1]: with "Connection: close", for the drain. */
 	struct MHD_Response *canned[2][CANNED_COUNT];
+	size_t canned_len[CANNED_COUNT]; /* their bodies' lengths */
 };
 
 /* ---- responses --------------------------------------------------------- */
@@ -205,6 +223,7 @@ static struct MHD_Response *paced_response(struct conn *conn, struct route_answe
 	}
 	ex->paced_body = ans->body; /* freed by paced_free with the response */
 	ex->paced_len = len;
+	ex->body_len = 0; /* for the log: what the reader hands out */
 	ex->drip_next_ns = 0;
 	ans->body = NULL;
 	if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->content_type) ||
@@ -261,6 +280,8 @@ static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *
 	if (ex->response != NULL && closing &&
 	    !add_header(ex->response, MHD_HTTP_HEADER_CONNECTION, "close"))
 		use_canned(ex, CANNED_INTERNAL, 500);
+	if (ex->response == NULL)
+		ex->body_len = srv->canned_len[ex->canned]; /* what is sent */
 	ex->state = EX_ANSWERED;
 	return MHD_queue_response(c, ex->status, ex->response != NULL
 					  ? ex->response : srv->canned[closing][ex->canned]);
@@ -273,6 +294,16 @@ static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *
  * resume is the last touch. */
 static bool client_gone(struct MHD_Connection *c);
 
+/* The drain's flush ends ex's wait: it is answered 503 (or closed, if its
+ * client left), and a fault it drew but has not begun never happens. */
+static void end_wait(struct exchange *ex)
+{
+	if (ex->state != EX_HANGING)
+		ex->fault.kind = FAULT_NONE;
+	ex->state = EX_FLUSHED;
+	ex->flushed = true;
+}
+
 static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 			enum timerq_reason reason)
 {
@@ -281,7 +312,7 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 	struct http_server *srv = conn->srv;
 
 	if (reason == TIMERQ_FLUSHED) {
-		ex->state = EX_FLUSHED;
+		end_wait(ex);
 	} else if (ex->state == EX_WAITING) {
 		ex->timer_late_ns = now_ns - ex->deadline_ns;
 		metrics_lateness(srv->metrics, ex->timer_late_ns);
@@ -322,6 +353,7 @@ static MHD_Result_t wait_then_send(struct http_server *srv, struct conn *conn,
 	if (ex->delay_us == 0 && ex->fault.kind != FAULT_HANG)
 		return deliver(srv, c, ex);
 	if (atomic_load(&srv->flushed)) {
+		end_wait(ex);
 		use_canned(ex, CANNED_DRAINING, 503);
 		return send_answer(srv, c, ex);
 	}
@@ -332,7 +364,7 @@ static MHD_Result_t wait_then_send(struct http_server *srv, struct conn *conn,
 	MHD_suspend_connection(c);
 	if (!timerq_add(srv->timers, &ex->timer, ex->deadline_ns, on_deadline)) {
 		atomic_fetch_sub_explicit(&srv->waiting, 1, memory_order_relaxed);
-		ex->state = EX_FLUSHED;
+		end_wait(ex);
 		MHD_resume_connection(c); /* answered 503 when it runs again */
 	}
 	return MHD_YES;
@@ -383,7 +415,7 @@ static void on_drip_tick(struct timerq_entry *entry, uint64_t now_ns,
  * Content-Length).  Drip: a chunk when its time has come; otherwise the
  * connection is suspended until then (returning 0 unsuspended would
  * busy-loop), unless the timer queue is closed (the drain gave up):
- * then the rest goes at once. */
+ * then the rest goes at once, if the client is still there. */
 static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct conn *conn = cls;
@@ -396,6 +428,7 @@ static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		if (n == 0)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		memcpy(buf, ex->paced_body + pos, n);
+		ex->body_len = pos + n;
 		return (ssize_t)n;
 	}
 	if (n == 0)
@@ -407,6 +440,9 @@ static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			       on_drip_tick))
 			return 0;
 		MHD_resume_connection(conn->mhd);
+		ex->rushed = true;
+		if (client_gone(conn->mhd))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
 	} else {
 		size_t chunk = ex->fault.arg / DRIP_TICKS_PER_S;
 
@@ -417,6 +453,7 @@ static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		ex->drip_next_ns = now + (uint64_t)n * 1000000000u / ex->fault.arg;
 	}
 	memcpy(buf, ex->paced_body + pos, n);
+	ex->body_len = pos + n;
 	return (ssize_t)n;
 }
 
@@ -724,11 +761,34 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		if (ex->log_format != ACCESS_LOG_OFF)
 			log_access(c, ex, now);
 	}
+	if (ex->flushed || ex->rushed) {
+		/* What the flush's client got: its answer in full, or no more. */
+		bool got = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+			   ex->state == EX_ANSWERED;
+
+		atomic_fetch_add(!got ? &srv->flush_gone : ex->rushed ? &srv->flush_rushed
+						     : &srv->flush_answered, 1);
+	}
 	if (ex->response != NULL)
 		MHD_destroy_response(ex->response);
 	ex->response = NULL;
 	*req_cls = NULL;
 	atomic_fetch_sub_explicit(&srv->in_flight, 1, memory_order_relaxed);
+}
+
+/* c's place in accept order (see struct http_server).  An fd beyond the
+ * table (only if the hard fd limit was raised while running) gets a
+ * number of its own at or above 2^63, never an accept ordinal. */
+static uint64_t ordinal_of(struct http_server *srv, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	if (info != NULL && info->connect_fd >= 0 &&
+	    (size_t)info->connect_fd < srv->ordinal_slots)
+		return atomic_load_explicit(&srv->ordinal_of_fd[info->connect_fd],
+					    memory_order_relaxed);
+	return UINT64_C(1) << 63 | atomic_fetch_add(&srv->unnumbered, 1);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c,
@@ -737,7 +797,6 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 {
 	struct http_server *srv = cls;
 	struct conn *conn;
-	uint64_t n;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		free(*socket_context);
@@ -765,10 +824,8 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	}
 	conn->srv = srv;
 	conn->mhd = c;
-	/* Seeded: every connection replays the same stream, whatever order
-	 * connections arrive in.  Unseeded: each gets its own. */
-	n = srv->seeded ? 0 : atomic_fetch_add(&srv->conn_counter, 1) + 1;
-	rng_seed(&conn->rng, rng_mix(srv->seed ^ rng_mix(n)));
+	/* A stream of its own, the same for the same seed and ordinal. */
+	rng_stream(&conn->rng, srv->seed, ordinal_of(srv, c));
 	*socket_context = conn;
 }
 
@@ -821,12 +878,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* The acceptor's thread: a new connection for the daemon, which closes
- * the socket itself if it cannot take it. */
+ * the socket itself if it cannot take it.  Its ordinal is filed first:
+ * MHD_add_connection() hands it over under a lock, so the worker that
+ * starts it reads what was filed. */
 static bool on_accept(void *cls, int fd, const struct sockaddr *addr,
 		      socklen_t addrlen)
 {
 	struct http_server *srv = cls;
+	uint64_t n = ++srv->accepted;
 
+	if (fd >= 0 && (size_t)fd < srv->ordinal_slots)
+		atomic_store_explicit(&srv->ordinal_of_fd[fd], n, memory_order_relaxed);
 	return MHD_add_connection(srv->daemon, fd, addr, addrlen) == MHD_YES;
 }
 
@@ -851,8 +913,10 @@ static void free_canned(struct http_server *srv)
 	}
 }
 
-/* One shared answer as a response, or NULL out of memory. */
-static struct MHD_Response *canned_response(enum route_canned which, bool closing)
+/* One shared answer as a response (its body's length in *len), or NULL
+ * out of memory. */
+static struct MHD_Response *canned_response(enum route_canned which, bool closing,
+					    size_t *len)
 {
 	struct route_canned_answer a;
 	char body[RENDER_BUF_SIZE];
@@ -861,6 +925,7 @@ static struct MHD_Response *canned_response(enum route_canned which, bool closin
 
 	if (!routes_canned(which, &a, body, sizeof(body)))
 		return NULL;
+	*len = a.body_len;
 	resp = MHD_create_response_from_buffer(a.body_len, (void *)(uintptr_t)a.body,
 					       a.body == body ? MHD_RESPMEM_MUST_COPY
 							      : MHD_RESPMEM_PERSISTENT);
@@ -885,7 +950,8 @@ static int build_canned(struct http_server *srv)
 {
 	for (int closing = 0; closing < 2; closing++) {
 		for (int i = 0; i < CANNED_COUNT; i++) {
-			srv->canned[closing][i] = canned_response((enum route_canned)i, closing);
+			srv->canned[closing][i] = canned_response((enum route_canned)i, closing,
+								  &srv->canned_len[i]);
 			if (srv->canned[closing][i] == NULL)
 				return -1;
 		}
@@ -899,6 +965,7 @@ static void free_server(struct http_server *srv)
 	free_canned(srv);
 	live_destroy(srv->live);
 	metrics_destroy(srv->metrics);
+	free(srv->ordinal_of_fd);
 	pthread_mutex_destroy(&srv->settings_lock);
 	free(srv);
 }
@@ -912,6 +979,7 @@ static struct http_server *new_server(const struct http_options *opts)
 		.jansson = render_library_version(),
 	};
 	struct http_server *srv = calloc(1, sizeof(*srv));
+	struct rlimit rl;
 
 	if (srv == NULL)
 		return NULL;
@@ -919,13 +987,19 @@ static struct http_server *new_server(const struct http_options *opts)
 	srv->listen_fd = opts->listen_fd;
 	srv->timers = opts->timers;
 	srv->settings = settings_ref(opts->settings);
-	srv->seeded = opts->seeded;
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
 	srv->client_certs = opts->tls_cert != NULL && opts->tls_trust != NULL;
+	/* Room for every fd the process may open (main.c has raised the
+	 * soft limit to the hard one); untouched pages cost nothing. */
+	srv->ordinal_slots = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+			     rl.rlim_max < ORDINAL_SLOTS_MAX
+		? (size_t)rl.rlim_max : ORDINAL_SLOTS_MAX;
+	srv->ordinal_of_fd = calloc(srv->ordinal_slots, sizeof(*srv->ordinal_of_fd));
 	srv->metrics = metrics_create(&build);
 	if (opts->dashboard)
 		srv->live = live_create(&opts->settings->run.delay);
-	if (srv->metrics == NULL || (opts->dashboard && srv->live == NULL) ||
+	if (srv->ordinal_of_fd == NULL || srv->metrics == NULL ||
+	    (opts->dashboard && srv->live == NULL) ||
 	    build_canned(srv) != 0) {
 		free_server(srv);
 		return NULL;
@@ -1080,11 +1154,37 @@ void http_drain(struct http_server *srv)
 	srv->listen_fd = -1;
 }
 
-size_t http_flush(struct http_server *srv)
+void http_flush(struct http_server *srv)
 {
 	http_drain(srv);
 	atomic_store(&srv->flushed, true);
-	return timerq_close(srv->timers);
+	timerq_close(srv->timers);
+}
+
+/* Append ", " (unless first) and "<n> <what>" with `one` or `many`, if n. */
+static void say_count(char *buf, size_t len, size_t n, const char *before,
+		      const char *one, const char *many, const char *after)
+{
+	size_t used = strlen(buf);
+
+	if (n == 0 || used >= len)
+		return;
+	snprintf(buf + used, len - used, "%s%s%zu %s%s", used > 0 ? ", " : "", before,
+		 n, n == 1 ? one : many, after);
+}
+
+void http_flush_outcome(const struct http_server *srv, char *buf, size_t len)
+{
+	assert(len > 0);
+	buf[0] = '\0';
+	say_count(buf, len, atomic_load(&srv->flush_answered), "answered ",
+		  "waiting request", "waiting requests", " with 503");
+	say_count(buf, len, atomic_load(&srv->flush_rushed), "sent the rest of ",
+		  "dripping body", "dripping bodies", " at once");
+	say_count(buf, len, atomic_load(&srv->flush_gone), "", "client had left",
+		  "clients had left", "");
+	if (buf[0] == '\0')
+		snprintf(buf, len, "no waiting request left to answer");
 }
 
 size_t http_in_flight(const struct http_server *srv)

@@ -27,7 +27,9 @@ struct http_options {
 	unsigned timeout_s;       /* idle timeout, 0 = none */
 	size_t connection_memory; /* per-connection buffer pool, bytes */
 	struct settings *settings; /* in force at start (a reference is taken) */
-	bool seeded;              /* derive every connection's stream from seed */
+	bool seeded;              /* seed given: connection n (in accept order,
+				   * from 1) draws from rng_stream(seed, n);
+				   * else a seed from the OS */
 	uint64_t seed;
 	timerq *timers;           /* shared deadline queue (not owned) */
 	const char *version;      /* reported by /metrics */
@@ -73,11 +75,20 @@ struct metrics_gauges http_gauges(struct http_server *srv);
 void http_drain(struct http_server *srv);
 
 /* Give up waiting: drain if not yet draining, answer every waiting
- * request with 503 now (clients that already left are not answered), and
- * from now on answer a request that would wait with 503 at once.  Returns
- * how many waiting requests were flushed.  Idempotent; call from the
- * thread that drains. */
-size_t http_flush(struct http_server *srv);
+ * request with 503 now (clients that already left are not answered; a
+ * fault not yet begun never happens), send the rest of every dripping
+ * body at once, and from now on answer a request that would wait with 503
+ * at once.  Idempotent; call from the thread that drains. */
+void http_flush(struct http_server *srv);
+
+/* What became of the requests http_flush() ended, as far as they have
+ * finished, in words for the log: "answered 3 waiting requests with 503,
+ * sent the rest of 1 dripping body at once, 1 client had left" (only the
+ * kinds that occurred; "no waiting request left to answer" if none).  An
+ * answer counts once it was handed to the kernel in full; a client that
+ * left before, or while, its answer went out counts as gone.  Into buf
+ * (len > 0), cut to fit.  Thread-safe. */
+void http_flush_outcome(const struct http_server *srv, char *buf, size_t len);
 
 /* Requests accepted and not yet completely answered (or abandoned by their
  * client).  Thread-safe. */

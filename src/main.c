@@ -303,8 +303,9 @@ static void drain(struct app *app, int sig)
 	struct settings *now = in_force(app);
 	unsigned timeout_s = now->run.drain_timeout_s;
 	uint64_t start = timerq_now();
-	bool hurry = false;
-	size_t flushed;
+	bool hurry = false, finished;
+	const char *why;
+	char outcome[256];
 
 	settings_unref(now);
 
@@ -316,10 +317,14 @@ static void drain(struct app *app, int sig)
 		log_info("drained in %.3f s", (double)(timerq_now() - start) / 1e9);
 		return;
 	}
-	flushed = http_flush(app->srv);
-	log_warn("%s; answered %zu waiting requests with 503",
-		 hurry ? "second signal" : "drain timeout", flushed);
-	if (!wait_idle(app, timerq_now() + FLUSH_GRACE_NS, &hurry))
+	/* Say what clients got once they got it (a signal during the grace
+	 * does not change why the wait ended). */
+	why = hurry ? "second signal" : "drain timeout";
+	http_flush(app->srv);
+	finished = wait_idle(app, timerq_now() + FLUSH_GRACE_NS, &hurry);
+	http_flush_outcome(app->srv, outcome, sizeof(outcome));
+	log_warn("%s; %s", why, outcome);
+	if (!finished)
 		log_warn("closing %zu connections that did not finish",
 			 http_in_flight(app->srv));
 }

@@ -19,6 +19,11 @@ void rng_seed(struct rng *r, uint64_t seed)
 	r->state = seed;
 }
 
+void rng_stream(struct rng *r, uint64_t seed, uint64_t index)
+{
+	r->state = rng_mix(seed ^ rng_mix(index));
+}
+
 uint64_t rng_next(struct rng *r)
 {
 	r->state += 0x9e3779b97f4a7c15u;

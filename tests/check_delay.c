@@ -1,5 +1,6 @@
 /* Unit tests for src/delay.c: models, parsing, bounds, the cap, the
- * statistics of each model over many draws, seed determinism. */
+ * statistics of each model over many draws, seed determinism; and the
+ * streams of src/rng.c they draw from, one per connection. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -203,6 +204,85 @@ START_TEST(test_unit_range)
 }
 END_TEST
 
+/* ---- one stream per connection: rng_stream() ------------------------- */
+
+/* Equal (seed, index) give equal streams; another index or seed another. */
+START_TEST(test_stream_is_a_function_of_seed_and_index)
+{
+	struct rng a, b, c, e;
+
+	rng_stream(&a, 7, 3);
+	rng_stream(&b, 7, 3);
+	rng_stream(&c, 7, 4);
+	rng_stream(&e, 8, 3);
+	for (int i = 0; i < 100; i++) {
+		uint64_t x = rng_next(&a);
+
+		ck_assert_uint_eq(x, rng_next(&b));
+		ck_assert_uint_ne(x, rng_next(&c));
+		ck_assert_uint_ne(x, rng_next(&e));
+	}
+}
+END_TEST
+
+/* No two of 2,000 streams share any of their first 16 draws: none starts
+ * in another's state or a few steps into it (a shared draw among 32,000
+ * random 64-bit values has a chance of about 3e-11). */
+START_TEST(test_streams_never_repeat)
+{
+	enum { STREAMS = 2000, K = 16 };
+	uint64_t *v = malloc(STREAMS * K * sizeof(*v));
+
+	ck_assert_ptr_nonnull(v);
+	for (int s = 0; s < STREAMS; s++) {
+		struct rng r;
+
+		rng_stream(&r, 7, (uint64_t)s + 1);
+		for (int k = 0; k < K; k++)
+			v[s * K + k] = rng_next(&r);
+	}
+	qsort(v, STREAMS * K, sizeof(*v), cmp_u64);
+	for (int i = 1; i < STREAMS * K; i++)
+		ck_assert_msg(v[i] != v[i - 1], "a draw repeats across streams");
+	free(v);
+}
+END_TEST
+
+/* The first delay each of 5,000 streams (connections 1..5000 of one
+ * seed) draws from uniform:0:20 follows the model: the KS distance to the
+ * uniform CDF on [0, 20000] us is below 1.628/sqrt(5000) = 0.0230, the
+ * critical value at the 1% level (asymptotic Kolmogorov distribution;
+ * the 1 us steps of the draw add at most 1/20001 to the distance).  And
+ * neighbouring streams are uncorrelated: |Pearson r| of each stream's
+ * first unit draw with the next one's is below 4/sqrt(5000) = 0.057. */
+START_TEST(test_streams_follow_the_model_across_connections)
+{
+	enum { N = 5000 };
+	struct delay_model m = model("uniform:0:20", 60000);
+	uint64_t *d = malloc(N * sizeof(*d));
+	double u[N], d_ks, mean = 0, sxy = 0, sxx = 0;
+
+	ck_assert_ptr_nonnull(d);
+	for (int i = 0; i < N; i++) {
+		struct rng r, q;
+
+		rng_stream(&r, 7, (uint64_t)i + 1);
+		q = r;
+		d[i] = delay_draw_us(&m, &r);
+		u[i] = rng_unit(&q);
+		mean += u[i] / N;
+	}
+	d_ks = testutil_ks_uniform(d, N, 0, 20000);
+	ck_assert_msg(d_ks < 0.0230, "KS distance %.4f", d_ks);
+	for (int i = 0; i + 1 < N; i++) {
+		sxy += (u[i] - mean) * (u[i + 1] - mean);
+		sxx += (u[i] - mean) * (u[i] - mean);
+	}
+	ck_assert_msg(fabs(sxy / sxx) < 0.057, "lag-1 correlation %.4f", sxy / sxx);
+	free(d);
+}
+END_TEST
+
 START_TEST(test_os_seed_varies)
 {
 	ck_assert_uint_ne(rng_os_seed(), rng_os_seed());
@@ -228,6 +308,9 @@ static Suite *delay_suite(void)
 	tcase_add_test(rng, test_below_is_unbiased_enough);
 	tcase_add_test(rng, test_unit_range);
 	tcase_add_test(rng, test_os_seed_varies);
+	tcase_add_test(rng, test_stream_is_a_function_of_seed_and_index);
+	tcase_add_test(rng, test_streams_never_repeat);
+	tcase_add_test(rng, test_streams_follow_the_model_across_connections);
 	suite_add_tcase(s, models);
 	suite_add_tcase(s, parse);
 	suite_add_tcase(s, rng);

@@ -1,7 +1,9 @@
 /* End-to-end tests of the latency-backend features: batch fetch, delay
  * models, per-request overrides, fault injection, health and readiness,
- * metrics (checked by promtool) and the access log. */
+ * metrics (checked by promtool), the access log and what --seed
+ * reproduces. */
 #include <check.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -453,6 +455,233 @@ START_TEST(test_access_log_common_and_off)
 }
 END_TEST
 
+/* ---- --seed ------------------------------------------------------------ */
+
+/* Stop userd (SIGTERM: the log is complete once it exited 0) and call
+ * fn with each JSON access-log line of its log. */
+static void each_access_line(void (*fn)(json_t *line, void *cls), void *cls)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	daemon_signal(&d, SIGTERM);
+	ck_assert_int_eq(daemon_wait(&d, 15.0), 0);
+	f = fopen(d.log_path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t jerr;
+		json_t *doc;
+
+		if (line[0] != '{')
+			continue; /* not an access-log line */
+		doc = json_loads(line, 0, &jerr);
+		ck_assert_msg(doc != NULL, "invalid JSON line: %s", line);
+		fn(doc, cls);
+		json_decref(doc);
+	}
+	free(line);
+	fclose(f);
+}
+
+struct drawn_delays {
+	uint64_t *us;
+	size_t n, max;
+};
+
+static void collect_delay(json_t *line, void *cls)
+{
+	struct drawn_delays *dd = cls;
+	double ms = json_number_value(json_object_get(line, "delay_ms"));
+
+	ck_assert_uint_lt(dd->n, dd->max);
+	dd->us[dd->n++] = (uint64_t)(ms * 1000.0 + 0.5);
+}
+
+/* 2,000 requests, each on a connection of its own, under --seed: the
+ * delays userd drew (its access log) and the ages it gave follow the
+ * model across connections.  Delays: uniform:0:20 draws uniformly over
+ * [0, 20000] us, so the KS distance to F(x) = x / 20000 must be below
+ * 1.628 / sqrt(2000) = 0.0364, the critical value at the 1% level.  Ages:
+ * uniform over the 21 values 20..40, about 95 each; Pearson's chi-square
+ * must be below 37.57, the 1% critical value with 20 degrees of freedom.
+ * Seeded, so the result is the same on every run (with concurrent
+ * connections the order differs, not the set of draws).  Before the fix
+ * every connection drew the same delay and age. */
+START_TEST(test_seeded_draws_follow_the_model)
+{
+	enum { BATCH = 100, BATCHES = 20, N = BATCH * BATCHES, AGES = 21 };
+	const char *args[] = {"--seed", "11", "--delay", "uniform:0:20",
+			      "--access-log", "json", NULL};
+	static struct reply rs[BATCH];
+	static uint64_t us[N + 1];
+	struct drawn_delays dd = {.us = us, .max = N + 1};
+	unsigned ages[AGES] = {0};
+	double ks, chi2 = 0, expected = (double)N / AGES;
+
+	start(args);
+	for (int b = 0; b < BATCHES; b++) {
+		client_fetch_many(rs, BATCH, &d, 0, 0);
+		for (int i = 0; i < BATCH; i++)
+			ages[client_assert_user(&rs[i], i) - 20]++;
+	}
+	each_access_line(collect_delay, &dd);
+	ck_assert_uint_eq(dd.n, N);
+	ks = testutil_ks_uniform(us, N, 0, 20000);
+	for (int a = 0; a < AGES; a++)
+		chi2 += (ages[a] - expected) * (ages[a] - expected) / expected;
+	ck_assert_msg(ks < 0.0364, "delays: KS distance %.4f (min %" PRIu64 " us, "
+		      "max %" PRIu64 " us)", ks, us[0], us[N - 1]);
+	ck_assert_msg(chi2 < 37.57, "ages: chi-square %.1f", chi2);
+}
+END_TEST
+
+/* --faults reset=0.5 under --seed: of 400 requests, each on a connection
+ * of its own, about half are reset.  Binomial(400, 0.5) has sd 10: 140 to
+ * 260 is +-6 sd.  Before the fix all 400 went the same way. */
+START_TEST(test_seeded_fault_share)
+{
+	enum { BATCH = 100, BATCHES = 4 };
+	const char *args[] = {"--seed", "7", "--delay", "fixed:0", "--faults",
+			      "reset=0.5", "--access-log", "off", NULL};
+	static struct reply rs[BATCH];
+	int reset = 0, answered = 0;
+
+	start(args);
+	for (int b = 0; b < BATCHES; b++) {
+		client_fetch_many(rs, BATCH, &d, 0, 0);
+		for (int i = 0; i < BATCH; i++) {
+			if (rs[i].code == CURLE_OK && rs[i].status == 200)
+				answered++;
+			else
+				reset++;
+		}
+	}
+	ck_assert_msg(reset >= 140 && reset <= 260, "%d of %d reset, %d answered",
+		      reset, BATCH * BATCHES, answered);
+	ck_assert_double_eq(metric("userd_faults_injected_total{kind=\"reset\"}"), reset);
+}
+END_TEST
+
+enum { SEQ_ALONE = 20, SEQ_SHARED = 15, SEQ_CONNS = 3, SEQ_N = SEQ_ALONE + SEQ_SHARED };
+
+struct seq_row {
+	char target[48];
+	char seen[160]; /* what the client got: status line code and body */
+	char drawn[64]; /* what the access log says was drawn */
+	double delay_ms;
+};
+
+static void note_drawn(json_t *line, void *cls)
+{
+	struct seq_row *rows = cls;
+	const char *target = json_string_value(json_object_get(line, "target"));
+	const char *fault = json_string_value(json_object_get(line, "fault"));
+
+	for (int i = 0; i < SEQ_N; i++) {
+		if (strcmp(rows[i].target, target) != 0)
+			continue;
+		ck_assert_msg(rows[i].drawn[0] == '\0', "%s logged twice", target);
+		rows[i].delay_ms = json_number_value(json_object_get(line, "delay_ms"));
+		snprintf(rows[i].drawn, sizeof(rows[i].drawn), "delay %.3f fault %s",
+			 rows[i].delay_ms, fault != NULL ? fault : "-");
+	}
+}
+
+/* GET row->target on the raw connection fd; note what came back. */
+static void seq_get(int fd, struct seq_row *row)
+{
+	char req[128], buf[4096];
+	const char *body;
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", row->target);
+	ck_assert(client_raw_send(fd, req));
+	ck_assert_int_gt(client_raw_answer(fd, buf, sizeof(buf), 10.0), 0);
+	body = strstr(buf, "\r\n\r\n");
+	ck_assert_msg(body != NULL, "answer: %s", buf);
+	snprintf(row->seen, sizeof(row->seen), "%.3s %s", buf + 9, body + 4);
+}
+
+/* One run: SEQ_ALONE requests one after another, each on a connection of
+ * its own; then SEQ_CONNS connections opened one at a time (each answered
+ * once on /healthz, which draws nothing, before the next is opened) take
+ * SEQ_SHARED requests in turn, users batches among them.  Three worker
+ * threads: the streams follow the order of accepts, not of workers. */
+static void seeded_sequence(const char *seed, struct seq_row rows[SEQ_N])
+{
+	const char *args[] = {"--seed", seed, "--threads", "3", "--delay", "uniform:0:5",
+			      "--faults", "status:500=0.3", "--access-log", "json", NULL};
+	struct seq_row health;
+	int fds[SEQ_CONNS];
+
+	memset(rows, 0, SEQ_N * sizeof(*rows));
+	start(args);
+	for (int i = 0; i < SEQ_ALONE; i++) {
+		int fd = client_raw_open(d.port);
+
+		ck_assert_int_ge(fd, 0);
+		snprintf(rows[i].target, sizeof(rows[i].target), "/user/%d", i);
+		seq_get(fd, &rows[i]);
+		close(fd);
+	}
+	snprintf(health.target, sizeof(health.target), "/healthz");
+	for (int c = 0; c < SEQ_CONNS; c++) {
+		fds[c] = client_raw_open(d.port);
+		ck_assert_int_ge(fds[c], 0);
+		seq_get(fds[c], &health);
+	}
+	for (int i = SEQ_ALONE; i < SEQ_N; i++) {
+		if (i % 4 == 0)
+			snprintf(rows[i].target, sizeof(rows[i].target),
+				 "/users?ids=%d,%d,%d", i, 100 + i, 200 + i);
+		else
+			snprintf(rows[i].target, sizeof(rows[i].target), "/user/%d", i);
+		seq_get(fds[i % SEQ_CONNS], &rows[i]);
+	}
+	for (int c = 0; c < SEQ_CONNS; c++)
+		close(fds[c]);
+	each_access_line(note_drawn, rows);
+	for (int i = 0; i < SEQ_N; i++)
+		ck_assert_msg(rows[i].drawn[0] != '\0', "%s not logged", rows[i].target);
+	daemon_cleanup(&d);
+}
+
+/* The same seed and the same requests in the same order give the same
+ * delays, ages and faults; another seed others.  And the connections do
+ * not repeat each other: nearly every request drew a delay of its own
+ * (before the fix the 20 lone connections all drew the same). */
+START_TEST(test_seed_reproduces_without_repeating)
+{
+	static struct seq_row a[SEQ_N], b[SEQ_N], c[SEQ_N];
+	int same = 0, distinct = 0;
+
+	seeded_sequence("42", a);
+	seeded_sequence("42", b);
+	seeded_sequence("43", c);
+	for (int i = 0; i < SEQ_N; i++) {
+		ck_assert_str_eq(a[i].target, b[i].target);
+		ck_assert_msg(strcmp(a[i].seen, b[i].seen) == 0 &&
+			      strcmp(a[i].drawn, b[i].drawn) == 0,
+			      "%s: seed 42 gave \"%s\" (%s), then \"%s\" (%s)", a[i].target,
+			      a[i].seen, a[i].drawn, b[i].seen, b[i].drawn);
+		same += strcmp(a[i].drawn, c[i].drawn) == 0;
+		distinct++;
+		for (int j = 0; j < i; j++) {
+			if (a[i].delay_ms == a[j].delay_ms) {
+				distinct--;
+				break;
+			}
+		}
+	}
+	/* Delays of 0..5000 us: two requests share one with a chance of
+	 * about 1/5000. */
+	ck_assert_msg(distinct >= SEQ_N - 3, "only %d distinct delays in %d requests",
+		      distinct, SEQ_N);
+	ck_assert_msg(same <= 3, "seeds 42 and 43 drew the same for %d of %d requests",
+		      same, SEQ_N);
+}
+END_TEST
+
 static Suite *features_suite(void)
 {
 	Suite *s = suite_create("features");
@@ -460,11 +689,13 @@ static Suite *features_suite(void)
 	TCase *delays = tcase_create("delays");
 	TCase *faults = tcase_create("faults");
 	TCase *ops = tcase_create("operations");
+	TCase *seed = tcase_create("seed");
 
 	tcase_add_checked_fixture(batch, NULL, teardown);
 	tcase_add_checked_fixture(delays, NULL, teardown);
 	tcase_add_checked_fixture(faults, NULL, teardown);
 	tcase_add_checked_fixture(ops, NULL, teardown);
+	tcase_add_checked_fixture(seed, NULL, teardown);
 	tcase_add_test(batch, test_batch_in_order);
 	tcase_add_test(batch, test_batch_is_concurrent_one_timer);
 	tcase_add_test(batch, test_batch_bad_lists);
@@ -478,10 +709,14 @@ static Suite *features_suite(void)
 	tcase_add_test(ops, test_metrics_counts_and_promtool);
 	tcase_add_test(ops, test_access_log_json);
 	tcase_add_test(ops, test_access_log_common_and_off);
+	tcase_add_test(seed, test_seeded_draws_follow_the_model);
+	tcase_add_test(seed, test_seeded_fault_share);
+	tcase_add_test(seed, test_seed_reproduces_without_repeating);
 	suite_add_tcase(s, batch);
 	suite_add_tcase(s, delays);
 	suite_add_tcase(s, faults);
 	suite_add_tcase(s, ops);
+	suite_add_tcase(s, seed);
 	return s;
 }
 

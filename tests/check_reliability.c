@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,6 +133,83 @@ START_TEST(test_flush_skips_gone_clients)
 }
 END_TEST
 
+/* Open a raw connection to d and send `req` (a C string) on it. */
+static int raw_request(const char *req)
+{
+	int fd = client_raw_open(d.port);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert(client_raw_send(fd, req));
+	return fd;
+}
+
+/* Read the answer on fd (whole, or until the server closes; then close
+ * fd): assert its status line, return its body's length. */
+static size_t raw_answer_is(int fd, const char *status)
+{
+	char buf[4096];
+	const char *body;
+
+	ck_assert_int_gt(client_raw_answer(fd, buf, sizeof(buf), 10.0), 0);
+	close(fd);
+	ck_assert_msg(strncmp(buf, status, strlen(status)) == 0, "answer: %s", buf);
+	body = strstr(buf, "\r\n\r\n");
+	ck_assert_msg(body != NULL, "answer: %s", buf);
+	return strlen(body + 4);
+}
+
+/* What the drain logs is what clients got.  When the drain timeout ends
+ * the wait, a waiting request, a waiting batch and a hanging request get
+ * 503; a body that was dripping is sent whole at once (a 200, not a 503);
+ * a client that left gets nothing, whether it waited or its body was
+ * dripping (that one half-closed: the same rule as at a deadline).  The
+ * drain's line says so, by kind; the access log gives the 503 sent to the
+ * batch its own length and no fault (the reset it drew never happened),
+ * and the body cut short the bytes it got.  Before the fix the line said
+ * "answered 6 waiting requests with 503". */
+START_TEST(test_drain_log_tells_what_clients_got)
+{
+	const char *args[] = {"--delay", "fixed:5000", "--drain-timeout", "1",
+			      "--hang-timeout", "60", NULL};
+	char line[128];
+	int drip, plain, batch, hang, gone, half;
+	size_t len, cut;
+
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	drip = raw_request("GET /user/1?delay=0&fault=drip:5 HTTP/1.1\r\nHost: t\r\n\r\n");
+	plain = raw_request("GET /user/2 HTTP/1.1\r\nHost: t\r\n\r\n");
+	batch = raw_request("GET /users?ids=3,4&fault=reset HTTP/1.1\r\nHost: t\r\n\r\n");
+	hang = raw_request("GET /user/5?delay=0&fault=hang HTTP/1.1\r\nHost: t\r\n\r\n");
+	gone = raw_request("GET /user/6 HTTP/1.1\r\nHost: t\r\n\r\n");
+	half = raw_request("GET /user/7?delay=0&fault=drip:5 HTTP/1.1\r\nHost: t\r\n\r\n");
+	usleep(300000);
+	close(gone);
+	shutdown(half, SHUT_WR);
+	usleep(200000);
+	daemon_signal(&d, SIGTERM);
+	/* 42 bytes at 5 a second would take 8 s: whole well before that. */
+	ck_assert_uint_eq(raw_answer_is(drip, "HTTP/1.1 200"), 42);
+	cut = raw_answer_is(half, "HTTP/1.1 200");
+	ck_assert_uint_lt(cut, 42);
+	raw_answer_is(plain, "HTTP/1.1 503");
+	len = raw_answer_is(batch, "HTTP/1.1 503");
+	raw_answer_is(hang, "HTTP/1.1 503");
+	assert_exit_0(&d);
+	ck_assert_msg(daemon_log_contains(&d, "drain timeout; answered 3 waiting requests "
+					  "with 503, sent the rest of 1 dripping body "
+					  "at once, 2 clients had left"),
+		      "the drain's line does not say what clients got");
+	snprintf(line, sizeof(line), "\"GET /user/7?delay=0&fault=drip:5 HTTP/1.1\" 200 %zu ",
+		 cut);
+	ck_assert_msg(daemon_log_contains(&d, line), "no access-log line %s", line);
+	snprintf(line, sizeof(line), "\"GET /users?ids=3,4&fault=reset HTTP/1.1\" 503 %zu ",
+		 len);
+	ck_assert_msg(daemon_log_contains(&d, line), "no access-log line %s", line);
+	ck_assert_msg(!daemon_log_contains(&d, " fault=reset"),
+		      "a reset that never happened is logged");
+}
+END_TEST
+
 /* At the connection limit every client still gets its answer: the one
  * over the limit waits in the backlog and is taken as soon as a
  * connection closes (libmicrohttpd must not refuse it because it has not
@@ -213,6 +291,7 @@ static Suite *reliability_suite(void)
 	tcase_add_test(drain, test_body_after_flush_is_503);
 	tcase_add_test(drain, test_drain_closes_keep_alive);
 	tcase_add_test(drain, test_flush_skips_gone_clients);
+	tcase_add_test(drain, test_drain_log_tells_what_clients_got);
 	tcase_add_test(start, test_failed_start_closes_once);
 	tcase_add_test(start, test_limit_one_serves_every_client);
 	suite_add_tcase(s, drain);

@@ -35,3 +35,26 @@ void testutil_write_temp(char *path, const char *text)
 	fputs(text, f);
 	fclose(f);
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double testutil_ks_uniform(uint64_t *x, size_t n, double a, double b)
+{
+	double d = 0;
+
+	qsort(x, n, sizeof(*x), cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		double f = ((double)x[i] - a) / (b - a);
+		double above = (double)(i + 1) / (double)n - f;
+		double below = f - (double)i / (double)n;
+
+		d = above > d ? above : d;
+		d = below > d ? below : d;
+	}
+	return d;
+}

@@ -3,6 +3,8 @@
 #define USERD_TESTUTIL_H
 
 #include <check.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Run every test of `s` (which it frees) and return the process exit
  * status: EXIT_SUCCESS when all passed. */
@@ -12,5 +14,12 @@ int testutil_run(Suite *s);
  * under /tmp (mkstemp) and write its name there (path has room for 64
  * bytes).  Asserts (Check) that it worked. */
 void testutil_write_temp(char *path, const char *text);
+
+/* The Kolmogorov-Smirnov distance between the sample x[0..n) (n > 0;
+ * sorted here, in place) and the continuous uniform distribution on
+ * [a, b] (a < b), whose CDF is F(x) = (x - a) / (b - a): the largest gap
+ * between the sample's step function and F.  Compare it with
+ * c / sqrt(n): c = 1.628 at the 1% level (large n). */
+double testutil_ks_uniform(uint64_t *x, size_t n, double a, double b);
 
 #endif
