@@ -93,7 +93,8 @@ struct exchange {
 	uint64_t deadline_ns;
 	uint64_t timer_late_ns;        /* from the deadline to the resume */
 	uint64_t delay_us;
-	uint64_t body_len;
+	uint64_t body_len;             /* the body sent (a shared answer's: */
+				       /* set when it is queued), for the log */
 	const char *method;            /* libmicrohttpd's, valid until completed */
 	const char *url;
 	const char *version;
@@ -129,6 +130,7 @@ struct http_server {
 	atomic_bool flushed;        /* the drain gave up waiting: no more waits */
 	/* [0]: as normal; [1]: with "Connection: close", for the drain. */
 	struct MHD_Response *canned[2][CANNED_COUNT];
+	size_t canned_len[CANNED_COUNT]; /* their bodies' bytes, for the log */
 };
 
 /* ---- responses --------------------------------------------------------- */
@@ -243,7 +245,6 @@ static void use_answer(struct conn *conn, struct route_answer *ans)
 	}
 	if (resp == NULL) {
 		use_canned(ex, CANNED_INTERNAL, 500);
-		ex->body_len = 0;
 		return;
 	}
 	if (ex->response != NULL)
@@ -263,6 +264,8 @@ static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *
 	    !add_header(ex->response, MHD_HTTP_HEADER_CONNECTION, "close"))
 		use_canned(ex, CANNED_INTERNAL, 500);
 	ex->state = EX_ANSWERED;
+	if (ex->response == NULL)
+		ex->body_len = srv->canned_len[ex->canned];
 	return MHD_queue_response(c, ex->status, ex->response != NULL
 					  ? ex->response : srv->canned[closing][ex->canned]);
 }
@@ -846,8 +849,10 @@ static void free_canned(struct http_server *srv)
 	}
 }
 
-/* One shared answer as a response, or NULL out of memory. */
-static struct MHD_Response *canned_response(enum route_canned which, bool closing)
+/* One shared answer as a response, or NULL out of memory; its body's
+ * length into *body_len. */
+static struct MHD_Response *canned_response(enum route_canned which, bool closing,
+					    size_t *body_len)
 {
 	struct route_canned_answer a;
 	char body[RENDER_BUF_SIZE];
@@ -856,6 +861,7 @@ static struct MHD_Response *canned_response(enum route_canned which, bool closin
 
 	if (!routes_canned(which, &a, body, sizeof(body)))
 		return NULL;
+	*body_len = a.body_len;
 	resp = MHD_create_response_from_buffer(a.body_len, (void *)(uintptr_t)a.body,
 					       a.body == body ? MHD_RESPMEM_MUST_COPY
 							      : MHD_RESPMEM_PERSISTENT);
@@ -880,7 +886,8 @@ static int build_canned(struct http_server *srv)
 {
 	for (int closing = 0; closing < 2; closing++) {
 		for (int i = 0; i < CANNED_COUNT; i++) {
-			srv->canned[closing][i] = canned_response((enum route_canned)i, closing);
+			srv->canned[closing][i] = canned_response((enum route_canned)i, closing,
+								  &srv->canned_len[i]);
 			if (srv->canned[closing][i] == NULL)
 				return -1;
 		}
