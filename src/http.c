@@ -31,7 +31,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +46,7 @@
 #include "live.h"
 #include "log.h"
 #include "mhd_compat.h"
+#include "mhd_log.h"
 #include "metrics.h"
 #include "render.h"
 #include "request.h"
@@ -797,27 +797,6 @@ static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return MHD_http_unescape(s);
 }
 
-__attribute__((format(printf, 2, 0)))
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char line[512];
-	size_t len;
-
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	len = strlen(line);
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
-	/* userd ends connections on purpose (a client gone while waiting,
-	 * the reset, close, hang and truncate faults); libmicrohttpd calls
-	 * that an application error.  Only worth a debug line. */
-	if (strstr(line, "Application reported internal error") != NULL ||
-	    strstr(line, "application reported error generating data") != NULL)
-		log_debug("libmicrohttpd: %s", line);
-	else
-		log_warn("libmicrohttpd: %s", line);
-}
-
 /* The acceptor's thread: a new connection for the daemon, which closes
  * the socket itself if it cannot take it. */
 static bool on_accept(void *cls, int fd, const struct sockaddr *addr,
@@ -1000,7 +979,7 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			tls[2].option = MHD_OPTION_END;
 		srv->daemon = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, srv,
-			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first: see docs */
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, mhd_log_cls(opts->listen_fd), /* first: see docs */
 			MHD_OPTION_ARRAY, pool,
 			MHD_OPTION_ARRAY, tls,
 			MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
