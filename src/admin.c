@@ -21,6 +21,7 @@
 #include "listener.h"
 #include "log.h"
 #include "mhd_compat.h"
+#include "mhd_log.h"
 
 /* Largest request body taken, and most control connections at once. */
 #define ADMIN_BODY_MAX (64 * 1024)
@@ -412,6 +413,7 @@ int admin_start(struct admin **out, const char *addr, const char *token,
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, a,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, mhd_log_cls(a->listen_fd), /* first */
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_CONNECTIONS + 1,
 		MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,

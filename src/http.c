@@ -31,7 +31,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +47,7 @@
 #include "live.h"
 #include "log.h"
 #include "mhd_compat.h"
+#include "mhd_log.h"
 #include "metrics.h"
 #include "render.h"
 #include "request.h"
@@ -99,7 +99,8 @@ struct exchange {
 	uint64_t deadline_ns;
 	uint64_t timer_late_ns;        /* from the deadline to the resume */
 	uint64_t delay_us;
-	uint64_t body_len;
+	uint64_t body_len;             /* the body sent (a shared answer's: */
+				       /* set when it is queued), for the log */
 	const char *method;            /* libmicrohttpd's, valid until completed */
 	const char *url;
 	const char *version;
@@ -261,7 +262,6 @@ static void use_answer(struct conn *conn, struct route_answer *ans)
 	}
 	if (resp == NULL) {
 		use_canned(ex, CANNED_INTERNAL, 500);
-		ex->body_len = 0;
 		return;
 	}
 	if (ex->response != NULL)
@@ -856,27 +856,6 @@ static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return MHD_http_unescape(s);
 }
 
-__attribute__((format(printf, 2, 0)))
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char line[512];
-	size_t len;
-
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	len = strlen(line);
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
-	/* userd ends connections on purpose (a client gone while waiting,
-	 * the reset, close, hang and truncate faults); libmicrohttpd calls
-	 * that an application error.  Only worth a debug line. */
-	if (strstr(line, "Application reported internal error") != NULL ||
-	    strstr(line, "application reported error generating data") != NULL)
-		log_debug("libmicrohttpd: %s", line);
-	else
-		log_warn("libmicrohttpd: %s", line);
-}
-
 /* The acceptor's thread: a new connection for the daemon, which closes
  * the socket itself if it cannot take it.  Its ordinal is filed first:
  * MHD_add_connection() hands it over under a lock, so the worker that
@@ -1071,7 +1050,7 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			tls[2].option = MHD_OPTION_END;
 		srv->daemon = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, srv,
-			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first: see docs */
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, mhd_log_cls(opts->listen_fd), /* first: see docs */
 			MHD_OPTION_ARRAY, pool,
 			MHD_OPTION_ARRAY, tls,
 			MHD_OPTION_CONNECTION_LIMIT, mhd_limit,

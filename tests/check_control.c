@@ -410,6 +410,38 @@ START_TEST(test_admin_unix_socket_and_off_loopback)
 }
 END_TEST
 
+/* TCP_NODELAY and TCP_CORK do not apply to a unix socket: no line of the
+ * log may say they failed there. */
+START_TEST(test_admin_unix_socket_logs_no_tcp_option)
+{
+	char dir[] = "/tmp/userd-admin-XXXXXX", sock[128], arg[160], log[1 << 14];
+	const char *args[] = {"--admin", arg, NULL};
+	struct reply r = {0};
+	int status;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/admin.sock", dir);
+	snprintf(arg, sizeof(arg), "unix:%s", sock);
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	for (int i = 0; i < 3; i++) {
+		client_prepare(&r, "GET", "http://localhost/config");
+		curl_easy_setopt(r.easy, CURLOPT_UNIX_SOCKET_PATH, sock);
+		ck_assert_int_eq(curl_easy_perform(r.easy), CURLE_OK);
+		curl_easy_getinfo(r.easy, CURLINFO_RESPONSE_CODE, &r.status);
+		ck_assert_int_eq(r.status, 200);
+	}
+	client_release(&r);
+	daemon_signal(&d, SIGTERM);
+	status = daemon_wait(&d, 10);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	rmdir(dir);
+	daemon_log_read(&d, log, sizeof(log));
+	ck_assert_msg(strstr(log, "TCP_NODELAY") == NULL && strstr(log, "TCP_CORK") == NULL &&
+		      strstr(log, "push the data") == NULL,
+		      "TCP options on a unix socket in the log:\n%s", log);
+}
+END_TEST
+
 static Suite *control_suite(void)
 {
 	Suite *s = suite_create("control");
@@ -429,6 +461,7 @@ static Suite *control_suite(void)
 	tcase_add_test(admin, test_admin_rules_and_stats);
 	tcase_add_test(admin, test_admin_token);
 	tcase_add_test(admin, test_admin_unix_socket_and_off_loopback);
+	tcase_add_test(admin, test_admin_unix_socket_logs_no_tcp_option);
 	suite_add_tcase(s, faults);
 	suite_add_tcase(s, rules);
 	suite_add_tcase(s, admin);

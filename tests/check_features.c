@@ -430,6 +430,59 @@ START_TEST(test_access_log_json)
 }
 END_TEST
 
+/* The access log's "bytes" is the body the client got, whatever answered:
+ * a record, a route's own error, a fault's status, and each shared answer
+ * (a bad id, 404, 405, ?fail=1); nothing for HEAD. */
+START_TEST(test_access_log_bytes_are_the_body_sent)
+{
+	static const struct {
+		const char *method, *target;
+	} asked[] = {
+		{"GET", "/user/7"}, {"GET", "/user/abc"}, {"GET", "/nope"},
+		{"POST", "/user/7"}, {"GET", "/user/7?fail=1"},
+		{"GET", "/user/7?fault=status:500"}, {"GET", "/users?ids=1,x"},
+		{"HEAD", "/user/abc"},
+	};
+	const char *args[] = {"--access-log", "json", "--delay", "fixed:0", NULL};
+	size_t sent[sizeof(asked) / sizeof(asked[0])];
+	size_t n = sizeof(asked) / sizeof(asked[0]), logged = 0;
+
+	start(args);
+	for (size_t i = 0; i < n; i++) {
+		client_request(&r, asked[i].method, d.base, asked[i].target);
+		ck_assert_int_eq(r.code, CURLE_OK);
+		ck_assert_msg(strcmp(asked[i].method, "HEAD") == 0 || r.body_len > 0,
+			      "%s %s: no body", asked[i].method, asked[i].target);
+		sent[i] = r.body_len;
+	}
+	client_release(&r);
+	usleep(100000);
+	read_log();
+	for (char *line = strtok(log_text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		json_t *doc = line[0] == '{' ? json_loads(line, 0, NULL) : NULL;
+		const char *method, *target;
+
+		if (doc == NULL)
+			continue; /* the listening line */
+		method = json_string_value(json_object_get(doc, "method"));
+		target = json_string_value(json_object_get(doc, "target"));
+		ck_assert(method != NULL && target != NULL);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(method, asked[i].method) != 0 ||
+			    strcmp(target, asked[i].target) != 0)
+				continue;
+			ck_assert_msg(json_integer_value(json_object_get(doc, "bytes")) ==
+					      (json_int_t)sent[i],
+				      "%s %s: the client got %zu bytes, the log says: %s",
+				      method, target, sent[i], line);
+			logged++;
+		}
+		json_decref(doc);
+	}
+	ck_assert_uint_eq(logged, n);
+}
+END_TEST
+
 START_TEST(test_access_log_common_and_off)
 {
 	const char *common[] = {"--delay", "fixed:10", NULL}; /* the default */
@@ -708,6 +761,7 @@ static Suite *features_suite(void)
 	tcase_add_test(ops, test_health_ready_and_drain);
 	tcase_add_test(ops, test_metrics_counts_and_promtool);
 	tcase_add_test(ops, test_access_log_json);
+	tcase_add_test(ops, test_access_log_bytes_are_the_body_sent);
 	tcase_add_test(ops, test_access_log_common_and_off);
 	tcase_add_test(seed, test_seeded_draws_follow_the_model);
 	tcase_add_test(seed, test_seeded_fault_share);
