@@ -382,6 +382,8 @@ void admin_stop(struct admin *a)
 	if (a->unix_path != NULL)
 		unlink(a->unix_path);
 	free(a->unix_path);
+	if (a->token != NULL)
+		explicit_bzero(a->token, strlen(a->token));
 	free(a->token);
 	free(a);
 }

@@ -37,6 +37,10 @@ struct admin_ops {
 
 struct admin;
 
+/* The longest token taken (the first line of --admin-token-file): the
+ * request header that carries it must fit the connection's buffer. */
+#define ADMIN_TOKEN_MAX 4096
+
 /* Serve the control API on `addr` (HOST:PORT or unix:PATH; already
  * checked by config), requiring `token` when not NULL (copied).  Returns
  * 0 and sets *out, or -1 with a message in err and nothing left behind. */

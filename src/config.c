@@ -352,7 +352,8 @@ static const struct opt options[] = {
 	{.name = "admin-token-file", .metavar = "FILE", .type = OPT_TEXT,
 	 .offset = AT(admin_token_file), .noun = "file name",
 	 .help = "require 'Authorization: Bearer TOKEN' on the control API, "
-		 "TOKEN being this file's first line",
+		 "TOKEN being this file's first line: 1 to 4096 visible ASCII "
+		 "characters",
 	 .default_text = ""},
 	{.name = "log-level", .short_name = 'l', .metavar = "LEVEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_log_level, .show = show_log_level,
@@ -1032,8 +1033,8 @@ void config_usage(FILE *out)
 	      "still waiting with 503 at once.  SIGHUP re-reads the config file and\n"
 	      "applies the settings marked *.\n"
 	      "Exit status: 0 after a clean drain, 64 for a bad command line, 78 for a\n"
-	      "bad config file or TLS file, 1 when the service cannot start (for\n"
-	      "example, the port is in use).\n",
+	      "bad config file, TLS file or token file, 1 when the service cannot\n"
+	      "start (for example, the port is in use).\n",
 	      out);
 	config_free(&defaults);
 }

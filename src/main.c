@@ -309,28 +309,57 @@ static int open_listener(const struct config *cfg, char *err, size_t errlen)
 	return fd < 0 ? -1 : fd;
 }
 
-/* Read the control API's token: the first line of `path`, which must not
- * be empty.  Returns a malloc'd string, or NULL with a message in err. */
+/* The index of the first byte of s[0..len) that is not visible ASCII, or
+ * len. */
+static size_t first_invisible(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (unsigned char)s[i] > ' ' && (unsigned char)s[i] < 0x7f)
+		i++;
+	return i;
+}
+
+/* Read the control API's token: the whole first line of `path` without
+ * its line end, 1 to ADMIN_TOKEN_MAX visible ASCII characters (anything
+ * else could never be sent in, or match, an Authorization header).  At
+ * most ADMIN_TOKEN_MAX + 3 bytes are read, whatever the file's size.
+ * Returns a malloc'd string, or NULL with a message naming the file (and
+ * the limit, for a line too long) in err. */
 static char *read_token(const char *path, char *err, size_t errlen)
 {
-	char line[512];
+	char buf[ADMIN_TOKEN_MAX + 3]; /* the token, "\r\n", one byte more */
 	FILE *f = fopen(path, "r");
-	size_t len;
+	char *token = NULL, *nl;
+	size_t n, len, bad;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	len = strcspn(line, "\r\n");
-	line[len] = '\0';
-	if (len == 0) {
-		snprintf(err, errlen, "%s: the token file is empty", path);
+	n = fread(buf, 1, sizeof(buf), f);
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(f);
 		return NULL;
 	}
-	return strdup(line);
+	fclose(f);
+	nl = memchr(buf, '\n', n);
+	len = nl != NULL ? (size_t)(nl - buf) : n;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len > ADMIN_TOKEN_MAX)
+		snprintf(err, errlen, "%s: the token (the first line) is longer than %d "
+			 "bytes", path, ADMIN_TOKEN_MAX);
+	else if (len == 0)
+		snprintf(err, errlen, "%s: the token file is empty", path);
+	else if ((bad = first_invisible(buf, len)) < len)
+		snprintf(err, errlen, "%s: the token may hold only visible ASCII; "
+			 "byte %zu is 0x%02x", path, bad + 1, (unsigned char)buf[bad]);
+	else if ((token = strndup(buf, len)) == NULL)
+		snprintf(err, errlen, "%s: out of memory", path);
+	explicit_bzero(buf, sizeof(buf));
+	return token;
 }
 
 /* Start every module; on failure undo what started and return -1, or
@@ -484,6 +513,8 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&app.control_lock, NULL);
 	rc = start(&app, token);
+	if (token != NULL)
+		explicit_bzero(token, strlen(token));
 	free(token);
 	if (rc != 0) {
 		tls_files_free(&app.tls);

@@ -29,10 +29,10 @@ static CURLcode fetch(struct reply *r, const char *method, const char *base,
 		      const char *path, const char *body, const char *token,
 		      long timeout_s)
 {
-	char url[256], auth[160];
-	struct curl_slist *headers = NULL;
+	char url[256];
 
 	snprintf(url, sizeof(url), "%s%s", base, path);
+	client_set_bearer(token);
 	client_prepare(r, method, url);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, timeout_s);
 	/* A fresh connection each time: libcurl retries a request once when
@@ -43,16 +43,10 @@ static CURLcode fetch(struct reply *r, const char *method, const char *base,
 		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body);
 	else if (strcmp(method, "GET") == 0)
 		curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L); /* forget a body */
-	if (token != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		headers = curl_slist_append(headers, auth);
-		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, headers);
-	}
 	r->code = curl_easy_perform(r->easy);
+	client_set_bearer(NULL);
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
 	return r->code;
 }
 
@@ -67,13 +61,11 @@ static CURLcode get(struct reply *r, const char *path, long timeout_s)
 static void start_with_admin(const char *const args[])
 {
 	char log[1 << 14];
-	const char *p;
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
 	daemon_log_read(&d, log, sizeof(log));
-	p = strstr(log, "control API on ");
-	ck_assert_msg(p != NULL, "no control API in the log: %s", log);
-	sscanf(p + strlen("control API on "), "%95s", admin_base);
+	ck_assert_msg(daemon_admin_url(&d, admin_base, sizeof(admin_base)),
+		      "no control API in the log: %s", log);
 }
 
 static json_t *json_of(const struct reply *r)
@@ -410,6 +402,84 @@ START_TEST(test_admin_unix_socket_and_off_loopback)
 }
 END_TEST
 
+/* A fresh temporary file holding `text`; its path into path (64 bytes). */
+static void token_file(char *path, const char *text)
+{
+	path[0] = '\0';
+	testutil_write_temp(path, text);
+}
+
+/* The whole first line of the token file is the token, however long up
+ * to the documented 4096 bytes; longer is refused, naming the limit. */
+START_TEST(test_admin_long_token)
+{
+	static char token[601], text[5000 + 2];
+	char path[64], big[64], out[4096], err[4096];
+	const char *args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", path, NULL};
+	const char *big_args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", big,
+				  "--bind", "127.0.0.1", "--port", "0", NULL};
+	struct reply r = {0};
+	int status;
+
+	for (size_t i = 0; i < sizeof(token) - 1; i++)
+		token[i] = (char)('a' + i % 26);
+	snprintf(text, sizeof(text), "%s\n", token);
+	token_file(path, text);
+	start_with_admin(args);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, token, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	/* What fitted in the old 512-byte buffer is not the token. */
+	token[511] = '\0';
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, token, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 401);
+	client_release(&r);
+	unlink(path);
+
+	memset(text, 'x', 5000);
+	text[4097] = '\n';
+	text[4098] = '\0';
+	token_file(big, text);
+	status = daemon_run(big_args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, "longer than 4096 bytes") != NULL, "%s", err);
+	/* 4096 bytes exactly are taken. */
+	text[4096] = '\n';
+	text[4097] = '\0';
+	token_file(big, text);
+	text[4096] = '\0';
+	daemon_cleanup(&d);
+	start_with_admin(big_args);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, text, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	client_release(&r);
+	unlink(big);
+}
+END_TEST
+
+/* A token that no header could carry is refused; the file is read only
+ * as far as the limit. */
+START_TEST(test_admin_unusable_token)
+{
+	char path[64], out[4096], err[4096];
+	const char *args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", path,
+			      "--bind", "127.0.0.1", "--port", "0", NULL};
+	int status;
+
+	token_file(path, "two words\n");
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, "only visible ASCII; byte 4 is 0x20") != NULL, "%s", err);
+	unlink(path);
+	snprintf(path, sizeof(path), "/dev/zero");
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, "longer than 4096 bytes") != NULL, "%s", err);
+}
+END_TEST
+
 static Suite *control_suite(void)
 {
 	Suite *s = suite_create("control");
@@ -429,6 +499,8 @@ static Suite *control_suite(void)
 	tcase_add_test(admin, test_admin_rules_and_stats);
 	tcase_add_test(admin, test_admin_token);
 	tcase_add_test(admin, test_admin_unix_socket_and_off_loopback);
+	tcase_add_test(admin, test_admin_long_token);
+	tcase_add_test(admin, test_admin_unusable_token);
 	suite_add_tcase(s, faults);
 	suite_add_tcase(s, rules);
 	suite_add_tcase(s, admin);
