@@ -37,6 +37,14 @@ struct admin_ops {
 
 struct admin;
 
+/* Most control connections at once; and the file descriptors the control
+ * API may hold at once: those, its listening socket, its threads' epoll
+ * and wake-up descriptors.  main.c keeps ADMIN_FDS back from the user
+ * port's connection limit, so that a full user port cannot keep the
+ * operator out. */
+#define ADMIN_CONNECTIONS 64u
+#define ADMIN_FDS (ADMIN_CONNECTIONS + 8u)
+
 /* The longest token taken (the first line of --admin-token-file): the
  * request header that carries it must fit the connection's buffer. */
 #define ADMIN_TOKEN_MAX 4096

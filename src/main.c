@@ -34,7 +34,8 @@
 /* How often the drain looks at the in-flight count. */
 #define DRAIN_POLL_NS (10u * 1000000u)
 /* File descriptors kept back from the connection limit: per worker an
- * epoll and an eventfd, plus the listener, stdio and some slack. */
+ * epoll and an eventfd, plus the listener, stdio and some slack; and the
+ * control API's ADMIN_FDS when it is on. */
 #define FD_RESERVE_BASE 32u
 #define FD_RESERVE_PER_THREAD 4u
 
@@ -95,7 +96,8 @@ static void resolve_defaults(struct app *app)
 	rlim_t reserve;
 
 	app->threads = app->cfg.threads != 0 ? app->cfg.threads : usable_cpus();
-	reserve = FD_RESERVE_BASE + (rlim_t)FD_RESERVE_PER_THREAD * app->threads;
+	reserve = FD_RESERVE_BASE + (rlim_t)FD_RESERVE_PER_THREAD * app->threads +
+		  (app->cfg.admin != NULL ? ADMIN_FDS : 0);
 	app->max_connections = app->cfg.max_connections;
 	if (app->max_connections == 0) {
 		rlim_t n = fds > reserve ? fds - reserve : 1;
