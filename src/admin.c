@@ -529,9 +529,12 @@ static int open_socket(struct admin *a, const char *addr, char *err, size_t errl
 }
 
 int admin_start(struct admin **out, const char *addr, const char *token,
-		const struct admin_ops *ops, char *err, size_t errlen)
+		const struct tls_files *tls, const struct admin_ops *ops, char *err,
+		size_t errlen)
 {
 	struct admin *a = calloc(1, sizeof(*a));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
 	pthread_condattr_t attr;
 	int rc;
 
@@ -548,24 +551,50 @@ int admin_start(struct admin **out, const char *addr, const char *token,
 	a->listen_fd = open_socket(a, addr, err, errlen);
 	if (a->listen_fd < 0)
 		goto fail;
+	if (tls != NULL && tls->cert == NULL)
+		tls = NULL;
+	assert(tls == NULL || (tls->key != NULL && a->unix_path == NULL));
 	if (a->unix_path == NULL)
-		listener_url(a->listen_fd, a->url, sizeof(a->url));
+		listener_url_scheme(a->listen_fd, tls != NULL ? "https" : "http", a->url,
+				    sizeof(a->url));
 	if (token != NULL && (a->token = strdup(token)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	a->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, a,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, /* first: see http.c */
-		MHD_OPTION_CONNECTION_LIMIT, ADMIN_CONNECTIONS + 1,
-		MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_IDLE_TIMEOUT_S,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
-		MHD_OPTION_END);
+	if (tls != NULL && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errlen, "admin: this libmicrohttpd was built without TLS "
+			 "support");
+		goto fail;
+	}
+	{
+		/* TLS: the key and its certificate (the first END ends the
+		 * list). */
+		struct MHD_OptionItem tls_items[] = {
+			{MHD_OPTION_HTTPS_MEM_KEY, 0,
+			 tls != NULL ? (void *)(uintptr_t)tls->key : NULL},
+			{MHD_OPTION_HTTPS_MEM_CERT, 0,
+			 tls != NULL ? (void *)(uintptr_t)tls->cert : NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
+
+		if (tls == NULL)
+			tls_items[0].option = MHD_OPTION_END;
+		else
+			flags |= MHD_USE_TLS;
+		a->daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, a,
+			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, /* first: see http.c */
+			MHD_OPTION_ARRAY, tls_items,
+			MHD_OPTION_CONNECTION_LIMIT, ADMIN_CONNECTIONS + 1,
+			MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_IDLE_TIMEOUT_S,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+			MHD_OPTION_END);
+	}
 	if (a->daemon == NULL) {
-		snprintf(err, errlen, "admin: libmicrohttpd failed to start");
+		snprintf(err, errlen, "admin: libmicrohttpd failed to start%s",
+			 tls != NULL ? " with the TLS certificate and key (see its "
+				       "message above)" : "");
 		goto fail;
 	}
 	rc = acceptor_start(&a->acceptor, a->listen_fd, ADMIN_CONNECTIONS, on_accept,

@@ -42,6 +42,7 @@
 struct app {
 	struct config cfg;         /* as loaded: 0 threads means "default" */
 	struct tls_files tls;      /* read at start; all NULL without TLS */
+	struct tls_files admin_tls; /* the control API's, likewise */
 	unsigned threads;          /* resolved from cfg and the machine */
 	unsigned max_connections;
 	int argc;
@@ -378,13 +379,8 @@ static int start(struct app *app, const char *token)
 		log_error("%s", err);
 		return -1;
 	}
-	listener_url(fd, app->url, sizeof(app->url));
-	if (app->tls.cert != NULL && strncmp(app->url, "http://", 7) == 0 &&
-	    strlen(app->url) + 1 < sizeof(app->url)) {
-		/* "http://..." -> "https://...": the address has room. */
-		memmove(app->url + 5, app->url + 4, strlen(app->url + 4) + 1);
-		app->url[4] = 's';
-	}
+	listener_url_scheme(fd, app->tls.cert != NULL ? "https" : "http", app->url,
+			    sizeof(app->url));
 
 	/* A connection waits on at most one deadline at a time. */
 	rc = timerq_create(&app->timers, (uint64_t)app->cfg.run.timer_slack_ms * 1000000u,
@@ -435,8 +431,8 @@ static int start(struct app *app, const char *token)
 			.srv = app->srv,
 		};
 
-		if (admin_start(&app->admin, app->cfg.admin, token, &ops, err,
-				sizeof(err)) != 0) {
+		if (admin_start(&app->admin, app->cfg.admin, token, &app->admin_tls, &ops,
+				err, sizeof(err)) != 0) {
 			log_error("%s", err);
 			http_stop(app->srv);
 			timerq_destroy(app->timers);
@@ -445,6 +441,10 @@ static int start(struct app *app, const char *token)
 		}
 		log_info("control API on %s%s", admin_url(app->admin),
 			 token != NULL ? " (token required)" : "");
+		if (!config_admin_local(&app->cfg) && app->admin_tls.cert == NULL)
+			log_warn("control API on %s: plain HTTP off loopback "
+				 "(--admin-insecure): the token crosses the network "
+				 "in the clear", admin_url(app->admin));
 	}
 	return 0;
 }
@@ -481,10 +481,14 @@ int main(int argc, char **argv)
 	log_set_level(app.cfg.run.log_level);
 	/* The TLS files before anything starts: a bad one is a bad
 	 * configuration, named like a bad config file. */
-	if (app.cfg.tls_cert != NULL &&
-	    !tls_files_load(&app.tls, app.cfg.tls_cert, app.cfg.tls_key,
-			    app.cfg.tls_trust, err, sizeof(err))) {
+	if ((app.cfg.tls_cert != NULL &&
+	     !tls_files_load(&app.tls, app.cfg.tls_cert, app.cfg.tls_key,
+			     app.cfg.tls_trust, err, sizeof(err))) ||
+	    (app.cfg.admin_tls_cert != NULL &&
+	     !tls_files_load(&app.admin_tls, app.cfg.admin_tls_cert,
+			     app.cfg.admin_tls_key, NULL, err, sizeof(err)))) {
 		fprintf(stderr, "userd: %s\n", err);
+		tls_files_free(&app.tls);
 		config_free(&app.cfg);
 		return EXIT_CONFIG;
 	}
@@ -508,6 +512,8 @@ int main(int argc, char **argv)
 		token = read_token(app.cfg.admin_token_file, err, sizeof(err));
 		if (token == NULL) {
 			fprintf(stderr, "userd: %s\n", err);
+			tls_files_free(&app.tls);
+			tls_files_free(&app.admin_tls);
 			config_free(&app.cfg);
 			log_stop();
 			return EXIT_CONFIG;
@@ -520,6 +526,7 @@ int main(int argc, char **argv)
 	free(token);
 	if (rc != 0) {
 		tls_files_free(&app.tls);
+		tls_files_free(&app.admin_tls);
 		config_free(&app.cfg);
 		log_stop();
 		return rc == -2 ? EXIT_CONFIG : EXIT_FAILURE;
@@ -545,6 +552,7 @@ int main(int argc, char **argv)
 	rules_unref(app.rules);
 	pthread_mutex_destroy(&app.control_lock);
 	tls_files_free(&app.tls);
+	tls_files_free(&app.admin_tls);
 	config_free(&app.cfg);
 	log_info("stopped");
 	log_stop();

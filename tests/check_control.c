@@ -517,6 +517,50 @@ START_TEST(test_admin_token_checked_before_the_body)
 }
 END_TEST
 
+/* Off loopback, plain HTTP would carry the token in the clear: refused
+ * (64 on the command line, 78 from a config file) unless --admin-insecure
+ * says so.  127.1 is a loopback address written in a form userd does not
+ * take for one (only dotted quads in 127.0.0.0/8, ::1 and localhost
+ * count), so this binds nothing but loopback; the refusal shows that it
+ * is taken for an address off loopback. */
+START_TEST(test_admin_off_loopback_needs_tls)
+{
+	char path[64], conf[64], text[160], out[4096], err[4096];
+	/* Bound to loopback, whatever happens. */
+	const char *args[] = {"--admin", "127.1:0", "--admin-token-file", path,
+			      "--bind", "127.0.0.1", "--port", "0", NULL};
+	const char *file_args[] = {"--config", conf, "--bind", "127.0.0.1", "--port", "0",
+				   NULL};
+	const char *insecure[] = {"--admin", "127.1:0", "--admin-token-file", path,
+				  "--admin-insecure", NULL};
+	struct reply r = {0};
+	int status;
+
+	token_file(path, "s3cret\n");
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 64, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, "127.1:0 is not a loopback address") != NULL &&
+		      strstr(err, "--admin-tls-cert") != NULL &&
+		      strstr(err, "--admin-insecure") != NULL, "%s", err);
+	snprintf(text, sizeof(text), "admin = 127.1:0\nadmin-token-file = %s\n", path);
+	token_file(conf, text);
+	status = daemon_run(file_args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, conf) != NULL, "%s", err);
+	unlink(conf);
+
+	start_with_admin(insecure);
+	ck_assert_msg(strncmp(admin_base, "http://127.0.0.1:", 17) == 0, "%s", admin_base);
+	ck_assert(daemon_log_contains(&d, "the token crosses the network in the clear"));
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, "s3cret", 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	client_release(&r);
+	unlink(path);
+}
+END_TEST
+
 /* ---- the operator always gets in ----------------------------------------- */
 
 static double now_s(void)
@@ -727,6 +771,7 @@ static Suite *control_suite(void)
 	tcase_add_test(admin, test_admin_long_token);
 	tcase_add_test(admin, test_admin_unusable_token);
 	tcase_add_test(admin, test_admin_token_checked_before_the_body);
+	tcase_add_test(admin, test_admin_off_loopback_needs_tls);
 	tcase_set_tags(lockout, "timing");
 	tcase_add_checked_fixture(lockout, NULL, stop_daemon);
 	tcase_add_test(lockout, test_admin_operator_gets_in_past_tricklers);
