@@ -347,8 +347,12 @@ static void closed(struct admin *a, struct admin_conn *ac)
 	pthread_mutex_lock(&a->lock);
 	if (ac->pending)
 		unlink_pending(a, ac);
-	if (ac->cut)
+	if (ac->cut) {
+		/* All may be taken again by now (the acceptor took the next
+		 * one as soon as this one was released): look again. */
 		a->cutting--;
+		pthread_cond_signal(&a->wake);
+	}
 	pthread_mutex_unlock(&a->lock);
 	free(ac);
 }
