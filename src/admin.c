@@ -2,15 +2,47 @@
  *
  * One libmicrohttpd daemon of its own (one thread: control traffic is
  * light), fed by an acceptor like the user port, so the two never share a
- * socket or a thread.  Request bodies (PATCH, PUT) are read whole, up to
- * ADMIN_BODY_MAX, then handled; every answer is JSON.
+ * socket or a thread.  The token is checked as soon as a request's
+ * headers are in, before any body is read; the bodies of authorized
+ * requests (PATCH, PUT) are read whole, up to ADMIN_BODY_MAX, then
+ * handled; every answer is JSON.
+ *
+ * The operator can always get in.  A connection is "pending" from the
+ * moment libmicrohttpd starts it until the headers of a request on it
+ * pass the token check.  Clients without the token can only hold pending
+ * connections, and a thread of our own (the sweeper) closes those:
+ *
+ *   - every pending connection at ADMIN_AUTH_TIMEOUT_MS, however steadily
+ *     it trickles bytes (libmicrohttpd's timeouts, daemon-wide or set per
+ *     connection, count idleness: one byte a second resets them);
+ *   - while all ADMIN_CONNECTIONS are taken, the oldest pending one as
+ *     soon as it is ADMIN_AUTH_GRACE_MS old, one at a time, which lets the
+ *     acceptor take the next connection from the backlog.
+ *
+ * So tokenless clients never keep the acceptor full for more than about
+ * ADMIN_AUTH_GRACE_MS, and an operator's new connection, once taken, has
+ * that long to send its headers before it can be evicted for a newer one.
+ * Evicting on arrival instead would let a burst of connections evict the
+ * operator's before its headers were read; refusing arrivals while full
+ * (a reserve of slots) would leave the operator waiting, or refused, for
+ * as long as the tricklers are allowed to last.
+ *
+ * "Closed" is shutdown(2) on the socket, under the lock that the CLOSED
+ * notification takes: libmicrohttpd notifies before it closes the
+ * descriptor, so the sweeper never touches a descriptor that was reused;
+ * the connection then reads end-of-file (or fails its next write) and
+ * libmicrohttpd closes it as if the client had left.
  */
 #include "admin.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -22,10 +54,27 @@
 #include "log.h"
 #include "mhd_compat.h"
 #include "mhd_log.h"
+#include "timerq.h"
 
-/* Largest request body taken, and most control connections at once. */
+/* Largest request body taken. */
 #define ADMIN_BODY_MAX (64 * 1024)
-#define ADMIN_CONNECTIONS 64
+/* How long a connection may take to present a request that passes the
+ * token check (connect, TLS handshake, headers), and how long it is safe
+ * from eviction while every connection is taken. */
+#define ADMIN_AUTH_TIMEOUT_MS 3000u
+#define ADMIN_AUTH_GRACE_MS 1000u
+/* The idle timeout of a connection that passed. */
+#define ADMIN_IDLE_TIMEOUT_S 30u
+
+/* One connection, from libmicrohttpd's STARTED to its CLOSED (its socket
+ * context). */
+struct admin_conn {
+	struct admin_conn *prev, *next; /* in the pending list, oldest first */
+	uint64_t since_ns;              /* started (timerq_now) */
+	int fd;
+	bool pending;                   /* no request has passed the check yet */
+	bool cut;                       /* the sweeper shut its socket down */
+};
 
 struct admin {
 	struct MHD_Daemon *daemon;
@@ -35,6 +84,15 @@ struct admin {
 	char *token;       /* NULL: none required */
 	struct admin_ops ops;
 	char url[128];
+	/* The sweeper (see the top of this file).  `lock` guards the list,
+	 * `cutting`, `stopping` and each admin_conn's list fields. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t sweeper;
+	bool sweeping;     /* the thread runs: join it */
+	bool stopping;
+	struct admin_conn *oldest, *newest;
+	unsigned cutting;  /* cut, and not closed yet */
 };
 
 /* A request's body as it arrives. */
@@ -68,10 +126,13 @@ static MHD_Result_t answer_json(struct MHD_Connection *c, unsigned status, json_
 	}
 	if (resp == NULL)
 		return MHD_NO;
+	/* A 401 closes the connection: it stays pending until then. */
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				    "application/json") != MHD_YES ||
-	    (status == 401 && MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-						      "Bearer") != MHD_YES)) {
+	    (status == 401 && (MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+						       "Bearer") != MHD_YES ||
+			       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+						       "close") != MHD_YES))) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
@@ -237,6 +298,139 @@ static MHD_Result_t get_stats(struct admin *a, struct MHD_Connection *c)
 	return answer_json(c, 200, control_stats_json(http_metrics(a->ops.srv), &g));
 }
 
+/* ---- pending connections and the sweeper ------------------------------------------- */
+
+/* Take `ac` off the pending list.  Under a->lock. */
+static void unlink_pending(struct admin *a, struct admin_conn *ac)
+{
+	assert(ac->pending);
+	if (ac->prev != NULL)
+		ac->prev->next = ac->next;
+	else
+		a->oldest = ac->next;
+	if (ac->next != NULL)
+		ac->next->prev = ac->prev;
+	else
+		a->newest = ac->prev;
+	ac->prev = ac->next = NULL;
+	ac->pending = false;
+}
+
+/* Are all ADMIN_CONNECTIONS taken, not counting those being closed?
+ * Under a->lock. */
+static bool all_taken(const struct admin *a)
+{
+	unsigned open = acceptor_open(a->acceptor);
+
+	return open > a->cutting && open - a->cutting >= ADMIN_CONNECTIONS;
+}
+
+/* Close the pending connection `ac` (see the top of the file).  Under
+ * a->lock, which keeps its descriptor from being closed meanwhile. */
+static void cut(struct admin *a, struct admin_conn *ac, uint64_t now)
+{
+	unlink_pending(a, ac);
+	ac->cut = true;
+	a->cutting++;
+	if (shutdown(ac->fd, SHUT_RDWR) != 0)
+		log_debug("control API: shutdown: %s", strerror(errno));
+	log_debug("control API: closed a connection that sent no authorized "
+		  "request in %.1f s", (double)(now - ac->since_ns) / 1e9);
+}
+
+static void *sweep(void *arg)
+{
+	struct admin *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	while (!a->stopping) {
+		struct admin_conn *oldest = a->oldest;
+		uint64_t due, now = timerq_now();
+		struct timespec until;
+
+		if (oldest == NULL) {
+			pthread_cond_wait(&a->wake, &a->lock);
+			continue;
+		}
+		due = oldest->since_ns + (uint64_t)(all_taken(a) ? ADMIN_AUTH_GRACE_MS
+							    : ADMIN_AUTH_TIMEOUT_MS) *
+						 1000000u;
+		if (now >= due) {
+			cut(a, oldest, now);
+			continue;
+		}
+		until.tv_sec = (time_t)(due / 1000000000u);
+		until.tv_nsec = (long)(due % 1000000000u);
+		pthread_cond_timedwait(&a->wake, &a->lock, &until);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* libmicrohttpd started connection `c`: pending, newest.  Without the
+ * memory to track it, it is shut down at once. */
+static void started(struct admin *a, struct MHD_Connection *c, void **socket_context)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct admin_conn *ac = calloc(1, sizeof(*ac));
+
+	assert(info != NULL);
+	*socket_context = ac;
+	if (ac == NULL) {
+		log_warn("control API: out of memory for a new connection");
+		shutdown(info->connect_fd, SHUT_RDWR);
+		return;
+	}
+	ac->fd = info->connect_fd;
+	ac->since_ns = timerq_now();
+	ac->pending = true;
+	pthread_mutex_lock(&a->lock);
+	ac->prev = a->newest;
+	if (a->newest != NULL)
+		a->newest->next = ac;
+	else
+		a->oldest = ac;
+	a->newest = ac;
+	/* It may be the one that took the last slot: look again. */
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* A request on `c` passed the token check: no longer pending. */
+static void admitted(struct admin *a, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct admin_conn *ac = info != NULL ? info->socket_context : NULL;
+
+	if (ac == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (ac->pending)
+		unlink_pending(a, ac);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* libmicrohttpd closes `ac` (NULL: never tracked); it has not closed
+ * the descriptor yet. */
+static void closed(struct admin *a, struct admin_conn *ac)
+{
+	if (ac == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (ac->pending)
+		unlink_pending(a, ac);
+	if (ac->cut) {
+		/* All may be taken again by now (the acceptor took the next
+		 * one as soon as this one was released): look again. */
+		a->cutting--;
+		pthread_cond_signal(&a->wake);
+	}
+	pthread_mutex_unlock(&a->lock);
+	free(ac);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------ */
 
 /* Does the request carry "Authorization: Bearer <token>"?  Compared in
@@ -271,6 +465,11 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
 
 	(void)version;
 	if (up == NULL) {
+		/* The headers are in: the token now, before any body. */
+		if (!authorized(a, c))
+			return answer_error(c, 401, "a valid 'Authorization: Bearer TOKEN' "
+					    "is required", NULL);
+		admitted(a, c);
 		up = calloc(1, sizeof(*up));
 		if (up == NULL)
 			return MHD_NO;
@@ -292,9 +491,6 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (!authorized(a, c))
-		return answer_error(c, 401, "a valid 'Authorization: Bearer TOKEN' is required",
-				    NULL);
 	if (up->too_big)
 		return answer_error(c, 413, "the body is too large", NULL);
 	if (strcmp(url, "/config") == 0 && get)
@@ -335,10 +531,15 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
 	struct admin *a = cls;
 
-	(void)c;
-	(void)socket_context;
-	if (code == MHD_CONNECTION_NOTIFY_CLOSED)
-		acceptor_release(a->acceptor);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		started(a, c, socket_context);
+		return;
+	}
+	/* Released first: until `cutting` drops too, the sweeper counts
+	 * one connection fewer, never one more, than are open. */
+	acceptor_release(a->acceptor);
+	closed(a, *socket_context);
+	*socket_context = NULL;
 }
 
 static bool on_accept(void *cls, int fd, const struct sockaddr *addr, socklen_t len)
@@ -390,37 +591,73 @@ static int open_socket(struct admin *a, const char *addr, char *err, size_t errl
 }
 
 int admin_start(struct admin **out, const char *addr, const char *token,
-		const struct admin_ops *ops, char *err, size_t errlen)
+		const struct tls_files *tls, const struct admin_ops *ops, char *err,
+		size_t errlen)
 {
 	struct admin *a = calloc(1, sizeof(*a));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+	pthread_condattr_t attr;
 	int rc;
 
 	if (a == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* timerq_now's */
+	pthread_cond_init(&a->wake, &attr);
+	pthread_condattr_destroy(&attr);
 	a->ops = *ops;
 	a->listen_fd = open_socket(a, addr, err, errlen);
 	if (a->listen_fd < 0)
 		goto fail;
+	if (tls != NULL && tls->cert == NULL)
+		tls = NULL;
+	assert(tls == NULL || (tls->key != NULL && a->unix_path == NULL));
 	if (a->unix_path == NULL)
-		listener_url(a->listen_fd, a->url, sizeof(a->url));
+		listener_url_scheme(a->listen_fd, tls != NULL ? "https" : "http", a->url,
+				    sizeof(a->url));
 	if (token != NULL && (a->token = strdup(token)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	a->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, a,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, mhd_log_cls(a->listen_fd), /* first */
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_CONNECTIONS + 1,
-		MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
-		MHD_OPTION_END);
+	if (tls != NULL && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errlen, "admin: this libmicrohttpd was built without TLS "
+			 "support");
+		goto fail;
+	}
+	{
+		/* TLS: the key and its certificate (the first END ends the
+		 * list). */
+		struct MHD_OptionItem tls_items[] = {
+			{MHD_OPTION_HTTPS_MEM_KEY, 0,
+			 tls != NULL ? (void *)(uintptr_t)tls->key : NULL},
+			{MHD_OPTION_HTTPS_MEM_CERT, 0,
+			 tls != NULL ? (void *)(uintptr_t)tls->cert : NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
+
+		if (tls == NULL)
+			tls_items[0].option = MHD_OPTION_END;
+		else
+			flags |= MHD_USE_TLS;
+		a->daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, a,
+			/* first: see http.c; the sweeper cuts clients on purpose */
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, mhd_log_cls(a->listen_fd, true),
+			MHD_OPTION_ARRAY, tls_items,
+			MHD_OPTION_CONNECTION_LIMIT, ADMIN_CONNECTIONS + 1,
+			MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_IDLE_TIMEOUT_S,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+			MHD_OPTION_END);
+	}
 	if (a->daemon == NULL) {
-		snprintf(err, errlen, "admin: libmicrohttpd failed to start");
+		snprintf(err, errlen, "admin: libmicrohttpd failed to start%s",
+			 tls != NULL ? " with the TLS certificate and key (see its "
+				       "message above)" : "");
 		goto fail;
 	}
 	rc = acceptor_start(&a->acceptor, a->listen_fd, ADMIN_CONNECTIONS, on_accept,
@@ -429,6 +666,12 @@ int admin_start(struct admin **out, const char *addr, const char *token,
 		snprintf(err, errlen, "admin: cannot start its accept thread: %s", strerror(rc));
 		goto fail;
 	}
+	rc = pthread_create(&a->sweeper, NULL, sweep, a);
+	if (rc != 0) {
+		snprintf(err, errlen, "admin: cannot start its thread: %s", strerror(rc));
+		goto fail;
+	}
+	a->sweeping = true;
 	*out = a;
 	return 0;
 fail:
@@ -445,10 +688,18 @@ void admin_stop(struct admin *a)
 {
 	if (a == NULL)
 		return;
-	/* No new connections; then close the open ones, whose CLOSED
-	 * notifications release them to the acceptor; then free it. */
+	/* No new connections, no more sweeps; then close the open ones,
+	 * whose CLOSED notifications release them to the acceptor; then
+	 * free it. */
 	if (a->acceptor != NULL)
 		acceptor_stop(a->acceptor);
+	if (a->sweeping) {
+		pthread_mutex_lock(&a->lock);
+		a->stopping = true;
+		pthread_cond_signal(&a->wake);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->sweeper, NULL);
+	}
 	if (a->daemon != NULL)
 		MHD_stop_daemon(a->daemon);
 	acceptor_free(a->acceptor);
@@ -457,6 +708,10 @@ void admin_stop(struct admin *a)
 	if (a->unix_path != NULL)
 		unlink(a->unix_path);
 	free(a->unix_path);
+	if (a->token != NULL)
+		explicit_bzero(a->token, strlen(a->token));
 	free(a->token);
+	pthread_cond_destroy(&a->wake);
+	pthread_mutex_destroy(&a->lock);
 	free(a);
 }

@@ -12,6 +12,7 @@
 #include "listener.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <getopt.h>
@@ -349,13 +350,29 @@ static const struct opt options[] = {
 	 .default_text = ""},
 	{.name = "admin", .metavar = "ADDR:PORT", .type = OPT_TEXT,
 	 .offset = AT(admin), .noun = "address",
-	 .help = "serve the control API on this address: HOST:PORT (loopback "
-		 "unless --admin-token-file is given) or unix:PATH",
+	 .help = "serve the control API on this address: HOST:PORT or unix:PATH; "
+		 "off loopback it needs --admin-token-file, and --admin-tls-cert "
+		 "or --admin-insecure",
 	 .default_text = "off"},
 	{.name = "admin-token-file", .metavar = "FILE", .type = OPT_TEXT,
 	 .offset = AT(admin_token_file), .noun = "file name",
 	 .help = "require 'Authorization: Bearer TOKEN' on the control API, "
-		 "TOKEN being this file's first line",
+		 "TOKEN being this file's first line: 1 to 4096 visible ASCII "
+		 "characters",
+	 .default_text = ""},
+	{.name = "admin-tls-cert", .metavar = "FILE", .type = OPT_TEXT,
+	 .offset = AT(admin_tls_cert),
+	 .help = "serve the control API over HTTPS with the PEM certificate in "
+		 "FILE (may be --tls-cert's); needs --admin-tls-key; not for unix:",
+	 .default_text = "plain HTTP"},
+	{.name = "admin-tls-key", .metavar = "FILE", .type = OPT_TEXT,
+	 .offset = AT(admin_tls_key),
+	 .help = "the PEM private key of --admin-tls-cert, unencrypted",
+	 .default_text = ""},
+	{.name = "admin-insecure", .type = OPT_SWITCH, .offset = AT(admin_insecure),
+	 .help = "let a control API off loopback take its token over plain HTTP, "
+		 "readable by anyone on the path (without it, such an --admin "
+		 "needs --admin-tls-cert)",
 	 .default_text = ""},
 	{.name = "log-level", .short_name = 'l', .metavar = "LEVEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_log_level, .show = show_log_level,
@@ -418,11 +435,14 @@ void config_free(struct config *cfg)
 	free(cfg->bind);
 	free(cfg->admin);
 	free(cfg->admin_token_file);
+	free(cfg->admin_tls_cert);
+	free(cfg->admin_tls_key);
 	rules_unref(cfg->rules);
 	cfg->config_path = NULL;
 	cfg->bind = NULL;
 	cfg->admin = NULL;
 	cfg->admin_token_file = NULL;
+	cfg->admin_tls_cert = cfg->admin_tls_key = NULL;
 	cfg->rules = NULL;
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
@@ -483,21 +503,78 @@ static bool apply(struct config *cfg, const struct opt *o, const char *name,
 }
 
 /* Is the control API's host (len bytes, brackets removed) reachable only
- * from this machine? */
+ * from this machine?  An address counts only as inet_pton(3) writes it
+ * (127.0.0.0/8 in dotted quads, ::1, ::ffff:127.x.y.z); "localhost" is
+ * taken at its word; any other name, or another way of writing a
+ * loopback address ("127.1"), is taken for an address off loopback. */
 static bool admin_is_local(const char *host, size_t len)
 {
-	return (len == 9 && strncmp(host, "localhost", 9) == 0) ||
-	       (len == 3 && strncmp(host, "::1", 3) == 0) ||
-	       (len >= 4 && strncmp(host, "127.", 4) == 0);
+	char text[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (len == 9 && strncmp(host, "localhost", 9) == 0)
+		return true;
+	if (len >= sizeof(text))
+		return false;
+	memcpy(text, host, len);
+	text[len] = '\0';
+	if (inet_pton(AF_INET, text, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, text, &a6) != 1)
+		return false;
+	return IN6_IS_ADDR_LOOPBACK(&a6) ||
+	       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 }
 
-/* --admin: HOST:PORT (a port from 0 to 65535) or unix:PATH. */
+bool config_admin_local(const struct config *cfg)
+{
+	const char *host;
+	size_t host_len;
+	uint16_t port;
+
+	if (cfg->admin == NULL || strncmp(cfg->admin, "unix:", 5) == 0)
+		return true;
+	return listener_split(cfg->admin, &host, &host_len, &port) &&
+	       admin_is_local(host, host_len);
+}
+
+/* The control API's TLS files: both or neither, only with --admin, and
+ * not for a unix socket. */
+static bool check_admin_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->admin_tls_cert != NULL && cfg->admin_tls_key == NULL) {
+		util_error(err, errlen, "admin-tls-cert needs admin-tls-key");
+		return false;
+	}
+	if (cfg->admin_tls_key != NULL && cfg->admin_tls_cert == NULL) {
+		util_error(err, errlen, "admin-tls-key needs admin-tls-cert");
+		return false;
+	}
+	if (cfg->admin_tls_cert == NULL)
+		return true;
+	if (cfg->admin == NULL) {
+		util_error(err, errlen, "admin-tls-cert needs admin");
+		return false;
+	}
+	if (strncmp(cfg->admin, "unix:", 5) == 0) {
+		util_error(err, errlen, "admin: %s: a unix: socket is local and takes "
+			  "no TLS; drop admin-tls-cert and admin-tls-key", cfg->admin);
+		return false;
+	}
+	return true;
+}
+
+/* --admin: HOST:PORT (a port from 0 to 65535) or unix:PATH.  Off
+ * loopback it needs a token, and TLS or an explicit --admin-insecure. */
 static bool check_admin(const struct config *cfg, char *err, size_t errlen)
 {
 	const char *a = cfg->admin, *host;
 	size_t host_len;
 	uint16_t port;
 
+	if (!check_admin_tls(cfg, err, errlen))
+		return false;
 	if (a == NULL)
 		return true;
 	if (strncmp(a, "unix:", 5) == 0) {
@@ -511,9 +588,17 @@ static bool check_admin(const struct config *cfg, char *err, size_t errlen)
 		util_error(err, errlen, "admin: '%s' is not HOST:PORT or unix:PATH", a);
 		return false;
 	}
-	if (!admin_is_local(host, host_len) && cfg->admin_token_file == NULL) {
+	if (admin_is_local(host, host_len))
+		return true;
+	if (cfg->admin_token_file == NULL) {
 		util_error(err, errlen, "admin: %s is not a loopback address: "
 			  "--admin-token-file is required", a);
+		return false;
+	}
+	if (cfg->admin_tls_cert == NULL && !cfg->admin_insecure) {
+		util_error(err, errlen, "admin: %s is not a loopback address: over plain "
+			  "HTTP its token would cross the network in the clear; give "
+			  "--admin-tls-cert and --admin-tls-key, or --admin-insecure", a);
 		return false;
 	}
 	return true;
@@ -1063,8 +1148,8 @@ void config_usage(FILE *out)
 	      "still waiting with 503 at once.  SIGHUP re-reads the config file and\n"
 	      "applies the settings marked *.\n"
 	      "Exit status: 0 after a clean drain, 64 for a bad command line, 78 for a\n"
-	      "bad config file or TLS file, 1 when the service cannot start (for\n"
-	      "example, the port is in use).\n",
+	      "bad config file, TLS file or token file, 1 when the service cannot\n"
+	      "start (for example, the port is in use).\n",
 	      out);
 	config_free(&defaults);
 }

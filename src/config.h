@@ -58,6 +58,9 @@ struct config {
 	bool dashboard;            /* serve GET / and GET /live (default) */
 	char *admin;               /* the control API's ADDR:PORT or unix:PATH */
 	char *admin_token_file;
+	char *admin_tls_cert;      /* PEM certificate file: the control API over HTTPS */
+	char *admin_tls_key;       /* its PEM private key file */
+	bool admin_insecure;       /* plain HTTP off loopback, said explicitly */
 	struct run_settings run;
 	struct rules *rules;       /* --rule / rule lines, in order; NULL: none */
 	bool delay_min_set;        /* --delay-min given (command line or file) */
@@ -143,6 +146,11 @@ enum config_value_kind config_option_kind(size_t i);
  * value); *cfg is then unchanged for that option. */
 bool config_set(struct config *cfg, const char *name, const char *text, char *err,
 		size_t errlen);
+
+/* Is the control API off, on a unix socket, or on an address that only
+ * this machine reaches (127.0.0.0/8 or ::1 written as such, or
+ * "localhost")?  False for any other address, host names included. */
+bool config_admin_local(const struct config *cfg);
 
 /* The checks that span several settings (and the adjustments of one
  * uniform bound), as config_load() makes them.  Returns true, or false

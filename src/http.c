@@ -1050,7 +1050,7 @@ int http_start(struct http_server **out, const struct http_options *opts,
 			tls[2].option = MHD_OPTION_END;
 		srv->daemon = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, srv,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, mhd_log_cls(opts->listen_fd), /* first: see docs */
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, mhd_log_cls(opts->listen_fd, false), /* first: see docs */
 			MHD_OPTION_ARRAY, pool,
 			MHD_OPTION_ARRAY, tls,
 			MHD_OPTION_CONNECTION_LIMIT, mhd_limit,

@@ -185,6 +185,11 @@ int listener_open_unix(const char *path, char *err, size_t errlen)
 
 int listener_url(int fd, char *buf, size_t len)
 {
+	return listener_url_scheme(fd, "http", buf, len);
+}
+
+int listener_url_scheme(int fd, const char *scheme, char *buf, size_t len)
+{
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	char addr[INET6_ADDRSTRLEN + 16];
@@ -194,6 +199,6 @@ int listener_url(int fd, char *buf, size_t len)
 		return -1;
 	}
 	format_addr((const struct sockaddr *)&ss, addr, sizeof(addr));
-	snprintf(buf, len, "http://%s", addr);
+	snprintf(buf, len, "%s://%s", scheme, addr);
 	return 0;
 }

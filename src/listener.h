@@ -41,4 +41,7 @@ int listener_open_unix(const char *path, char *err, size_t errlen);
  * "http://[::1]:8000", into buf.  Returns 0, or -1 (buf then holds "?"). */
 int listener_url(int fd, char *buf, size_t len);
 
+/* The same with another scheme than "http" ("https"). */
+int listener_url_scheme(int fd, const char *scheme, char *buf, size_t len);
+
 #endif

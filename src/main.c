@@ -34,7 +34,8 @@
 /* How often the drain looks at the in-flight count. */
 #define DRAIN_POLL_NS (10u * 1000000u)
 /* File descriptors kept back from the connection limit: per worker an
- * epoll and an eventfd, plus the listener, stdio and some slack. */
+ * epoll and an eventfd, plus the listener, stdio and some slack; and the
+ * control API's ADMIN_FDS when it is on. */
 #define FD_RESERVE_BASE 32u
 #define FD_RESERVE_PER_THREAD 4u
 
@@ -45,6 +46,7 @@ struct app {
 	 * they are. */
 	struct config cfg;
 	struct tls_files tls;      /* read at start; all NULL without TLS */
+	struct tls_files admin_tls; /* the control API's, likewise */
 	unsigned threads;          /* resolved from cfg and the machine */
 	unsigned max_connections;
 	int argc;
@@ -100,7 +102,8 @@ static void resolve_defaults(struct app *app)
 	rlim_t reserve;
 
 	app->threads = app->cfg.threads != 0 ? app->cfg.threads : usable_cpus();
-	reserve = FD_RESERVE_BASE + (rlim_t)FD_RESERVE_PER_THREAD * app->threads;
+	reserve = FD_RESERVE_BASE + (rlim_t)FD_RESERVE_PER_THREAD * app->threads +
+		  (app->cfg.admin != NULL ? ADMIN_FDS : 0);
 	app->max_connections = app->cfg.max_connections;
 	if (app->max_connections == 0) {
 		rlim_t n = fds > reserve ? fds - reserve : 1;
@@ -342,28 +345,57 @@ static int open_listener(const struct config *cfg, char *err, size_t errlen)
 	return fd < 0 ? -1 : fd;
 }
 
-/* Read the control API's token: the first line of `path`, which must not
- * be empty.  Returns a malloc'd string, or NULL with a message in err. */
+/* The index of the first byte of s[0..len) that is not visible ASCII, or
+ * len. */
+static size_t first_invisible(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (unsigned char)s[i] > ' ' && (unsigned char)s[i] < 0x7f)
+		i++;
+	return i;
+}
+
+/* Read the control API's token: the whole first line of `path` without
+ * its line end, 1 to ADMIN_TOKEN_MAX visible ASCII characters (anything
+ * else could never be sent in, or match, an Authorization header).  At
+ * most ADMIN_TOKEN_MAX + 3 bytes are read, whatever the file's size.
+ * Returns a malloc'd string, or NULL with a message naming the file (and
+ * the limit, for a line too long) in err. */
 static char *read_token(const char *path, char *err, size_t errlen)
 {
-	char line[512];
+	char buf[ADMIN_TOKEN_MAX + 3]; /* the token, "\r\n", one byte more */
 	FILE *f = fopen(path, "r");
-	size_t len;
+	char *token = NULL, *nl;
+	size_t n, len, bad;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	len = strcspn(line, "\r\n");
-	line[len] = '\0';
-	if (len == 0) {
-		snprintf(err, errlen, "%s: the token file is empty", path);
+	n = fread(buf, 1, sizeof(buf), f);
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(f);
 		return NULL;
 	}
-	return strdup(line);
+	fclose(f);
+	nl = memchr(buf, '\n', n);
+	len = nl != NULL ? (size_t)(nl - buf) : n;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len > ADMIN_TOKEN_MAX)
+		snprintf(err, errlen, "%s: the token (the first line) is longer than %d "
+			 "bytes", path, ADMIN_TOKEN_MAX);
+	else if (len == 0)
+		snprintf(err, errlen, "%s: the token file is empty", path);
+	else if ((bad = first_invisible(buf, len)) < len)
+		snprintf(err, errlen, "%s: the token may hold only visible ASCII; "
+			 "byte %zu is 0x%02x", path, bad + 1, (unsigned char)buf[bad]);
+	else if ((token = strndup(buf, len)) == NULL)
+		snprintf(err, errlen, "%s: out of memory", path);
+	explicit_bzero(buf, sizeof(buf));
+	return token;
 }
 
 /* Start every module; on failure undo what started and return -1, or
@@ -380,13 +412,8 @@ static int start(struct app *app, const char *token)
 		log_error("%s", err);
 		return -1;
 	}
-	listener_url(fd, app->url, sizeof(app->url));
-	if (app->tls.cert != NULL && strncmp(app->url, "http://", 7) == 0 &&
-	    strlen(app->url) + 1 < sizeof(app->url)) {
-		/* "http://..." -> "https://...": the address has room. */
-		memmove(app->url + 5, app->url + 4, strlen(app->url + 4) + 1);
-		app->url[4] = 's';
-	}
+	listener_url_scheme(fd, app->tls.cert != NULL ? "https" : "http", app->url,
+			    sizeof(app->url));
 
 	/* A connection waits on at most one deadline at a time. */
 	rc = timerq_create(&app->timers, (uint64_t)app->cfg.run.timer_slack_ms * 1000000u,
@@ -434,8 +461,8 @@ static int start(struct app *app, const char *token)
 			.srv = app->srv,
 		};
 
-		if (admin_start(&app->admin, app->cfg.admin, token, &ops, err,
-				sizeof(err)) != 0) {
+		if (admin_start(&app->admin, app->cfg.admin, token, &app->admin_tls, &ops,
+				err, sizeof(err)) != 0) {
 			log_error("%s", err);
 			http_stop(app->srv);
 			timerq_destroy(app->timers);
@@ -443,6 +470,10 @@ static int start(struct app *app, const char *token)
 		}
 		log_info("control API on %s%s", admin_url(app->admin),
 			 token != NULL ? " (token required)" : "");
+		if (!config_admin_local(&app->cfg) && app->admin_tls.cert == NULL)
+			log_warn("control API on %s: plain HTTP off loopback "
+				 "(--admin-insecure): the token crosses the network "
+				 "in the clear", admin_url(app->admin));
 	}
 	return 0;
 }
@@ -479,10 +510,14 @@ int main(int argc, char **argv)
 	log_set_level(app.cfg.run.log_level);
 	/* The TLS files before anything starts: a bad one is a bad
 	 * configuration, named like a bad config file. */
-	if (app.cfg.tls_cert != NULL &&
-	    !tls_files_load(&app.tls, app.cfg.tls_cert, app.cfg.tls_key,
-			    app.cfg.tls_trust, err, sizeof(err))) {
+	if ((app.cfg.tls_cert != NULL &&
+	     !tls_files_load(&app.tls, app.cfg.tls_cert, app.cfg.tls_key,
+			     app.cfg.tls_trust, err, sizeof(err))) ||
+	    (app.cfg.admin_tls_cert != NULL &&
+	     !tls_files_load(&app.admin_tls, app.cfg.admin_tls_cert,
+			     app.cfg.admin_tls_key, NULL, err, sizeof(err)))) {
 		fprintf(stderr, "userd: %s\n", err);
+		tls_files_free(&app.tls);
 		config_free(&app.cfg);
 		return EXIT_CONFIG;
 	}
@@ -506,6 +541,8 @@ int main(int argc, char **argv)
 		token = read_token(app.cfg.admin_token_file, err, sizeof(err));
 		if (token == NULL) {
 			fprintf(stderr, "userd: %s\n", err);
+			tls_files_free(&app.tls);
+			tls_files_free(&app.admin_tls);
 			config_free(&app.cfg);
 			log_stop();
 			return EXIT_CONFIG;
@@ -515,6 +552,8 @@ int main(int argc, char **argv)
 	app.base = settings_create(&app.cfg.run, app.cfg.rules);
 	app.current = settings_ref(app.base);
 	rc = app.base != NULL ? start(&app, token) : -1;
+	if (token != NULL)
+		explicit_bzero(token, strlen(token));
 	free(token);
 	if (rc != 0) {
 		if (app.base == NULL)
@@ -523,6 +562,7 @@ int main(int argc, char **argv)
 		settings_unref(app.base);
 		pthread_mutex_destroy(&app.settings_lock);
 		tls_files_free(&app.tls);
+		tls_files_free(&app.admin_tls);
 		config_free(&app.cfg);
 		log_stop();
 		return rc == -2 ? EXIT_CONFIG : EXIT_FAILURE;
@@ -549,6 +589,7 @@ int main(int argc, char **argv)
 	settings_unref(app.base);
 	pthread_mutex_destroy(&app.settings_lock);
 	tls_files_free(&app.tls);
+	tls_files_free(&app.admin_tls);
 	config_free(&app.cfg);
 	log_info("stopped");
 	log_stop();

@@ -2,6 +2,7 @@
 #include "mhd_log.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,9 +12,14 @@
 
 struct listening {
 	bool tcp;
+	bool cuts_slow;
 };
 
-static struct listening on_tcp = {.tcp = true}, off_tcp = {.tcp = false};
+/* Every kind of daemon: [tcp][cuts_slow]. */
+static const struct listening kinds[2][2] = {
+	{{false, false}, {false, true}},
+	{{true, false}, {true, true}},
+};
 
 /* userd ends connections on purpose (a client gone while waiting, the
  * reset, close, hang and truncate faults); libmicrohttpd calls that an
@@ -30,14 +36,14 @@ static const char *const tcp_only[] = {
 	"Failed to push the data from buffers",
 };
 
-void *mhd_log_cls(int listen_fd)
+void *mhd_log_cls(int listen_fd, bool cuts_slow)
 {
 	int domain = AF_INET;
 	socklen_t len = sizeof(domain);
 
 	if (getsockopt(listen_fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
 		domain = AF_INET;
-	return domain == AF_INET || domain == AF_INET6 ? &on_tcp : &off_tcp;
+	return (void *)(uintptr_t)&kinds[domain == AF_INET || domain == AF_INET6][cuts_slow];
 }
 
 static bool says_any(const char *line, const char *const *texts, size_t n)
@@ -60,7 +66,8 @@ void mhd_log(void *cls, const char *fmt, va_list ap)
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		line[--len] = '\0';
 	if (says_any(line, on_purpose, countof(on_purpose)) ||
-	    (!l->tcp && says_any(line, tcp_only, countof(tcp_only))))
+	    (!l->tcp && says_any(line, tcp_only, countof(tcp_only))) ||
+	    (l->cuts_slow && strstr(line, "closed when reading request") != NULL))
 		log_debug("libmicrohttpd: %s", line);
 	else
 		log_warn("libmicrohttpd: %s", line);

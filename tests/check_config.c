@@ -162,7 +162,7 @@ END_TEST
 
 /* Each bad command line, and a word its message must contain. */
 static const struct {
-	const char *args[6];
+	const char *args[8];
 	const char *says;
 } bad[] = {
 	{{"--frobnicate", NULL}, "unknown option '--frobnicate'"},
@@ -202,6 +202,20 @@ static const struct {
 	{{"--admin", "[::2]:0", NULL}, "not a loopback address"},
 	{{"--admin", "128.0.0.1:0", NULL}, "not a loopback address"},
 	{{"--admin", "unix:sock", NULL}, "unix: needs a path"},
+	/* Loopback is an address, not a prefix of a host name. */
+	{{"--admin", "127.example.com:9901", NULL}, "not a loopback address"},
+	/* Off loopback the token needs TLS, or a say-so to go in the clear. */
+	{{"--admin", "0.0.0.0:9901", "--admin-token-file", "/t", NULL},
+	 "give --admin-tls-cert and --admin-tls-key, or --admin-insecure"},
+	{{"--admin", "[::]:9901", "--admin-token-file", "/t", NULL}, "in the clear"},
+	{{"--admin", "127.0.0.1:0", "--admin-tls-cert", "c", NULL},
+	 "admin-tls-cert needs admin-tls-key"},
+	{{"--admin", "127.0.0.1:0", "--admin-tls-key", "k", NULL},
+	 "admin-tls-key needs admin-tls-cert"},
+	{{"--admin-tls-cert", "c", "--admin-tls-key", "k", NULL},
+	 "admin-tls-cert needs admin"},
+	{{"--admin", "unix:/run/a", "--admin-tls-cert", "c", "--admin-tls-key", "k"},
+	 "a unix: socket is local"},
 };
 
 START_TEST(test_bad_command_lines)
@@ -221,6 +235,20 @@ START_TEST(test_local_admin_addresses)
 	const char *args[] = {"--admin", local_admin[_i], NULL};
 
 	ck_assert_msg(parse(args) == CONFIG_OK, "%s: %s", local_admin[_i], err);
+}
+END_TEST
+
+/* Off loopback: with TLS, or plain HTTP when the operator says so. */
+static const char *const open_admin[][10] = {
+	{"--admin", "0.0.0.0:9901", "--admin-token-file", "/t", "--admin-insecure", NULL},
+	{"--admin", "[::]:9901", "--admin-token-file", "/t", "--admin-tls-cert", "c",
+	 "--admin-tls-key", "k", NULL},
+};
+
+START_TEST(test_open_admin_addresses)
+{
+	ck_assert_msg(parse(open_admin[_i]) == CONFIG_OK, "%s: %s", open_admin[_i][1], err);
+	ck_assert_str_eq(cfg.admin, open_admin[_i][1]);
 }
 END_TEST
 
@@ -337,6 +365,8 @@ static const struct {
 	{" = 5\n", 0, ":1: unknown key ''"},
 	{"reuse-port = maybe\n", 0, ":1: reuse-port: 'maybe' is not yes or no"},
 	{"no-delay-override = 1\n", 0, ":1: no-delay-override: '1' is not yes or no"},
+	{"admin = 0.0.0.0:9901\nadmin-token-file = /t\n", 0, "--admin-insecure"},
+	{"admin-insecure = sure\n", 0, ":1: admin-insecure: 'sure' is not yes or no"},
 };
 
 START_TEST(test_bad_files)
@@ -351,6 +381,19 @@ START_TEST(test_bad_files)
 		      "message '%s' lacks '%s'", err, bad_files[_i].says);
 	/* On error only defaults remain. */
 	ck_assert_uint_eq(cfg.port, 8000);
+	remove_file();
+}
+END_TEST
+
+START_TEST(test_admin_insecure_in_a_file)
+{
+	static const char text[] = "admin = 0.0.0.0:9901\nadmin-token-file = /t\n"
+				   "admin-insecure = yes\n";
+	const char *args[] = {"--config", path, NULL};
+
+	write_file(text, sizeof(text) - 1);
+	ck_assert_msg(parse(args) == CONFIG_OK, "%s", err);
+	ck_assert(cfg.admin_insecure);
 	remove_file();
 }
 END_TEST
@@ -520,6 +563,8 @@ static Suite *config_suite(void)
 	tcase_add_test(good, test_diff_and_describe);
 	tcase_add_loop_test(good, test_local_admin_addresses, 0,
 			    (int)(sizeof(local_admin) / sizeof(local_admin[0])));
+	tcase_add_loop_test(good, test_open_admin_addresses, 0,
+			    (int)(sizeof(open_admin) / sizeof(open_admin[0])));
 	tcase_add_loop_test(badc, test_bad_command_lines, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_checked_fixture(file, setup, teardown);
@@ -527,6 +572,7 @@ static Suite *config_suite(void)
 	tcase_add_test(file, test_empty_file_gives_defaults);
 	tcase_add_loop_test(file, test_bad_files, 0,
 			    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
+	tcase_add_test(file, test_admin_insecure_in_a_file);
 	tcase_add_test(file, test_long_line);
 	tcase_add_test(file, test_unreadable_file);
 	tcase_add_test(file, test_usage_error_beats_file);

@@ -3,13 +3,18 @@
  * API (--admin): its endpoints, good and bad bodies, atomicity, auth. */
 #include <check.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -29,10 +34,10 @@ static CURLcode fetch(struct reply *r, const char *method, const char *base,
 		      const char *path, const char *body, const char *token,
 		      long timeout_s)
 {
-	char url[256], auth[160];
-	struct curl_slist *headers = NULL;
+	char url[256];
 
 	snprintf(url, sizeof(url), "%s%s", base, path);
+	client_set_bearer(token);
 	client_prepare(r, method, url);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, timeout_s);
 	/* A fresh connection each time: libcurl retries a request once when
@@ -43,16 +48,10 @@ static CURLcode fetch(struct reply *r, const char *method, const char *base,
 		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body);
 	else if (strcmp(method, "GET") == 0)
 		curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L); /* forget a body */
-	if (token != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		headers = curl_slist_append(headers, auth);
-		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, headers);
-	}
 	r->code = curl_easy_perform(r->easy);
+	client_set_bearer(NULL);
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
 	return r->code;
 }
 
@@ -67,13 +66,11 @@ static CURLcode get(struct reply *r, const char *path, long timeout_s)
 static void start_with_admin(const char *const args[])
 {
 	char log[1 << 14];
-	const char *p;
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
 	daemon_log_read(&d, log, sizeof(log));
-	p = strstr(log, "control API on ");
-	ck_assert_msg(p != NULL, "no control API in the log: %s", log);
-	sscanf(p + strlen("control API on "), "%95s", admin_base);
+	ck_assert_msg(daemon_admin_url(&d, admin_base, sizeof(admin_base)),
+		      "no control API in the log: %s", log);
 }
 
 static json_t *json_of(const struct reply *r)
@@ -442,12 +439,348 @@ START_TEST(test_admin_unix_socket_logs_no_tcp_option)
 }
 END_TEST
 
+/* A fresh temporary file holding `text`; its path into path (64 bytes). */
+static void token_file(char *path, const char *text)
+{
+	path[0] = '\0';
+	testutil_write_temp(path, text);
+}
+
+/* The control API's port, from admin_base ("http://127.0.0.1:PORT"). */
+static unsigned admin_port(void)
+{
+	const char *colon = strrchr(admin_base, ':');
+
+	ck_assert_ptr_nonnull(colon);
+	return (unsigned)strtoul(colon + 1, NULL, 10);
+}
+
+/* The whole first line of the token file is the token, however long up
+ * to the documented 4096 bytes; longer is refused, naming the limit. */
+START_TEST(test_admin_long_token)
+{
+	static char token[601], text[5000 + 2];
+	char path[64], big[64], out[4096], err[4096];
+	const char *args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", path, NULL};
+	const char *big_args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", big,
+				  "--bind", "127.0.0.1", "--port", "0", NULL};
+	struct reply r = {0};
+	int status;
+
+	for (size_t i = 0; i < sizeof(token) - 1; i++)
+		token[i] = (char)('a' + i % 26);
+	snprintf(text, sizeof(text), "%s\n", token);
+	token_file(path, text);
+	start_with_admin(args);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, token, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	/* What fitted in the old 512-byte buffer is not the token. */
+	token[511] = '\0';
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, token, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 401);
+	client_release(&r);
+	unlink(path);
+
+	memset(text, 'x', 5000);
+	text[4097] = '\n';
+	text[4098] = '\0';
+	token_file(big, text);
+	status = daemon_run(big_args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, "longer than 4096 bytes") != NULL, "%s", err);
+	/* 4096 bytes exactly are taken. */
+	text[4096] = '\n';
+	text[4097] = '\0';
+	token_file(big, text);
+	text[4096] = '\0';
+	daemon_cleanup(&d);
+	start_with_admin(big_args);
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, text, 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	client_release(&r);
+	unlink(big);
+}
+END_TEST
+
+/* A token that no header could carry is refused; the file is read only
+ * as far as the limit. */
+START_TEST(test_admin_unusable_token)
+{
+	char path[64], out[4096], err[4096];
+	const char *args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", path,
+			      "--bind", "127.0.0.1", "--port", "0", NULL};
+	int status;
+
+	token_file(path, "two words\n");
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, "only visible ASCII; byte 4 is 0x20") != NULL, "%s", err);
+	unlink(path);
+	snprintf(path, sizeof(path), "/dev/zero");
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, "longer than 4096 bytes") != NULL, "%s", err);
+}
+END_TEST
+
+/* The token is checked once the headers are in: a request without it is
+ * refused before its body is read, and its connection closed. */
+START_TEST(test_admin_token_checked_before_the_body)
+{
+	char path[64], buf[4096];
+	const char *args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", path, NULL};
+	int fd;
+
+	token_file(path, "s3cret\n");
+	start_with_admin(args);
+	fd = client_raw_open(admin_port());
+	ck_assert_int_ge(fd, 0);
+	ck_assert(client_raw_send(fd, "PUT /rules HTTP/1.1\r\nHost: userd\r\n"
+				  "Content-Length: 60000\r\n\r\n[{\"fault\""));
+	ck_assert_int_gt(client_raw_answer(fd, buf, sizeof(buf), 5.0), 0);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 401", 12) == 0, "%s", buf);
+	ck_assert_msg(strstr(buf, "Connection: close") != NULL, "%s", buf);
+	ck_assert(client_raw_closed(fd, 5.0));
+	close(fd);
+	unlink(path);
+}
+END_TEST
+
+/* Off loopback, plain HTTP would carry the token in the clear: refused
+ * (64 on the command line, 78 from a config file) unless --admin-insecure
+ * says so.  127.1 is a loopback address written in a form userd does not
+ * take for one (only dotted quads in 127.0.0.0/8, ::1 and localhost
+ * count), so this binds nothing but loopback; the refusal shows that it
+ * is taken for an address off loopback. */
+START_TEST(test_admin_off_loopback_needs_tls)
+{
+	char path[64], conf[64], text[160], out[4096], err[4096];
+	/* Bound to loopback, whatever happens. */
+	const char *args[] = {"--admin", "127.1:0", "--admin-token-file", path,
+			      "--bind", "127.0.0.1", "--port", "0", NULL};
+	const char *file_args[] = {"--config", conf, "--bind", "127.0.0.1", "--port", "0",
+				   NULL};
+	const char *insecure[] = {"--admin", "127.1:0", "--admin-token-file", path,
+				  "--admin-insecure", NULL};
+	struct reply r = {0};
+	int status;
+
+	token_file(path, "s3cret\n");
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 64, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, "127.1:0 is not a loopback address") != NULL &&
+		      strstr(err, "--admin-tls-cert") != NULL &&
+		      strstr(err, "--admin-insecure") != NULL, "%s", err);
+	snprintf(text, sizeof(text), "admin = 127.1:0\nadmin-token-file = %s\n", path);
+	token_file(conf, text);
+	status = daemon_run(file_args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %#x: %s",
+		      status, err);
+	ck_assert_msg(strstr(err, conf) != NULL, "%s", err);
+	unlink(conf);
+
+	start_with_admin(insecure);
+	ck_assert_msg(strncmp(admin_base, "http://127.0.0.1:", 17) == 0, "%s", admin_base);
+	ck_assert(daemon_log_contains(&d, "the token crosses the network in the clear"));
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, "s3cret", 10), CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	client_release(&r);
+	unlink(path);
+}
+END_TEST
+
+/* ---- the operator always gets in ----------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Clients without the token that send their request head a byte at a
+ * time, every TRICKLE_MS (slowloris); each opens a new connection as soon
+ * as the server closes its last one. */
+#define TRICKLE_MS 100
+#define MAX_TRICKLERS 100
+
+struct tricklers {
+	unsigned port;
+	int n;
+	pthread_t thread;
+	atomic_bool stop;
+	int fd[MAX_TRICKLERS];
+	size_t sent[MAX_TRICKLERS];
+	double opened[MAX_TRICKLERS];
+	/* Read after the join: */
+	_Atomic unsigned cut; /* connections the server closed */
+	double longest;       /* the longest any lived before that */
+};
+
+static void *trickle(void *arg)
+{
+	static const char head[] = "GET /config HTTP/1.1\r\nHost: userd\r\nX-Slow: ";
+	struct tricklers *t = arg;
+
+	for (int i = 0; i < t->n; i++)
+		t->fd[i] = -1;
+	while (!atomic_load(&t->stop)) {
+		for (int i = 0; i < t->n; i++) {
+			char c;
+			ssize_t n;
+
+			if (t->fd[i] < 0) {
+				t->fd[i] = client_raw_open(t->port);
+				t->sent[i] = 0;
+				t->opened[i] = now_s();
+				continue;
+			}
+			n = recv(t->fd[i], &c, 1, MSG_DONTWAIT);
+			if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+				/* Closed (or answered: never, without a token). */
+				double lived = now_s() - t->opened[i];
+
+				if (lived > t->longest)
+					t->longest = lived;
+				t->cut++;
+				close(t->fd[i]);
+				t->fd[i] = -1;
+				continue;
+			}
+			c = t->sent[i] < sizeof(head) - 1 ? head[t->sent[i]] : 'a';
+			if (send(t->fd[i], &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+				t->sent[i]++;
+		}
+		usleep(TRICKLE_MS * 1000);
+	}
+	for (int i = 0; i < t->n; i++)
+		if (t->fd[i] >= 0)
+			close(t->fd[i]);
+	return NULL;
+}
+
+static void tricklers_start(struct tricklers *t, int n)
+{
+	memset(t, 0, sizeof(*t));
+	t->port = admin_port();
+	t->n = n;
+	ck_assert_int_eq(pthread_create(&t->thread, NULL, trickle, t), 0);
+}
+
+static void tricklers_stop(struct tricklers *t)
+{
+	atomic_store(&t->stop, true);
+	pthread_join(t->thread, NULL);
+}
+
+/* Far more tokenless tricklers than the control API takes connections
+ * (64), on the control API at admin_base (token "s3cret"): a request
+ * with the token is still answered at once, every time, and tricklers
+ * are cut. */
+static void assert_operator_gets_in(void)
+{
+	static struct tricklers t;
+	struct reply r = {0};
+
+	tricklers_start(&t, 80);
+	usleep(1500 * 1000); /* every connection taken, the rest queued */
+	for (int i = 0; i < 3; i++) {
+		CURLcode rc = fetch(&r, "GET", admin_base, "/stats", NULL, "s3cret", 5);
+
+		ck_assert_msg(rc == CURLE_OK && r.status == 200,
+			      "request %d: curl %d, status %ld after %.2f s", i, rc,
+			      r.status, r.seconds);
+		ck_assert_msg(r.seconds < 1.0, "request %d took %.2f s", i, r.seconds);
+		usleep(1000 * 1000);
+	}
+	tricklers_stop(&t);
+	ck_assert_uint_gt(t.cut, 0);
+	client_release(&r);
+}
+
+START_TEST(test_admin_operator_gets_in_past_tricklers)
+{
+	char path[64];
+	const char *args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", path, NULL};
+
+	token_file(path, "s3cret\n");
+	start_with_admin(args);
+	assert_operator_gets_in();
+	unlink(path);
+}
+END_TEST
+
+/* The same with the user port full and the process otherwise short of
+ * descriptors: the control API's share is kept back from the user
+ * port's limit, so the tricklers fill the control API's connections (and
+ * get evicted) instead of meeting EMFILE and waiting out their deadline. */
+START_TEST(test_admin_operator_gets_in_with_the_user_port_full)
+{
+	static int users[200];
+	static char store[16][256];
+	char path[64];
+	const char *words[] = {"/usr/bin/prlimit", "--nofile=160:160", daemon_binary(),
+			       "--bind", "127.0.0.1", "--port", "0", "--threads", "1",
+			       "--admin", "127.0.0.1:0", "--admin-token-file", path};
+	char *argv[16];
+	size_t n = sizeof(words) / sizeof(words[0]);
+
+	token_file(path, "s3cret\n");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(store[i], sizeof(store[i]), "%s", words[i]);
+		argv[i] = store[i];
+	}
+	argv[n] = NULL;
+	ck_assert_int_eq(daemon_spawn(&d, argv), 0);
+	ck_assert_int_eq(daemon_wait_listening(&d), 0);
+	ck_assert(daemon_admin_url(&d, admin_base, sizeof(admin_base)));
+	/* More idle clients than the user port takes: the rest wait in
+	 * its backlog. */
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
+		users[i] = client_raw_open(d.port);
+	assert_operator_gets_in();
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
+		if (users[i] >= 0)
+			close(users[i]);
+	unlink(path);
+}
+END_TEST
+
+/* One slowloris alone, with room to spare: cut at its deadline (a few
+ * seconds), however steadily it trickles. */
+START_TEST(test_admin_slowloris_cut)
+{
+	static struct tricklers t;
+	char path[64];
+	const char *args[] = {"--admin", "127.0.0.1:0", "--admin-token-file", path, NULL};
+	double t0;
+
+	token_file(path, "s3cret\n");
+	start_with_admin(args);
+	t0 = now_s();
+	tricklers_start(&t, 1);
+	while (atomic_load(&t.cut) == 0 && now_s() - t0 < 12)
+		usleep(100 * 1000);
+	tricklers_stop(&t);
+	ck_assert_msg(t.cut >= 1, "never cut in 12 s");
+	ck_assert_msg(t.longest >= 2.5 && t.longest < 8,
+		      "cut after %.2f s", t.longest);
+	unlink(path);
+}
+END_TEST
+
 static Suite *control_suite(void)
 {
 	Suite *s = suite_create("control");
 	TCase *faults = tcase_create("faults");
 	TCase *rules = tcase_create("rules");
 	TCase *admin = tcase_create("admin");
+	TCase *lockout = tcase_create("lockout");
 
 	tcase_add_checked_fixture(faults, NULL, stop_daemon);
 	tcase_add_checked_fixture(rules, NULL, stop_daemon);
@@ -462,9 +795,19 @@ static Suite *control_suite(void)
 	tcase_add_test(admin, test_admin_token);
 	tcase_add_test(admin, test_admin_unix_socket_and_off_loopback);
 	tcase_add_test(admin, test_admin_unix_socket_logs_no_tcp_option);
+	tcase_add_test(admin, test_admin_long_token);
+	tcase_add_test(admin, test_admin_unusable_token);
+	tcase_add_test(admin, test_admin_token_checked_before_the_body);
+	tcase_add_test(admin, test_admin_off_loopback_needs_tls);
+	tcase_set_tags(lockout, "timing");
+	tcase_add_checked_fixture(lockout, NULL, stop_daemon);
+	tcase_add_test(lockout, test_admin_operator_gets_in_past_tricklers);
+	tcase_add_test(lockout, test_admin_operator_gets_in_with_the_user_port_full);
+	tcase_add_test(lockout, test_admin_slowloris_cut);
 	suite_add_tcase(s, faults);
 	suite_add_tcase(s, rules);
 	suite_add_tcase(s, admin);
+	suite_add_tcase(s, lockout);
 	return s;
 }
 

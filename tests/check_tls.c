@@ -1,6 +1,7 @@
 /* End-to-end tests of TLS on the user port: HTTPS with a certificate made
  * here by openssl(1), client certificates, the files refused at start-up,
- * and delays, concurrency, clients that leave and the drain over TLS.
+ * and delays, concurrency, clients that leave and the drain over TLS; and
+ * the control API over TLS.
  *
  * One throwaway directory per run holds two unrelated CAs, a server
  * certificate for 127.0.0.1 and localhost signed by the first, a client
@@ -424,6 +425,104 @@ START_TEST(test_sigterm_drains_over_tls)
 }
 END_TEST
 
+/* ---- the control API over TLS ---------------------------------------------- */
+
+/* Start userd with the control API on `admin` over TLS (the test
+ * certificate), token "s3cret", and `more` (NULL-terminated, at most 4);
+ * its URL into `url` (128 bytes). */
+static void start_admin_tls(const char *admin, const char *const more[], char *url)
+{
+	const char *args[16] = {"--admin", admin, "--admin-token-file", at("admin.token"),
+				"--admin-tls-cert", at("server.pem"),
+				"--admin-tls-key", at("server.key")};
+	int n = 8;
+
+	for (; more != NULL && *more != NULL && n < 12; more++)
+		args[n++] = *more;
+	args[n] = NULL;
+	run("printf 's3cret\\n' >admin.token");
+	ck_assert_int_eq(daemon_start(&d, args), 0);
+	ck_assert(daemon_admin_url(&d, url, 128));
+}
+
+/* GET `path` on the control API at `base` with `token` (NULL: none). */
+static void admin_get(const char *base, const char *path, const char *token)
+{
+	client_set_bearer(token);
+	client_request(&r, "GET", base, path);
+	client_set_bearer(NULL);
+}
+
+START_TEST(test_admin_over_https)
+{
+	char url[128], plain[128];
+
+	start_admin_tls("127.0.0.1:0", NULL, url);
+	ck_assert_msg(strncmp(url, "https://127.0.0.1:", 18) == 0, "%s", url);
+	ck_assert(daemon_log_contains(&d, "control API on https://"));
+	/* The user port keeps its own scheme: plain HTTP here. */
+	ck_assert_msg(strncmp(d.base, "http://", 7) == 0, "%s", d.base);
+	client_set_tls(at("ca.pem"), NULL, NULL);
+	admin_get(url, "/config", "s3cret");
+	ck_assert_int_eq(r.code, CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"delay\""));
+	admin_get(url, "/config", NULL);
+	ck_assert_int_eq(r.status, 401);
+	/* The certificate is checked: another CA's client refuses it. */
+	client_release(&r);
+	client_set_tls(at("otherca.pem"), NULL, NULL);
+	admin_get(url, "/config", "s3cret");
+	ck_assert_int_eq(r.code, CURLE_PEER_FAILED_VERIFICATION);
+	/* And plain HTTP gets nothing from it. */
+	client_release(&r);
+	client_set_tls(NULL, NULL, NULL);
+	snprintf(plain, sizeof(plain), "http://%s", url + strlen("https://"));
+	admin_get(plain, "/config", "s3cret");
+	ck_assert_msg(r.code != CURLE_OK || r.status != 200,
+		      "plain HTTP answered %ld on the TLS control port", r.status);
+}
+END_TEST
+
+/* Off loopback (127.1 is loopback, but not taken for it: see
+ * check_control), TLS is what lets it start, without --admin-insecure. */
+START_TEST(test_admin_tls_off_loopback)
+{
+	char url[128];
+
+	start_admin_tls("127.1:0", NULL, url);
+	ck_assert_msg(strncmp(url, "https://127.0.0.1:", 18) == 0, "%s", url);
+	ck_assert(!daemon_log_contains(&d, "in the clear"));
+	client_set_tls(at("ca.pem"), NULL, NULL);
+	admin_get(url, "/stats", "s3cret");
+	ck_assert_int_eq(r.code, CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+}
+END_TEST
+
+START_TEST(test_admin_tls_refused)
+{
+	const char *mismatch[] = {"--admin", "127.0.0.1:0", "--admin-tls-cert",
+				  at("server.pem"), "--admin-tls-key", at("client.key"),
+				  "--bind", "127.0.0.1", "--port", "0", NULL};
+	const char *cert_only[] = {"--admin", "127.0.0.1:0", "--admin-tls-cert",
+				   at("server.pem"), "--bind", "127.0.0.1", "--port", "0",
+				   NULL};
+	const char *no_admin[] = {"--admin-tls-cert", at("server.pem"), "--admin-tls-key",
+				  at("server.key"), "--bind", "127.0.0.1", "--port", "0",
+				  NULL};
+	const char *on_unix[] = {"--admin", "unix:/tmp/userd-admin.sock", "--admin-tls-cert",
+				 at("server.pem"), "--admin-tls-key", at("server.key"),
+				 "--bind", "127.0.0.1", "--port", "0", NULL};
+
+	assert_refused(mismatch, 78, "client.key: not the private key of the "
+		       "certificate in");
+	assert_refused(cert_only, 64, "admin-tls-cert needs admin-tls-key");
+	assert_refused(no_admin, 64, "admin-tls-cert needs admin");
+	assert_refused(on_unix, 64, "a unix: socket is local");
+}
+END_TEST
+
 static Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -431,11 +530,12 @@ static Suite *tls_suite(void)
 	TCase *certs = tcase_create("client certificates");
 	TCase *files = tcase_create("files");
 	TCase *wait = tcase_create("waiting");
+	TCase *admin = tcase_create("control API");
 
 	/* Many TLS handshakes against a clock: ten times slower under
 	 * ThreadSanitizer, whose stage leaves these out. */
 	tcase_set_tags(wait, "timing");
-	TCase *all[] = {serve, certs, files, wait};
+	TCase *all[] = {serve, certs, files, wait, admin};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		tcase_add_checked_fixture(all[i], NULL, teardown);
@@ -454,6 +554,9 @@ static Suite *tls_suite(void)
 	tcase_add_test(wait, test_concurrent_over_tls);
 	tcase_add_test(wait, test_client_gone_counted_over_tls);
 	tcase_add_test(wait, test_sigterm_drains_over_tls);
+	tcase_add_test(admin, test_admin_over_https);
+	tcase_add_test(admin, test_admin_tls_off_loopback);
+	tcase_add_test(admin, test_admin_tls_refused);
 	return s;
 }
 

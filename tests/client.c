@@ -58,6 +58,22 @@ void client_set_tls(const char *ca_file, const char *cert_file,
 	tls.key = key_file;
 }
 
+static struct curl_slist *bearer;
+
+void client_set_bearer(const char *token)
+{
+	static char line[8192];
+
+	curl_slist_free_all(bearer);
+	bearer = NULL;
+	if (token == NULL)
+		return;
+	ck_assert_uint_lt(strlen(token), sizeof(line) - 32);
+	snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+	bearer = curl_slist_append(NULL, line);
+	ck_assert_ptr_nonnull(bearer);
+}
+
 void client_prepare(struct reply *r, const char *method, const char *url)
 {
 	CURL *easy = r->easy != NULL ? r->easy : curl_easy_init();
@@ -80,6 +96,7 @@ void client_prepare(struct reply *r, const char *method, const char *url)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca);
 	curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert);
 	curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, bearer);
 }
 
 static void client_finish(struct reply *r)

@@ -26,6 +26,11 @@ struct reply {
 void client_set_tls(const char *ca_file, const char *cert_file,
 		    const char *key_file);
 
+/* Send "Authorization: Bearer TOKEN" with every request prepared from
+ * now on (copied; NULL: none).  A handle prepared before must not be
+ * performed again after the next call without being prepared anew. */
+void client_set_bearer(const char *token);
+
 /* Prepare (or reuse, keeping its connection) r->easy for one request. */
 void client_prepare(struct reply *r, const char *method, const char *url);
 

@@ -125,6 +125,25 @@ bool daemon_log_contains(const struct daemon *d, const char *text)
 	return strstr(buf, text) != NULL;
 }
 
+bool daemon_admin_url(const struct daemon *d, char *buf, size_t len)
+{
+	static const char says[] = "control API on ";
+	static char log[1 << 16];
+	const char *p, *end;
+
+	read_file(d->log_path, log, sizeof(log));
+	p = strstr(log, says);
+	if (p == NULL || len == 0)
+		return false;
+	p += sizeof(says) - 1;
+	end = p + strcspn(p, " \n");
+	if ((size_t)(end - p) >= len)
+		return false;
+	memcpy(buf, p, (size_t)(end - p));
+	buf[end - p] = '\0';
+	return true;
+}
+
 int daemon_spawn(struct daemon *d, char *const argv[])
 {
 	int fd;

@@ -57,6 +57,11 @@ size_t daemon_log_read(const struct daemon *d, char *buf, size_t len);
 /* Does the daemon's stderr so far contain `text`? */
 bool daemon_log_contains(const struct daemon *d, const char *text);
 
+/* The control API's URL from the daemon's log ("control API on URL ..."),
+ * "http://127.0.0.1:PORT", "https://..." or "unix:PATH", into buf (len
+ * bytes).  False when the log does not say (yet), or buf is too small. */
+bool daemon_admin_url(const struct daemon *d, char *buf, size_t len);
+
 /* Run userd with `args` to completion (10 s at most), capturing stdout
  * and stderr (each up to `len` bytes, NUL-terminated).  Returns the wait
  * status, or -1. */
