@@ -94,6 +94,52 @@ static void stop_daemon(bool failed)
 	daemon_cleanup(&d);
 }
 
+/* The end every scenario shares: free its load engine (when it has one
+ * running), stop its background clients (when it started them) and the
+ * daemon, with the daemon's log when the scenario failed.  Returns rc. */
+static int scenario_end(int rc, struct engine *e, struct bg *b)
+{
+	struct bg_stats s;
+
+	if (e != NULL && e->c != NULL)
+		engine_free(e);
+	if (b != NULL && b->pid > 0)
+		bg_stop(b, &s, 5);
+	stop_daemon(rc != 0);
+	return rc;
+}
+
+/* Stop the background clients started at `since` and judge them: every
+ * answer right and in time, and at least `min_answers` of them.  Says
+ * what they got; false (with the reason said) when they were harmed. */
+static bool normal_clients_unharmed(struct bg *b, double since, size_t min_answers)
+{
+	struct bg_stats s;
+
+	if (bg_stop(b, &s, 10) != 0) {
+		snprintf(fail_reason, sizeof(fail_reason), "normal clients did not report");
+		printf("  check failed: %s\n", fail_reason);
+		fflush(stdout);
+		return false;
+	}
+	say("normal clients: %lu answers in %.1f s, max latency %.3f s, %lu late, %lu bad%s%s",
+	    s.responses, now_s() - since, s.max_latency, s.late, s.bad,
+	    s.first_error[0] ? "; first problem: " : "", s.first_error);
+	if (s.bad != 0 || s.late != 0)
+		snprintf(fail_reason, sizeof(fail_reason),
+			 "normal clients were affected: %lu bad, %lu late (%s)", s.bad, s.late,
+			 s.first_error);
+	else if (s.responses < min_answers)
+		snprintf(fail_reason, sizeof(fail_reason), "normal clients got only %lu answers",
+			 s.responses);
+	else
+		return true;
+	printf("  check failed: %s\n", fail_reason);
+	fflush(stdout);
+	return false;
+	return true;
+}
+
 static bool alive(struct daemon *dm)
 {
 	int status;
@@ -287,10 +333,7 @@ static int t_many(void)
 		goto out;
 	rc = 0;
 out:
-	if (e.c != NULL)
-		engine_free(&e);
-	stop_daemon(rc != 0);
-	return rc;
+	return scenario_end(rc, &e, NULL);
 }
 
 /* ---- 2. clients that go away while their request waits ----------------- */
@@ -304,7 +347,6 @@ static int t_disconnect(void)
 	long fd0, rss0, fd_after[3] = {0, 0, 0}, rss_after[3] = {0, 0, 0};
 	struct engine e = {.c = NULL};
 	struct bg b = {.pid = 0};
-	struct bg_stats s;
 	double bg_started;
 	int rc = 1;
 
@@ -352,24 +394,13 @@ static int t_disconnect(void)
 		rss_after[round] = proc_rss_kb(d.pid);
 		say("round %d: %ld fds, RSS %ld kB", round + 1, fd_after[round], rss_after[round]);
 	}
-	REQUIRE(bg_stop(&b, &s, 10) == 0, "normal clients did not report");
-	say("normal clients: %lu answers in %.1f s, max latency %.3f s, %lu late, %lu bad%s%s",
-	    s.responses, now_s() - bg_started, s.max_latency, s.late, s.bad,
-	    s.first_error[0] ? "; first problem: " : "", s.first_error);
-	REQUIRE(s.bad == 0 && s.late == 0,
-		"normal clients were affected: %lu bad, %lu late (%s)", s.bad, s.late,
-		s.first_error);
-	REQUIRE(s.responses >= nbg * 10, "normal clients got only %lu answers", s.responses);
+	if (!normal_clients_unharmed(&b, bg_started, nbg * 10))
+		goto out;
 	if (check_no_leak(fd0, fd_after, rss0, rss_after, rounds, (long)n) != 0)
 		goto out;
 	rc = 0;
 out:
-	if (e.c != NULL)
-		engine_free(&e);
-	if (b.pid > 0)
-		bg_stop(&b, &s, 5);
-	stop_daemon(rc != 0);
-	return rc;
+	return scenario_end(rc, &e, &b);
 }
 
 /* ---- 3. SIGTERM under load --------------------------------------------- */
@@ -441,10 +472,7 @@ static int t_sigterm(void)
 	REQUIRE(daemon_log_contains(&d, "drained in"), "no 'drained in' in the log");
 	rc = 0;
 out:
-	if (e.c != NULL)
-		engine_free(&e);
-	stop_daemon(rc != 0);
-	return rc;
+	return scenario_end(rc, &e, NULL);
 }
 
 /* ---- 4. out of file descriptors ---------------------------------------- */
@@ -540,10 +568,7 @@ static int fdlimit(const char *max_conns)
 		"exit after SIGTERM: 0x%x", status);
 	rc = 0;
 out:
-	if (e.c != NULL)
-		engine_free(&e);
-	stop_daemon(rc != 0);
-	return rc;
+	return scenario_end(rc, &e, NULL);
 }
 
 static int t_fdlimit(void)
@@ -564,13 +589,13 @@ static int t_slowloris(void)
 	const size_t n_partial = 1000, n = n_partial + 200, nbg = 10;
 	struct engine e = {.c = NULL};
 	struct bg b = {.pid = 0};
-	struct bg_stats s;
-	double t0, min_life = 1e9, max_life = 0;
+	double t0, bg_started, min_life = 1e9, max_life = 0;
 	size_t early = 0, late = 0;
 	int rc = 1;
 
 	REQUIRE(daemon_start(&d, args) == 0, "userd did not start");
 	REQUIRE(bg_start(&b, d.port, nbg, "?delay=50", 0.05 + 2.0) == 0, "bg_start");
+	bg_started = now_s();
 	/* 1,000 send most of a request's head and stall; 200 more send
 	 * nothing at all. */
 	REQUIRE(engine_init(&e, d.port, n, MODE_PARTIAL, false, NULL) == 0, "engine");
@@ -601,22 +626,12 @@ static int t_slowloris(void)
 		e.by_result[RES_OK], n);
 	REQUIRE(early == 0 && late == 0, "%zu closed before 1 s, %zu after 6 s", early, late);
 	REQUIRE(alive(&d), "userd died");
-	REQUIRE(bg_stop(&b, &s, 10) == 0, "normal clients did not report");
-	say("normal clients: %lu answers, max latency %.3f s, %lu late, %lu bad%s%s",
-	    s.responses, s.max_latency, s.late, s.bad,
-	    s.first_error[0] ? "; first problem: " : "", s.first_error);
-	REQUIRE(s.bad == 0 && s.late == 0, "normal clients were affected: %lu bad, %lu late",
-		s.bad, s.late);
-	REQUIRE(s.responses >= nbg * 20, "normal clients got only %lu answers", s.responses);
+	if (!normal_clients_unharmed(&b, bg_started, nbg * 20))
+		goto out;
 	REQUIRE(wait_quiet(d.port, 0, 10), "connections still open");
 	rc = 0;
 out:
-	if (e.c != NULL)
-		engine_free(&e);
-	if (b.pid > 0)
-		bg_stop(&b, &s, 5);
-	stop_daemon(rc != 0);
-	return rc;
+	return scenario_end(rc, &e, &b);
 }
 
 /* ---- 6. hostile requests ------------------------------------------------ */
@@ -1232,10 +1247,7 @@ static int t_soak(void)
 	REQUIRE(fd_end <= fd0 + 1, "%ld fds after the soak, baseline %ld", fd_end, fd0);
 	rc = 0;
 out:
-	if (e.c != NULL)
-		engine_free(&e);
-	stop_daemon(rc != 0);
-	return rc;
+	return scenario_end(rc, &e, NULL);
 }
 
 /* ---- 8. SIGTERM while connections keep arriving ------------------------ */
