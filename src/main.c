@@ -337,12 +337,14 @@ static int open_listener(const struct config *cfg, char *err, size_t errlen)
 {
 	int fd = service_listen_fd(err, errlen);
 
-	if (fd == -1)
+	if (fd == SERVICE_LISTEN_NONE)
 		return listener_open(cfg->bind, cfg->port, cfg->reuse_port, err, errlen);
-	if (fd >= 0 && (cfg->bind != NULL || cfg->port != CONFIG_DEFAULT_PORT))
+	if (fd == SERVICE_LISTEN_ERROR)
+		return -1;
+	if (cfg->bind != NULL || cfg->port != CONFIG_DEFAULT_PORT)
 		log_info("using the socket passed by the service manager; "
 			 "bind and port are ignored");
-	return fd < 0 ? -1 : fd;
+	return fd;
 }
 
 /* The index of the first byte of s[0..len) that is not visible ASCII, or
@@ -398,8 +400,9 @@ static char *read_token(const char *path, char *err, size_t errlen)
 	return token;
 }
 
-/* Start every module; on failure undo what started and return -1, or
- * -2 when the TLS files were refused. */
+/* Start every module.  Returns EXIT_SUCCESS; or, having undone what
+ * started, the exit status to end with: EXIT_CONFIG when the TLS files
+ * were refused, EXIT_FAILURE for anything else. */
 static int start(struct app *app, const char *token)
 {
 	struct http_options hopts;
@@ -410,7 +413,7 @@ static int start(struct app *app, const char *token)
 	fd = open_listener(&app->cfg, err, sizeof(err));
 	if (fd < 0) {
 		log_error("%s", err);
-		return -1;
+		return EXIT_FAILURE;
 	}
 	listener_url_scheme(fd, app->tls.cert != NULL ? "https" : "http", app->url,
 			    sizeof(app->url));
@@ -421,7 +424,7 @@ static int start(struct app *app, const char *token)
 	if (rc != 0) {
 		log_error("cannot start the timer thread: %s", strerror(rc));
 		close(fd);
-		return -1;
+		return EXIT_FAILURE;
 	}
 
 	memset(&hopts, 0, sizeof(hopts));
@@ -445,12 +448,12 @@ static int start(struct app *app, const char *token)
 			  app->cfg.tls_trust != NULL ? ", " : "",
 			  app->cfg.tls_trust != NULL ? app->cfg.tls_trust : "", err);
 		timerq_destroy(app->timers);
-		return -2;
+		return EXIT_CONFIG;
 	}
 	if (rc != 0) {
 		log_error("%s", err);
 		timerq_destroy(app->timers);
-		return -1;
+		return EXIT_FAILURE;
 	}
 	if (app->cfg.admin != NULL) {
 		struct admin_ops ops = {
@@ -466,7 +469,7 @@ static int start(struct app *app, const char *token)
 			log_error("%s", err);
 			http_stop(app->srv);
 			timerq_destroy(app->timers);
-			return -1;
+			return EXIT_FAILURE;
 		}
 		log_info("control API on %s%s", admin_url(app->admin),
 			 token != NULL ? " (token required)" : "");
@@ -475,7 +478,7 @@ static int start(struct app *app, const char *token)
 				 "(--admin-insecure): the token crosses the network "
 				 "in the clear", admin_url(app->admin));
 	}
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -551,11 +554,11 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&app.settings_lock, NULL);
 	app.base = settings_create(&app.cfg.run, app.cfg.rules);
 	app.current = settings_ref(app.base);
-	rc = app.base != NULL ? start(&app, token) : -1;
+	rc = app.base != NULL ? start(&app, token) : EXIT_FAILURE;
 	if (token != NULL)
 		explicit_bzero(token, strlen(token));
 	free(token);
-	if (rc != 0) {
+	if (rc != EXIT_SUCCESS) {
 		if (app.base == NULL)
 			fprintf(stderr, "userd: out of memory\n");
 		settings_unref(app.current);
@@ -565,7 +568,7 @@ int main(int argc, char **argv)
 		tls_files_free(&app.admin_tls);
 		config_free(&app.cfg);
 		log_stop();
-		return rc == -2 ? EXIT_CONFIG : EXIT_FAILURE;
+		return rc;
 	}
 	log_info("userd %s listening on %s", PACKAGE_VERSION, app.url);
 	log_debug("threads=%u max-connections=%u timeout=%us timer-slack=%ums",

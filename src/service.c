@@ -61,20 +61,20 @@ int service_listen_fd(char *err, size_t errlen)
 	int n = sd_listen_fds(1);
 
 	if (n == 0)
-		return -1;
+		return SERVICE_LISTEN_NONE;
 	if (n < 0) {
 		snprintf(err, errlen, "socket activation: %s", strerror(-n));
-		return -2;
+		return SERVICE_LISTEN_ERROR;
 	}
 	if (n > 1) {
 		snprintf(err, errlen,
 			 "socket activation: got %d sockets, expected one", n);
-		return -2;
+		return SERVICE_LISTEN_ERROR;
 	}
 	if (sd_is_socket(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
 		snprintf(err, errlen, "socket activation: the passed socket is "
 			 "not a listening stream socket");
-		return -2;
+		return SERVICE_LISTEN_ERROR;
 	}
 	return SD_LISTEN_FDS_START;
 }
@@ -104,7 +104,7 @@ int service_listen_fd(char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
-	return -1;
+	return SERVICE_LISTEN_NONE;
 }
 
 #endif

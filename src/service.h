@@ -23,10 +23,15 @@ void service_reloading(void);
 /* STOPPING=1 with a STATUS= line, at the start of the drain. */
 void service_stopping(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The listening socket systemd passed, if any.  Returns the fd; -1 when
- * none was passed; -2 with a message in err when the passed sockets are
- * unusable (not one listening stream socket).  Clears the LISTEN_*
- * environment so children do not inherit it. */
+/* service_listen_fd()'s answers other than a socket. */
+#define SERVICE_LISTEN_NONE (-1)  /* none was passed: open one */
+#define SERVICE_LISTEN_ERROR (-2) /* the passed sockets are unusable */
+
+/* The listening socket systemd passed, if any.  Returns the fd;
+ * SERVICE_LISTEN_NONE when none was passed; SERVICE_LISTEN_ERROR with a
+ * message in err when the passed sockets are unusable (not one listening
+ * stream socket).  Clears the LISTEN_* environment so children do not
+ * inherit it. */
 int service_listen_fd(char *err, size_t errlen);
 
 #endif
