@@ -19,18 +19,23 @@
  *  3. Its own tests in tests/check_delay.c (what its parameters promise:
  *     a mean, a median) and its bad specs in bad_models.
  *  4. The docs: --delay's help in src/config.c, man/userd.8,
- *     man/userd.conf.5, etc/userd.conf, README.md ("Delays").
+ *     man/userd.conf.5, etc/userd.conf, README.md ("Delays"); its name
+ *     in fuzz/dict/fuzz_config.dict; and a generator for it in
+ *     tests/check_control_json.c's gen_delay() (GET /config round trips).
  *
  * Data of variable size (quantile points, a sample, the parts of a
  * mixture) cannot live in struct delay_model as fields: a model is a
  * plain value copied whole into each settings snapshot (settings.h) and
  * rule effect (rules.c).  The path is one pointer to immutable data with
  * a reference count, made by parse; then delay.h gets
- * delay_model_ref/delay_model_unref, and each owner of a copy takes and
- * drops a reference: config.c's struct config (config_free), the
- * snapshot (settings_create/settings_unref), control_patch()'s result,
- * the rule sets (rules_unref).  Draws only read it, so they stay free of
- * locks and allocation.
+ * delay_model_ref/delay_model_unref, and each copy that outlives its
+ * source takes and drops a reference: struct config (config_free; main.c
+ * copies a snapshot's settings into one), the snapshot (settings_create,
+ * settings_unref), control_patch()'s result (admin.c's edit_config), the
+ * rule sets (rules_unref), and live.c's own copy (live_set_model,
+ * live_destroy, and the copy live_render_json takes under its lock).  A
+ * request's copy (routes.c) borrows: its snapshot holds the data.  Draws
+ * only read it, so they stay free of locks and allocation.
  */
 #include "delay.h"
 #include "decimal.h"
@@ -342,25 +347,32 @@ static const struct delay_type *type_of(const struct delay_model *m)
 
 /* ---- every model: dispatch, the cap, messages ---------------------------- */
 
+/* The row named by the `len` bytes at `name`, or NULL. */
+static const struct delay_type *type_named(const char *name, size_t len)
+{
+	for (size_t k = 0; k < DELAY_KINDS; k++)
+		if (strlen(types[k].name) == len && strncmp(name, types[k].name, len) == 0)
+			return &types[k];
+	return NULL;
+}
+
 bool delay_model_parse(const char *text, struct delay_model *m, char *err,
 		       size_t errlen)
 {
 	struct delay_model next = *m;
 	const char *colon = strchr(text, ':');
+	const struct delay_type *t = colon != NULL ? type_named(text, (size_t)(colon - text))
+						   : NULL;
 	char msg[160];
 
-	expected(msg, sizeof(msg));
-	for (size_t k = 0; colon != NULL && k < DELAY_KINDS; k++) {
-		const struct delay_type *t = &types[k];
-
-		if (strlen(t->name) != (size_t)(colon - text) ||
-		    strncmp(text, t->name, (size_t)(colon - text)) != 0)
-			continue;
-		next.kind = (enum delay_kind)k;
-		if (!t->parse(colon + 1, &next, msg, sizeof(msg)))
-			break;
-		*m = next;
-		return true;
+	if (t == NULL) {
+		expected(msg, sizeof(msg));
+	} else {
+		next.kind = (enum delay_kind)(t - types);
+		if (t->parse(colon + 1, &next, msg, sizeof(msg))) {
+			*m = next;
+			return true;
+		}
 	}
 	snprintf(err, errlen, "'%s': %s", text, msg);
 	return false;

@@ -72,7 +72,8 @@ struct delay_type {
 	double (*draw)(const struct delay_model *m, struct rng *r);
 	/* Where the live page's histogram of draws starts and ends,
 	 * 0 <= *lo <= *hi: the model's whole support when it is bounded,
-	 * else a window holding the bulk of it (lo == hi: a single value). */
+	 * else a window from at most its 0.001 quantile to at least its
+	 * 0.99 quantile (lo == hi: a single value). */
 	void (*range)(const struct delay_model *m, double *lo, double *hi);
 	/* P(draw < x), or P(draw <= x) when `inclusive`. */
 	double (*cdf)(const struct delay_model *m, double x, bool inclusive);
