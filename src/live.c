@@ -9,7 +9,6 @@
  */
 #include "live.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -42,75 +41,22 @@ struct live {
 	uint64_t snap_ns;                   /* when it was rendered */
 };
 
-/* ---- the delay model's geometry and curve ------------------------------ */
+/* ---- the delay model's geometry ----------------------------------------- */
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-/* The edges of the histogram for model m: where its draws fall, in us. */
+/* The edges of the histogram for model m, in us: where its draws fall
+ * (delay_range()); a single value is a spike in the middle of the
+ * chart. */
 static void geometry(const struct delay_model *m, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t cap = (uint64_t)m->clamp_ms * 1000u;
-	uint64_t a = min_u64((uint64_t)m->min_ms * 1000u, cap);
-	uint64_t b = min_u64((uint64_t)m->max_ms * 1000u, cap);
+	delay_range(m, lo, hi);
+	if (*hi <= *lo) {
+		uint64_t a = *lo;
 
-	switch (m->kind) {
-	case DELAY_LOGNORMAL:
-		*lo = 0;
-		*hi = min_u64((uint64_t)m->p99_ms * 1500u, cap);
-		break;
-	case DELAY_UNIFORM:
-		if (b > a) {
-			*lo = a;
-			*hi = b;
-			break;
-		}
-		/* fall through - one value, drawn as a fixed delay */
-	case DELAY_FIXED:
-	default:
-		/* The spike in the middle of the chart. */
 		*lo = a / 2;
 		*hi = a + a / 2;
-		break;
 	}
 	if (*hi <= *lo)
 		*hi = *lo + 1000; /* a zero delay: a 1 ms wide chart */
-}
-
-/* Probability that a draw from m is below x us (at or below when
- * `inclusive`), the clamp to the cap included. */
-static double model_cdf(const struct delay_model *m, double x, bool inclusive)
-{
-	double cap = (double)m->clamp_ms * 1000.0;
-	double a = (double)m->min_ms * 1000.0, b = (double)m->max_ms * 1000.0;
-
-	if (inclusive ? x >= cap : x > cap)
-		return 1; /* everything above the cap is drawn as the cap */
-	switch (m->kind) {
-	case DELAY_LOGNORMAL:
-		if (x <= 0)
-			return 0;
-		return 0.5 * erfc(-(log(x) - m->mu) / (m->sigma * M_SQRT2));
-	case DELAY_UNIFORM:
-		if (b > a)
-			return x <= a ? 0 : x >= b ? 1 : (x - a) / (b - a);
-		/* fall through */
-	case DELAY_FIXED:
-	default:
-		return (inclusive ? x >= a : x > a) ? 1 : 0;
-	}
-}
-
-/* Do two models draw the same way (the cap included)? */
-static bool same_model(const struct delay_model *x, const struct delay_model *y)
-{
-	if (x->kind != y->kind || x->clamp_ms != y->clamp_ms)
-		return false;
-	if (x->kind == DELAY_LOGNORMAL)
-		return x->median_ms == y->median_ms && x->p99_ms == y->p99_ms;
-	return x->min_ms == y->min_ms && x->max_ms == y->max_ms;
 }
 
 /* Point the histogram at model m and empty it.  Caller holds the lock. */
@@ -165,7 +111,7 @@ void live_set_model(struct live *l, const struct delay_model *m)
 	if (l == NULL)
 		return;
 	pthread_mutex_lock(&l->lock);
-	if (!same_model(&l->model, m)) {
+	if (!delay_model_equal(&l->model, m)) {
 		l->model = *m;
 		reset_histogram(l, m);
 	}
@@ -274,8 +220,8 @@ static json_t *delays_json(struct live *l, const struct delay_model *m)
 		double a = (double)lo + (double)(w * i) / 1000.0;
 		double b = i + 1 == LIVE_DELAY_BUCKETS ? (double)hi
 						       : a + (double)w / 1000.0;
-		double p = model_cdf(m, b, i + 1 == LIVE_DELAY_BUCKETS) -
-			   model_cdf(m, a, false);
+		double p = delay_cdf(m, b, i + 1 == LIVE_DELAY_BUCKETS) -
+			   delay_cdf(m, a, false);
 
 		ok = append(counts, json_integer((json_int_t)c[i])) &&
 		     append(expected, json_real(p * (double)total));

@@ -1,8 +1,13 @@
-/* Unit tests for src/delay.c: models, parsing, bounds, the cap, the
- * statistics of each model over many draws, seed determinism; and the
- * streams of src/rng.c they draw from, one per connection. */
+/* Unit tests for src/delay.c: the table of models (every row whole and
+ * consistent: text, CDF, quantile, range and draws agree), parsing and
+ * describing, the statistics of each model over many draws, the cap,
+ * seed determinism, invalid arguments; and the streams of src/rng.c they
+ * draw from, one per connection. */
 #include <check.h>
+#include <inttypes.h>
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +50,188 @@ static uint64_t *draw_sorted(const struct delay_model *m, uint64_t seed, double 
 	*mean = sum / DRAWS;
 	return d;
 }
+
+/* ---- the table: every model whole and consistent ---------------------- */
+
+/* The models the table tests run on: each row's example, without a cap
+ * and with one at its upper quartile (a quarter of the draws clamped),
+ * then these edge cases. */
+static const char *const shapes[] = {
+	"uniform:0:0", "uniform:0:20", "uniform:7:7", "fixed:0", "fixed:3600000",
+	"lognormal:1:1", "lognormal:200:5000", "lognormal:1:3600000",
+};
+
+enum { SHAPES = sizeof(shapes) / sizeof(shapes[0]), CASES = 2 * DELAY_KINDS + SHAPES };
+
+/* Case i (< CASES): its model, and in `name` what it is for messages. */
+static struct delay_model case_model(int i, char *name, size_t len)
+{
+	struct delay_model m;
+	size_t used;
+
+	if (i >= 2 * DELAY_KINDS) {
+		m = model(shapes[i - 2 * DELAY_KINDS], DELAY_LIMIT_MS);
+	} else {
+		m = model(delay_type_of((enum delay_kind)(i / 2))->example, DELAY_LIMIT_MS);
+		if (i % 2 == 1)
+			m.clamp_ms = (uint32_t)(delay_quantile(&m, 0.75) / 1000.0);
+	}
+	delay_model_describe(&m, name, len);
+	used = strlen(name);
+	snprintf(name + used, len - used, " (cap %u ms)", m.clamp_ms);
+	return m;
+}
+
+/* A row names its model, grammar and example, and has every function;
+ * the example is of its kind and describes back as itself; the message
+ * for a bad spec lists its grammar; no two rows share a name. */
+START_TEST(test_every_kind_has_a_whole_row)
+{
+	const struct delay_type *t = delay_type_of((enum delay_kind)_i);
+	struct delay_model m = {.clamp_ms = 60000};
+	char err[256], text[64];
+
+	ck_assert_ptr_nonnull(t->name);
+	ck_assert_ptr_nonnull(t->syntax);
+	ck_assert_ptr_nonnull(t->example);
+	ck_assert_msg(t->parse != NULL && t->describe != NULL && t->equal != NULL &&
+		      t->draw != NULL && t->range != NULL && t->cdf != NULL &&
+		      t->quantile != NULL, "%s: a function is missing", t->name);
+	ck_assert_msg(strncmp(t->syntax, t->name, strlen(t->name)) == 0 &&
+		      t->syntax[strlen(t->name)] == ':', "%s: syntax %s", t->name, t->syntax);
+	ck_assert_msg(delay_model_parse(t->example, &m, err, sizeof(err)), "%s", err);
+	ck_assert_int_eq(m.kind, _i);
+	delay_model_describe(&m, text, sizeof(text));
+	ck_assert_str_eq(text, t->example);
+	ck_assert(!delay_model_parse("", &m, err, sizeof(err)));
+	ck_assert_msg(strstr(err, t->syntax) != NULL, "the usage '%s' lacks %s", err, t->syntax);
+	for (int k = 0; k < _i; k++)
+		ck_assert_str_ne(delay_type_of((enum delay_kind)k)->name, t->name);
+}
+END_TEST
+
+/* parse(describe(m)) == m. */
+START_TEST(test_describe_parses_back)
+{
+	char name[96], text[64], err[160];
+	struct delay_model m = case_model(_i, name, sizeof(name));
+	struct delay_model back = {.clamp_ms = m.clamp_ms};
+
+	delay_model_describe(&m, text, sizeof(text));
+	ck_assert_msg(delay_model_parse(text, &back, err, sizeof(err)), "%s: %s", name, err);
+	ck_assert_msg(delay_model_equal(&back, &m), "%s came back other", name);
+}
+END_TEST
+
+static const double probs[] = {0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1};
+
+/* Each quantile is one (P(draw < q) <= p <= P(draw <= q)), quantiles grow
+ * with p and stay under the cap, and where the CDF is continuous and
+ * strictly between 0 and 1, quantile(cdf(x)) = x. */
+START_TEST(test_quantile_inverts_the_cdf)
+{
+	char name[96];
+	struct delay_model m = case_model(_i, name, sizeof(name));
+	double cap = (double)m.clamp_ms * 1000.0, prev = 0;
+	uint64_t lo, hi;
+
+	for (size_t k = 0; k < sizeof(probs) / sizeof(probs[0]); k++) {
+		double p = probs[k], q = delay_quantile(&m, p);
+
+		ck_assert_msg(q >= prev && q <= cap, "%s: quantile(%g) = %g", name, p, q);
+		ck_assert_msg(delay_cdf(&m, q, false) <= p + 1e-9 &&
+			      delay_cdf(&m, q, true) >= p - 1e-9,
+			      "%s: cdf(quantile(%g) = %g) = %g..%g", name, p, q,
+			      delay_cdf(&m, q, false), delay_cdf(&m, q, true));
+		prev = q;
+	}
+	ck_assert_double_eq(delay_cdf(&m, -1, true), 0);
+	ck_assert_double_eq(delay_cdf(&m, cap, true), 1);
+	delay_range(&m, &lo, &hi);
+	for (int k = 0; k <= 20; k++) {
+		double x = (double)lo + (double)(hi - lo) * k / 20.0;
+		double p = delay_cdf(&m, x, true), q;
+
+		ck_assert(delay_cdf(&m, x, false) <= p);
+		if (p <= 0 || p >= 1 || delay_cdf(&m, x, false) != p)
+			continue;
+		q = delay_quantile(&m, p);
+		ck_assert_msg(fabs(q - x) <= 1e-6 * x + 1e-3, "%s: quantile(cdf(%.3f)) = %.3f",
+			      name, x, q);
+	}
+}
+END_TEST
+
+/* The live page's chart spans the quantiles 0.001 to 0.99, and so at
+ * least 99 % of the draws.  Not up to 0.999: lognormal's chart ends at
+ * 1.5 x P99 (as the live page has always drawn it), and its 0.999
+ * quantile lies beyond that once P99 > 3.4 x MEDIAN; check_live checks
+ * that the chart's "above" says so. */
+START_TEST(test_range_holds_the_bulk)
+{
+	char name[96];
+	struct delay_model m = case_model(_i, name, sizeof(name));
+	uint64_t lo, hi;
+
+	delay_range(&m, &lo, &hi);
+	ck_assert_uint_le(lo, hi);
+	ck_assert_uint_le(hi, (uint64_t)m.clamp_ms * 1000u);
+	ck_assert_msg((double)lo <= delay_quantile(&m, 0.001) &&
+		      delay_quantile(&m, 0.99) <= (double)hi,
+		      "%s: [%" PRIu64 ", %" PRIu64 "] misses quantiles %g..%g", name, lo, hi,
+		      delay_quantile(&m, 0.001), delay_quantile(&m, 0.99));
+	ck_assert_double_ge(delay_cdf(&m, (double)hi, true) - delay_cdf(&m, (double)lo, false),
+			    0.99 - 1e-9);
+}
+END_TEST
+
+/* The Kolmogorov-Smirnov distance between the n draws x (sorted here)
+ * and m's CDF: the largest gap between the draws' step function and the
+ * CDF, just below and at each value drawn.  A draw is the model's value
+ * in whole microseconds, rounded down, so P(draw <= v) = P(X < v + 1). */
+static double ks_distance(const struct delay_model *m, uint64_t *x, size_t n)
+{
+	double d = 0;
+	size_t j;
+
+	qsort(x, n, sizeof(*x), cmp_u64);
+	for (size_t i = 0; i < n; i = j) {
+		double v = (double)x[i];
+
+		for (j = i; j < n && x[j] == x[i]; j++)
+			;
+		d = fmax(d, fabs(delay_cdf(m, v, false) - (double)i / (double)n));
+		d = fmax(d, fabs(delay_cdf(m, v + 1, false) - (double)j / (double)n));
+	}
+	return d;
+}
+
+/* Draws follow the model's own CDF: the KS distance of 5,000 seeded draws
+ * is below 1.628 / sqrt(5000) = 0.0230, the critical value at the 1 %
+ * level (c = sqrt(-ln(0.01 / 2) / 2) = 1.628, the asymptotic Kolmogorov
+ * distribution; where the CDF steps, at a fixed delay or the cap, the
+ * test is conservative).  Uniform draws are whole microseconds, each
+ * equally likely, which adds at most 1 / (MAX - MIN in us). */
+START_TEST(test_draws_follow_the_cdf)
+{
+	enum { N = 5000 };
+	char name[96];
+	struct delay_model m = case_model(_i, name, sizeof(name));
+	uint64_t *x = malloc(N * sizeof(*x));
+	struct rng r;
+	double d;
+
+	ck_assert_ptr_nonnull(x);
+	rng_seed(&r, 100 + (uint64_t)_i);
+	for (int i = 0; i < N; i++)
+		x[i] = delay_draw_us(&m, &r);
+	d = ks_distance(&m, x, N);
+	ck_assert_msg(d < 1.628 / sqrt(N), "%s: KS distance %.4f", name, d);
+	free(x);
+}
+END_TEST
+
+/* ---- each model: what its parameters promise -------------------------- */
 
 START_TEST(test_uniform_bounds_mean_median)
 {
@@ -134,6 +321,31 @@ START_TEST(test_seed_determinism)
 }
 END_TEST
 
+/* Equal models draw alike: the same kind, parameters and cap.  The
+ * fields of other kinds do not count. */
+START_TEST(test_equal_is_kind_parameters_and_cap)
+{
+	struct delay_model a = model("uniform:1:2", 60000), b = model("uniform:3:4", 60000);
+	struct delay_model c;
+	char err[160];
+
+	ck_assert(delay_model_parse("lognormal:80:300", &a, err, sizeof(err)));
+	ck_assert(delay_model_parse("lognormal:80:300", &b, err, sizeof(err)));
+	ck_assert(delay_model_equal(&a, &b));
+	c = b;
+	c.clamp_ms = 59999;
+	ck_assert(!delay_model_equal(&a, &c));
+	c = model("lognormal:80:301", 60000);
+	ck_assert(!delay_model_equal(&a, &c));
+	a = model("fixed:5", 60000);
+	b = model("uniform:5:5", 60000);
+	ck_assert(!delay_model_equal(&a, &b));
+	c = model("uniform:5:6", 60000);
+	ck_assert(!delay_model_equal(&b, &c));
+	ck_assert(delay_model_equal(&c, &c));
+}
+END_TEST
+
 static const char *const good_models[] = {
 	"fixed:0", "fixed:3600000", "uniform:0:0", "uniform:500:2000",
 	"lognormal:1:1", "lognormal:200:5000",
@@ -155,6 +367,9 @@ static const char *const bad_models[] = {
 	"fixed:1:2", "uniform:5", "uniform:2:1", "uniform:1:2:3", "uniform::2",
 	"lognormal:0:10", "lognormal:10:5", "lognormal:10", "gauss:1:2",
 	"Uniform:1:2", "uniform:1:99999999999999999999", " fixed:1",
+	":", ":1", "fixed:1:", "fixed: 1", "fixed:1 ", "fixed:+1", "uniform:1:",
+	"uniform:-1:2", "lognormal:", "lognormal:1:2:", "lognormal:1:3600001",
+	"fixed:1\n", "uniform", "fixedx:1",
 };
 
 START_TEST(test_parse_rejects)
@@ -167,6 +382,89 @@ START_TEST(test_parse_rejects)
 		      "'%s' accepted", bad_models[_i]);
 	ck_assert(err[0] != '\0');
 	ck_assert(memcmp(&m, &before, sizeof(m)) == 0); /* untouched */
+	ck_assert_msg(err[0] == '\'' && strncmp(err + 1, bad_models[_i], strlen(bad_models[_i])) == 0,
+		      "'%s': the message does not name it: %s", bad_models[_i], err);
+}
+END_TEST
+
+/* A spec of no model, or with the wrong arguments, gets the list of
+ * models (each named: test_every_kind_has_a_whole_row); a model's own
+ * rule gets its own message. */
+START_TEST(test_parse_messages)
+{
+	static const struct {
+		const char *text, *message;
+	} cases[] = {
+		{"gauss:1:2", "'gauss:1:2': expected fixed:MS, uniform:MIN:MAX"},
+		{"uniform:1:2:3", "'uniform:1:2:3': expected fixed:MS, "},
+		{"fixed:3600001", "'fixed:3600001': expected fixed:MS, "},
+		{"uniform:2:1", "'uniform:2:1': MIN is above MAX"},
+		{"lognormal:0:10", "'lognormal:0:10': need 0 < MEDIAN <= P99"},
+		{"lognormal:10:5", "'lognormal:10:5': need 0 < MEDIAN <= P99"},
+	};
+	struct delay_model m = model("uniform:1:2", 60000);
+	char err[160];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert(!delay_model_parse(cases[i].text, &m, err, sizeof(err)));
+		ck_assert_msg(strncmp(err, cases[i].message, strlen(cases[i].message)) == 0,
+			      "%s: %s", cases[i].text, err);
+	}
+	ck_assert(!delay_model_parse("gauss:1:2", &m, err, sizeof(err)));
+	ck_assert_msg(strstr(err, " (milliseconds, at most 3600000)") != NULL, "%s", err);
+	/* A small buffer gets the message cut, NUL-terminated. */
+	ck_assert(!delay_model_parse("gauss:1:2", &m, err, 8));
+	ck_assert_str_eq(err, "'gauss:");
+}
+END_TEST
+
+/* describe writes what fits, NUL-terminated; nothing into no room. */
+START_TEST(test_describe_cuts_to_fit)
+{
+	struct delay_model m = model("uniform:500:2000", 60000);
+	char buf[32];
+
+	memset(buf, 'x', sizeof(buf));
+	delay_model_describe(&m, buf, 0);
+	ck_assert_int_eq(buf[0], 'x');
+	delay_model_describe(&m, buf, 5);
+	ck_assert_str_eq(buf, "unif");
+	delay_model_describe(&m, buf, 9);
+	ck_assert_str_eq(buf, "uniform:");
+	delay_model_describe(&m, buf, 12);
+	ck_assert_str_eq(buf, "uniform:500");
+	delay_model_describe(&m, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "uniform:500:2000");
+}
+END_TEST
+
+/* ---- invalid arguments: contracts the callers must keep ------------------ */
+
+/* A kind outside the table is a broken model, not a uniform one. */
+START_TEST(test_unknown_kind_aborts)
+{
+	struct delay_model m = model("fixed:1", 60000);
+	struct rng r;
+
+	rng_seed(&r, 1);
+	m.kind = DELAY_KINDS;
+	delay_draw_us(&m, &r);
+}
+END_TEST
+
+START_TEST(test_no_row_beyond_the_table)
+{
+	delay_type_of(DELAY_KINDS);
+}
+END_TEST
+
+static const double bad_probs[] = {-0.1, 1.1, NAN};
+
+START_TEST(test_quantile_outside_0_1_aborts)
+{
+	struct delay_model m = model("lognormal:80:300", 60000);
+
+	delay_quantile(&m, bad_probs[_i]);
 }
 END_TEST
 
@@ -292,27 +590,43 @@ END_TEST
 static Suite *delay_suite(void)
 {
 	Suite *s = suite_create("delay");
+	TCase *table = tcase_create("table");
 	TCase *models = tcase_create("models");
 	TCase *parse = tcase_create("parse");
+	TCase *invalid = tcase_create("invalid arguments");
 	TCase *rng = tcase_create("rng");
 
+	tcase_add_loop_test(table, test_every_kind_has_a_whole_row, 0, DELAY_KINDS);
+	tcase_add_loop_test(table, test_describe_parses_back, 0, CASES);
+	tcase_add_loop_test(table, test_quantile_inverts_the_cdf, 0, CASES);
+	tcase_add_loop_test(table, test_range_holds_the_bulk, 0, CASES);
+	tcase_add_loop_test(table, test_draws_follow_the_cdf, 0, CASES);
 	tcase_add_test(models, test_uniform_bounds_mean_median);
 	tcase_add_test(models, test_fixed_and_zero);
 	tcase_add_test(models, test_lognormal_median_p99_mean);
 	tcase_add_test(models, test_cap_clamps_every_model);
 	tcase_add_test(models, test_seed_determinism);
+	tcase_add_test(models, test_equal_is_kind_parameters_and_cap);
 	tcase_add_loop_test(parse, test_parse_and_describe_round_trip, 0,
 			    (int)(sizeof(good_models) / sizeof(good_models[0])));
 	tcase_add_loop_test(parse, test_parse_rejects, 0,
 			    (int)(sizeof(bad_models) / sizeof(bad_models[0])));
+	tcase_add_test(parse, test_parse_messages);
+	tcase_add_test(parse, test_describe_cuts_to_fit);
+	tcase_add_test_raise_signal(invalid, test_unknown_kind_aborts, SIGABRT);
+	tcase_add_test_raise_signal(invalid, test_no_row_beyond_the_table, SIGABRT);
+	tcase_add_loop_test_raise_signal(invalid, test_quantile_outside_0_1_aborts, SIGABRT, 0,
+					 (int)(sizeof(bad_probs) / sizeof(bad_probs[0])));
 	tcase_add_test(rng, test_below_is_unbiased_enough);
 	tcase_add_test(rng, test_unit_range);
 	tcase_add_test(rng, test_os_seed_varies);
 	tcase_add_test(rng, test_stream_is_a_function_of_seed_and_index);
 	tcase_add_test(rng, test_streams_never_repeat);
 	tcase_add_test(rng, test_streams_follow_the_model_across_connections);
+	suite_add_tcase(s, table);
 	suite_add_tcase(s, models);
 	suite_add_tcase(s, parse);
+	suite_add_tcase(s, invalid);
 	suite_add_tcase(s, rng);
 	return s;
 }

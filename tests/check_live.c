@@ -1,10 +1,12 @@
 /* Unit tests for src/live.c: the ring of recent requests, the drawn-delay
- * histogram and the model's expected curve, and the JSON snapshot the
- * dashboard polls, shared between pollers. */
+ * histogram and the model's expected curve (every model of delay.c's
+ * table), switching models, the JSON snapshot the dashboard polls,
+ * shared between pollers, and invalid arguments. */
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,17 +159,6 @@ START_TEST(test_ring_threads)
 }
 END_TEST
 
-START_TEST(test_null_recorder_is_a_no_op)
-{
-	struct delay_model m = model_of("fixed:5", 60000);
-
-	live_record(NULL, LIVE_ROUTE_USER, 200, 1, 2);
-	live_delay_drawn(NULL, 5000);
-	live_set_model(NULL, &m);
-	live_destroy(NULL);
-}
-END_TEST
-
 /* ---- the delay histogram ------------------------------------------------- */
 
 START_TEST(test_uniform_buckets)
@@ -280,6 +271,53 @@ START_TEST(test_cap_piles_up_at_the_end)
 }
 END_TEST
 
+/* Case i of 2 x DELAY_KINDS: the example of row i / 2 of delay.c's table,
+ * with (odd i) a cap at its upper quartile, so a quarter of the draws
+ * pile up at the cap. */
+static struct delay_model table_case(int i)
+{
+	struct delay_model m = model_of(delay_type_of((enum delay_kind)(i / 2))->example, 60000);
+
+	if (i % 2 == 1)
+		m.clamp_ms = (uint32_t)(delay_quantile(&m, 0.75) / 1000.0);
+	return m;
+}
+
+/* For every model in the table: the chart starts where delay_range()
+ * says (or, for a single value, at half of it); each bucket's expected
+ * count is the model's own CDF across the bucket times the draws; and
+ * seeded draws fit that. */
+START_TEST(test_expected_is_the_models_cdf)
+{
+	struct delay_model m = table_case(_i);
+	char text[64];
+	json_t *d, *expected;
+	uint64_t lo, hi;
+	double lo_us, w_us, total;
+
+	delay_model_describe(&m, text, sizeof(text));
+	draws_match_model(text, m.clamp_ms, 20000);
+	d = delays();
+	expected = json_object_get(d, "expected");
+	lo_us = json_real_value(json_object_get(d, "lo_ms")) * 1000.0;
+	w_us = json_real_value(json_object_get(d, "width_ms")) * 1000.0;
+	total = (double)json_integer_value(json_object_get(d, "total"));
+	delay_range(&m, &lo, &hi);
+	ck_assert_double_eq_tol(lo_us, (double)(hi > lo ? lo : lo / 2), 1e-3);
+	for (size_t i = 0; i + 1 < LIVE_DELAY_BUCKETS; i++) {
+		double a = lo_us + w_us * (double)i;
+		double want = total * (delay_cdf(&m, a + w_us, false) - delay_cdf(&m, a, false));
+		double got = json_real_value(json_array_get(expected, i));
+
+		ck_assert_msg(fabs(got - want) <= 1e-5 * total, "%s (cap %u) bucket %zu: "
+			      "expected %.3f, the model's CDF says %.3f", text, m.clamp_ms,
+			      i, got, want);
+	}
+}
+END_TEST
+
+/* ---- switching models ---------------------------------------------------- */
+
 START_TEST(test_model_switch)
 {
 	struct delay_model same = model_of("uniform:500:2000", 60000);
@@ -292,6 +330,28 @@ START_TEST(test_model_switch)
 	ck_assert_int_eq(json_integer_value(json_object_get(delays(), "total")), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(snap, "model")), "fixed:100");
 	ck_assert_double_eq_tol(json_real_value(json_object_get(delays(), "lo_ms")), 50, 1e-9);
+}
+END_TEST
+
+/* A model that draws the same way keeps the histogram, whatever the
+ * fields of other kinds hold; another cap is another model. */
+START_TEST(test_same_model_keeps_the_histogram)
+{
+	struct delay_model a = model_of("uniform:1:2", 60000), b = model_of("uniform:3:4", 60000);
+	char err[128];
+
+	ck_assert(delay_model_parse("lognormal:80:300", &a, err, sizeof(err)));
+	ck_assert(delay_model_parse("lognormal:80:300", &b, err, sizeof(err)));
+	live_set_model(l, &a);
+	live_delay_drawn(l, 90000);
+	live_set_model(l, &b);
+	ck_assert_int_eq(json_integer_value(json_object_get(delays(), "total")), 1);
+	b.clamp_ms = 200;
+	live_set_model(l, &b);
+	ck_assert_int_eq(json_integer_value(json_object_get(delays(), "total")), 0);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(delays(), "lo_ms")) +
+				json_real_value(json_object_get(delays(), "width_ms")) * LIVE_DELAY_BUCKETS,
+				200, 1e-6);
 }
 END_TEST
 
@@ -396,19 +456,63 @@ START_TEST(test_snapshot_size_is_bounded)
 }
 END_TEST
 
+/* ---- invalid arguments ----------------------------------------------------- */
+
+START_TEST(test_null_recorder_is_a_no_op)
+{
+	struct delay_model m = model_of("fixed:5", 60000);
+
+	live_record(NULL, LIVE_ROUTE_USER, 200, 1, 2);
+	live_delay_drawn(NULL, 5000);
+	live_set_model(NULL, &m);
+	live_destroy(NULL);
+}
+END_TEST
+
+/* Delays outside every chart, and a buffer with no room. */
+START_TEST(test_extremes_are_counted_outside)
+{
+	struct live_entry e[1];
+	json_t *d;
+
+	live_delay_drawn(l, 0);
+	live_delay_drawn(l, UINT64_MAX);
+	d = delays();
+	ck_assert_int_eq(json_integer_value(json_object_get(d, "below")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(d, "above")), 1);
+	live_record(l, LIVE_ROUTE_USER, 200, 1, 2);
+	ck_assert_uint_eq(live_recent(l, e, 0), 0);
+}
+END_TEST
+
+/* A model of no known kind is a broken caller: an assertion, not a
+ * chart of something else. */
+START_TEST(test_unknown_model_aborts)
+{
+	struct delay_model m = model_of("fixed:5", 60000);
+
+	m.kind = DELAY_KINDS;
+	if (_i == 0)
+		live_set_model(l, &m);
+	else
+		live_create(&m);
+}
+END_TEST
+
 static Suite *live_suite(void)
 {
 	Suite *s = suite_create("live");
 	TCase *ring = tcase_create("ring");
 	TCase *hist = tcase_create("delay histogram");
+	TCase *models = tcase_create("switching models");
 	TCase *snapshot = tcase_create("snapshot");
+	TCase *invalid = tcase_create("invalid arguments");
 
 	tcase_add_checked_fixture(ring, setup, teardown);
 	tcase_add_test(ring, test_ring_empty);
 	tcase_add_test(ring, test_ring_oldest_first);
 	tcase_add_test(ring, test_ring_keeps_the_newest);
 	tcase_add_test(ring, test_ring_threads);
-	tcase_add_test(ring, test_null_recorder_is_a_no_op);
 	suite_add_tcase(s, ring);
 
 	tcase_add_checked_fixture(hist, setup, teardown);
@@ -417,14 +521,25 @@ static Suite *live_suite(void)
 	tcase_add_test(hist, test_lognormal_matches_model);
 	tcase_add_test(hist, test_fixed_is_one_spike);
 	tcase_add_test(hist, test_cap_piles_up_at_the_end);
-	tcase_add_test(hist, test_model_switch);
+	tcase_add_loop_test(hist, test_expected_is_the_models_cdf, 0, 2 * DELAY_KINDS);
 	suite_add_tcase(s, hist);
+
+	tcase_add_checked_fixture(models, setup, teardown);
+	tcase_add_test(models, test_model_switch);
+	tcase_add_test(models, test_same_model_keeps_the_histogram);
+	suite_add_tcase(s, models);
 
 	tcase_add_checked_fixture(snapshot, setup, teardown);
 	tcase_add_test(snapshot, test_snapshot_is_shared);
 	tcase_add_test(snapshot, test_snapshot);
 	tcase_add_test(snapshot, test_snapshot_size_is_bounded);
 	suite_add_tcase(s, snapshot);
+
+	tcase_add_checked_fixture(invalid, setup, teardown);
+	tcase_add_test(invalid, test_null_recorder_is_a_no_op);
+	tcase_add_test(invalid, test_extremes_are_counted_outside);
+	tcase_add_loop_test_raise_signal(invalid, test_unknown_model_aborts, SIGABRT, 0, 2);
+	suite_add_tcase(s, invalid);
 	return s;
 }
 
