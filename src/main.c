@@ -7,6 +7,7 @@
  * sigtimedwait(2), so there is no signal handler at all.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -523,6 +524,12 @@ int main(int argc, char **argv)
 		return rc == -2 ? EXIT_CONFIG : EXIT_FAILURE;
 	}
 	log_info("userd %s listening on %s", PACKAGE_VERSION, app.url);
+	{
+		char mhd_file[PATH_MAX];
+		const char *mhd = http_library(mhd_file, sizeof(mhd_file));
+
+		log_info("libmicrohttpd %s from %s", mhd, mhd_file);
+	}
 	log_debug("threads=%u max-connections=%u timeout=%us timer-slack=%ums",
 		  app.threads, app.max_connections, app.cfg.timeout_s,
 		  app.cfg.run.timer_slack_ms);
