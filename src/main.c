@@ -22,6 +22,7 @@
 #include "http.h"
 #include "listener.h"
 #include "log.h"
+#include "probe.h"
 #include "service.h"
 #include "timerq.h"
 #include "tls.h"
@@ -443,6 +444,21 @@ static int start(struct app *app, const char *token)
 	return 0;
 }
 
+/* --check URL: print the status GET URL answers with; exit 0 if it is
+ * 200, 1 for another status or none, 64 for a URL probe_get() refuses. */
+static int check(const char *url)
+{
+	char err[256];
+	int status = probe_get(url, 5000, err, sizeof(err));
+
+	if (status < 0) {
+		fprintf(stderr, "userd: --check: %s\n", err);
+		return status == PROBE_BAD_URL ? EXIT_USAGE : EXIT_FAILURE;
+	}
+	printf("%s: %d\n", url, status);
+	return status == 200 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = {.argc = argc, .argv = argv};
@@ -462,6 +478,10 @@ int main(int argc, char **argv)
 		printf("userd %s\n", PACKAGE_VERSION);
 		config_free(&app.cfg);
 		return EXIT_SUCCESS;
+	case CONFIG_CHECK:
+		rc = check(app.cfg.check_url);
+		config_free(&app.cfg);
+		return rc;
 	case CONFIG_USAGE_ERROR:
 		fprintf(stderr, "userd: %s\n", err);
 		config_usage_hint(stderr);
