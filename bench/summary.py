@@ -15,8 +15,8 @@ import os
 import sys
 
 STEADY_SKIP_TEXT = f"second {os.environ.get('STEADY_SKIP', '5')}"
-ORDER = ["userd", "userd-patched", "userd-patched-slack0", "nginx", "node", "aiohttp", "wiremock",
-         "mountebank"]
+ORDER = ["userd", "userd-patched", "userd-patched-slack0", "userd-service", "nginx", "node",
+         "aiohttp", "wiremock", "mountebank"]
 
 
 def num(v):

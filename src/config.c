@@ -27,7 +27,7 @@ enum opt_type {
 	OPT_RATE,   /* double in [0, 1] */
 	OPT_TEXT,   /* malloc'd string, non-empty */
 	OPT_PARSED, /* parse() and show() of its own */
-	OPT_ACTION, /* --help, --version, --config: command line only */
+	OPT_ACTION, /* --help, --version, --check, --config: command line only */
 };
 
 struct opt {
@@ -377,6 +377,11 @@ static const struct opt options[] = {
 	{.name = "log-level", .short_name = 'l', .metavar = "LEVEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_log_level, .show = show_log_level,
 	 .help = "error, warn, info or debug"},
+	{.name = "check", .metavar = "URL", .type = OPT_ACTION,
+	 .help = "GET URL (http://HOST:PORT/PATH), print its status and exit: 0 "
+		 "if it is 200, else 1; a health check for the container image, "
+		 "which has no shell or curl",
+	 .default_text = ""},
 	{.name = "help", .short_name = 'h', .type = OPT_ACTION,
 	 .help = "show this help and exit", .default_text = ""},
 	{.name = "version", .short_name = 'V', .type = OPT_ACTION,
@@ -432,6 +437,7 @@ void config_defaults(struct config *cfg)
 void config_free(struct config *cfg)
 {
 	free(cfg->config_path);
+	free(cfg->check_url);
 	free(cfg->bind);
 	free(cfg->admin);
 	free(cfg->admin_token_file);
@@ -439,6 +445,7 @@ void config_free(struct config *cfg)
 	free(cfg->admin_tls_key);
 	rules_unref(cfg->rules);
 	cfg->config_path = NULL;
+	cfg->check_url = NULL;
 	cfg->bind = NULL;
 	cfg->admin = NULL;
 	cfg->admin_token_file = NULL;
@@ -721,6 +728,13 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 			return CONFIG_HELP;
 		if (strcmp(o->name, "version") == 0)
 			return CONFIG_VERSION;
+		if (strcmp(o->name, "check") == 0) {
+			if (!set_string(&cfg->check_url, optarg)) {
+				util_error(err, errlen, "out of memory");
+				return CONFIG_USAGE_ERROR;
+			}
+			return CONFIG_CHECK;
+		}
 		snprintf(name, sizeof(name), "--%s", o->name);
 		if (!apply(cfg, o, name, optarg, err, errlen))
 			return CONFIG_USAGE_ERROR;

@@ -43,6 +43,7 @@
 
 struct config {
 	char *config_path;         /* --config FILE, or NULL */
+	char *check_url;           /* --check URL, or NULL */
 	char *bind;                /* NULL: every interface, IPv6 and IPv4 */
 	unsigned port;
 	bool reuse_port;           /* SO_REUSEPORT: share the port */
@@ -71,6 +72,7 @@ enum config_result {
 	CONFIG_OK = 0,       /* run the daemon */
 	CONFIG_HELP,         /* --help: print config_usage() and exit 0 */
 	CONFIG_VERSION,      /* --version: print the version and exit 0 */
+	CONFIG_CHECK,        /* --check URL (in check_url): probe it and exit */
 	CONFIG_USAGE_ERROR,  /* bad command line: message in err, exit 64 */
 	CONFIG_FILE_ERROR,   /* bad config file: "FILE:LINE: ..." in err, exit 78 */
 };
@@ -80,7 +82,8 @@ void config_defaults(struct config *cfg);
 
 /* Build the whole configuration: defaults, then the file named by
  * --config (if any), then the rest of the command line, which wins.
- * Returns CONFIG_OK, CONFIG_HELP or CONFIG_VERSION with *cfg filled in;
+ * Returns CONFIG_OK, CONFIG_HELP, CONFIG_VERSION or CONFIG_CHECK with *cfg
+ * filled in;
  * or CONFIG_USAGE_ERROR / CONFIG_FILE_ERROR with a one-line message in err
  * and *cfg holding only defaults.  Either way config_free() it after.
  * Not reentrant (getopt). */
@@ -95,7 +98,8 @@ enum config_result config_parse_file(struct config *cfg, const char *path,
 
 /* Apply the command line on top of *cfg, without the checks that span
  * several settings (config_load does those).  Returns CONFIG_OK,
- * CONFIG_HELP or CONFIG_VERSION; or CONFIG_USAGE_ERROR with a one-line
+ * CONFIG_HELP, CONFIG_VERSION or CONFIG_CHECK (cfg->check_url set); or
+ * CONFIG_USAGE_ERROR with a one-line
  * message in err.  On error *cfg may be partly updated: discard it.  Not
  * reentrant (getopt). */
 enum config_result config_parse_args(struct config *cfg, int argc,

@@ -27,8 +27,10 @@
 #include "http.h"
 
 #include <assert.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -949,12 +951,30 @@ static void free_server(struct http_server *srv)
 	free(srv);
 }
 
+const char *http_library(char *file, size_t n)
+{
+	Dl_info info;
+	char real[PATH_MAX];
+	const char *name = "unknown";
+
+	assert(file != NULL && n > 0);
+	/* The object that holds MHD_get_version(): the shared library, or
+	 * userd itself if it was linked statically. */
+	if (dladdr((const void *)(uintptr_t)MHD_get_version, &info) != 0 &&
+	    info.dli_fname != NULL && info.dli_fname[0] != '\0')
+		name = realpath(info.dli_fname, real) != NULL ? real : info.dli_fname;
+	snprintf(file, n, "%s", name);
+	return MHD_get_version();
+}
+
 /* The server's state before libmicrohttpd starts, or NULL out of memory. */
 static struct http_server *new_server(const struct http_options *opts)
 {
+	char mhd_file[PATH_MAX];
 	struct metrics_build build = {
 		.version = opts->version,
-		.libmicrohttpd = MHD_get_version(),
+		.libmicrohttpd = http_library(mhd_file, sizeof(mhd_file)),
+		.libmicrohttpd_file = mhd_file,
 		.jansson = render_library_version(),
 	};
 	struct http_server *srv = calloc(1, sizeof(*srv));

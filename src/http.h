@@ -42,6 +42,14 @@ struct http_options {
 				   * certificates they sign; NULL: none */
 };
 
+/* The libmicrohttpd this process runs on: returns its version
+ * (MHD_get_version()) and writes to `file` (`n` > 0 bytes, NUL-terminated,
+ * cut to fit) the path of the file the dynamic loader mapped it from, links
+ * resolved as in /proc/self/maps, or "unknown" when the loader cannot say.
+ * The patched build (contrib/libmicrohttpd/) says "+userd1" in its
+ * version. */
+const char *http_library(char *file, size_t n);
+
 /* http_start()'s failures. */
 #define HTTP_START_FAILED (-1) /* anything but TLS */
 #define HTTP_START_TLS (-2)    /* libmicrohttpd has no TLS, or refused the

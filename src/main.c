@@ -7,6 +7,7 @@
  * sigtimedwait(2), so there is no signal handler at all.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "http.h"
 #include "listener.h"
 #include "log.h"
+#include "probe.h"
 #include "service.h"
 #include "timerq.h"
 #include "tls.h"
@@ -481,6 +483,21 @@ static int start(struct app *app, const char *token)
 	return EXIT_SUCCESS;
 }
 
+/* --check URL: print the status GET URL answers with; exit 0 if it is
+ * 200, 1 for another status or none, 64 for a URL probe_get() refuses. */
+static int check(const char *url)
+{
+	char err[256];
+	int status = probe_get(url, 5000, err, sizeof(err));
+
+	if (status < 0) {
+		fprintf(stderr, "userd: --check: %s\n", err);
+		return status == PROBE_BAD_URL ? EXIT_USAGE : EXIT_FAILURE;
+	}
+	printf("%s: %d\n", url, status);
+	return status == 200 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = {.argc = argc, .argv = argv};
@@ -500,6 +517,10 @@ int main(int argc, char **argv)
 		printf("userd %s\n", PACKAGE_VERSION);
 		config_free(&app.cfg);
 		return EXIT_SUCCESS;
+	case CONFIG_CHECK:
+		rc = check(app.cfg.check_url);
+		config_free(&app.cfg);
+		return rc;
 	case CONFIG_USAGE_ERROR:
 		fprintf(stderr, "userd: %s\n", err);
 		config_usage_hint(stderr);
@@ -571,6 +592,12 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	log_info("userd %s listening on %s", PACKAGE_VERSION, app.url);
+	{
+		char mhd_file[PATH_MAX];
+		const char *mhd = http_library(mhd_file, sizeof(mhd_file));
+
+		log_info("libmicrohttpd %s from %s", mhd, mhd_file);
+	}
 	log_debug("threads=%u max-connections=%u timeout=%us timer-slack=%ums",
 		  app.threads, app.max_connections, app.cfg.timeout_s,
 		  app.cfg.run.timer_slack_ms);

@@ -62,6 +62,7 @@ struct metrics {
 	_Atomic uint64_t config_changes[METRICS_CHANGE_SOURCES];
 	double start_time;
 	char build[3][32]; /* userd, libmicrohttpd, jansson */
+	char mhd_file[512]; /* libmicrohttpd's file, escaped as a label value */
 };
 
 #define ADD(x, v) atomic_fetch_add_explicit(&(x), (v), memory_order_relaxed)
@@ -79,11 +80,35 @@ static void observe(struct histogram *h, const double *bounds, size_t n,
 	ADD(h->sum_ns, ns);
 }
 
+/* `s` as a Prometheus label value in `dst` (`n` bytes): backslash, quote
+ * and newline escaped; cut to fit, never inside an escape. */
+static void label_value(char *dst, size_t n, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		const char *esc = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" :
+				  *s == '\n' ? "\\n" : NULL;
+		size_t k = esc != NULL ? 2 : 1;
+
+		if (o + k >= n)
+			break;
+		if (esc != NULL)
+			memcpy(dst + o, esc, 2);
+		else
+			dst[o] = *s;
+		o += k;
+	}
+	dst[o] = '\0';
+}
+
 struct metrics *metrics_create(const struct metrics_build *build)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 	struct timespec ts;
 
+	assert(build->version != NULL && build->libmicrohttpd != NULL &&
+	       build->jansson != NULL && build->libmicrohttpd_file != NULL);
 	if (m == NULL)
 		return NULL;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -91,6 +116,7 @@ struct metrics *metrics_create(const struct metrics_build *build)
 	snprintf(m->build[0], sizeof(m->build[0]), "%s", build->version);
 	snprintf(m->build[1], sizeof(m->build[1]), "%s", build->libmicrohttpd);
 	snprintf(m->build[2], sizeof(m->build[2]), "%s", build->jansson);
+	label_value(m->mhd_file, sizeof(m->mhd_file), build->libmicrohttpd_file);
 	return m;
 }
 
@@ -288,12 +314,13 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 
 	put(&b, "# HELP userd_build_info Versions of userd and its libraries.\n"
 		"# TYPE userd_build_info gauge\n"
-		"userd_build_info{version=\"%s\",libmicrohttpd=\"%s\",jansson=\"%s\"} 1\n"
+		"userd_build_info{version=\"%s\",libmicrohttpd=\"%s\","
+		"libmicrohttpd_file=\"%s\",jansson=\"%s\"} 1\n"
 		"# HELP process_start_time_seconds Start time of the process since "
 		"the Unix epoch, in seconds.\n"
 		"# TYPE process_start_time_seconds gauge\n"
 		"process_start_time_seconds %.3f\n",
-	    m->build[0], m->build[1], m->build[2], m->start_time);
+	    m->build[0], m->build[1], m->mhd_file, m->build[2], m->start_time);
 
 	if (b.failed) {
 		free(b.data);

@@ -36,10 +36,12 @@ struct metrics_build {
 	const char *version;       /* userd's */
 	const char *libmicrohttpd;
 	const char *jansson;
+	const char *libmicrohttpd_file; /* the file libmicrohttpd was loaded from */
 };
 
-/* Create the registry (the strings of `build` are copied).  Returns NULL
- * when out of memory. */
+/* Create the registry (the strings of `build`, none NULL, are copied;
+ * libmicrohttpd_file, escaped as a label value, is cut to 511 bytes).  Returns NULL when out of
+ * memory. */
 struct metrics *metrics_create(const struct metrics_build *build);
 
 void metrics_destroy(struct metrics *m);

@@ -16,7 +16,8 @@ static char *text;
 
 static void setup(void)
 {
-	struct metrics_build build = {"9.9.9", "0.9.75", "2.14"};
+	struct metrics_build build = {"9.9.9", "0.9.75", "2.14",
+				      "/usr/lib/x86_64-linux-gnu/libmicrohttpd.so.12.60.0"};
 
 	m = metrics_create(&build);
 	ck_assert_ptr_nonnull(m);
@@ -99,9 +100,41 @@ START_TEST(test_gauges_counters_info)
 	has_line("userd_faults_injected_total{kind=\"status\"} 0");
 	has_line("# TYPE userd_log_lines_dropped_total counter");
 	has_line("userd_log_lines_dropped_total 0"); /* nothing logged here */
-	ck_assert(strstr(render(), "userd_build_info{version=\"9.9.9\",libmicrohttpd=\"0.9.75\",jansson=\"2.14\"}") != NULL);
+	has_line("userd_build_info{version=\"9.9.9\",libmicrohttpd=\"0.9.75\","
+		 "libmicrohttpd_file=\"/usr/lib/x86_64-linux-gnu/libmicrohttpd.so.12.60.0\","
+		 "jansson=\"2.14\"} 1");
 	ck_assert(strstr(render(), "\nprocess_start_time_seconds ") != NULL);
 	has_line("# TYPE userd_timer_lateness_seconds histogram");
+}
+END_TEST
+
+/* The library's file is a label value: \\, " and newline escaped, and a
+ * path too long for the label is cut, never inside an escape. */
+START_TEST(test_build_info_file_is_escaped)
+{
+	char path[700];
+	struct metrics_build build = {"9.9.9", "0.9.75", "2.14", "/a\"b\\c\nd.so"};
+
+	metrics_destroy(m);
+	m = metrics_create(&build);
+	ck_assert_ptr_nonnull(m);
+	has_line("userd_build_info{version=\"9.9.9\",libmicrohttpd=\"0.9.75\","
+		 "libmicrohttpd_file=\"/a\\\"b\\\\c\\nd.so\",jansson=\"2.14\"} 1");
+
+	/* 510 bytes fit; one more byte, if a quote, needs two: it is left out. */
+	memset(path, 'x', 510);
+	strcpy(path + 510, "\"tail");
+	build.libmicrohttpd_file = path;
+	metrics_destroy(m);
+	m = metrics_create(&build);
+	ck_assert_ptr_nonnull(m);
+	path[510] = '\0';
+	{
+		char want[sizeof(path) + 40];
+
+		snprintf(want, sizeof(want), "libmicrohttpd_file=\"%s\",jansson=", path);
+		ck_assert_msg(strstr(render(), want) != NULL, "no cut label in %s", text);
+	}
 }
 END_TEST
 
@@ -213,6 +246,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, test_counts_by_route_and_code);
 	tcase_add_test(tc, test_histogram_is_cumulative);
 	tcase_add_test(tc, test_gauges_counters_info);
+	tcase_add_test(tc, test_build_info_file_is_escaped);
 	tcase_add_test(tc, test_every_sample_has_help_and_type);
 	tcase_add_test(tc, test_lateness_quantile);
 	tcase_add_test(tc, test_scrape_during_updates_is_consistent);

@@ -102,7 +102,7 @@ static struct metrics_gauges fake_gauges(void *cls)
 
 static void setup(void)
 {
-	struct metrics_build build = {"1.0", "0.9.75", "2.14"};
+	struct metrics_build build = {"1.0", "0.9.75", "2.14", "/lib/libmicrohttpd.so.12"};
 	struct config cfg;
 
 	config_defaults(&cfg);

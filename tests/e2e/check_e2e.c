@@ -364,6 +364,52 @@ START_TEST(test_port_in_use)
 }
 END_TEST
 
+/* userd --check URL, the image's health check: 0 for a 200, 1 for another
+ * status or no answer, 64 for what is not an http:// URL. */
+START_TEST(test_check_probes_a_url)
+{
+	static const char *const bad[] = {
+		"https://127.0.0.1/readyz", "http://", "http://:80/", "http://h:0/",
+		"http://h:65536/", "http://h:8x/", "http://[::1/", "http://h/a b",
+		"127.0.0.1:8000/readyz",
+	};
+	char url[128], closed[64];
+	const char *args[] = {"--check", url, NULL};
+	int status;
+
+	ck_assert_int_eq(daemon_start(&d, NULL), 0);
+	snprintf(url, sizeof(url), "%s/readyz", d.base);
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stderr: %s", err);
+	snprintf(url + strlen(url), 16, ": 200\n");
+	ck_assert_str_eq(out, url);
+
+	snprintf(url, sizeof(url), "%s/nope", d.base);
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert_msg(strstr(out, ": 404") != NULL, "stdout: %s", out);
+
+	/* Nothing listens there once the daemon is gone. */
+	snprintf(closed, sizeof(closed), "http://127.0.0.1:%u/healthz", d.port);
+	daemon_signal(&d, SIGTERM);
+	status = daemon_wait(&d, 10.0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(url, sizeof(url), "%s", closed);
+	status = daemon_run(args, out, err, sizeof(out));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert_msg(strstr(err, "cannot connect") != NULL, "stderr: %s", err);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(url, sizeof(url), "%s", bad[i]);
+		status = daemon_run(args, out, err, sizeof(out));
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 64,
+			      "%s: status %d", bad[i], status);
+		ck_assert_msg(strstr(err, "is not http://HOST[:PORT][/PATH]") != NULL,
+			      "%s: stderr %s", bad[i], err);
+	}
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
 	Suite *s = suite_create("e2e");
@@ -394,6 +440,7 @@ static Suite *e2e_suite(void)
 			    (int)(sizeof(bad_cli) / sizeof(bad_cli[0])));
 	tcase_add_test(cli, test_help_and_version);
 	tcase_add_test(cli, test_port_in_use);
+	tcase_add_test(cli, test_check_probes_a_url);
 	suite_add_tcase(s, api);
 	suite_add_tcase(s, timing);
 	suite_add_tcase(s, drain);

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,6 +362,41 @@ START_TEST(test_metrics_counts_and_promtool)
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
 	ck_assert_msg(system(cmd) == 0, "promtool rejected /metrics:\n%s", r.body);
 	unlink(path);
+}
+END_TEST
+
+/* userd says which libmicrohttpd it runs on, at start and in
+ * userd_build_info: the file the kernel shows mapped into the process, and
+ * the version that library reports (the test process loads the same one,
+ * LD_LIBRARY_PATH included). */
+START_TEST(test_says_which_libmicrohttpd)
+{
+	const char *args[] = {NULL};
+	char maps[64], line[1024], file[1024] = "", want[2200];
+	FILE *f;
+
+	start(args);
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)d.pid);
+	f = fopen(maps, "r");
+	ck_assert_ptr_nonnull(f);
+	while (file[0] == '\0' && fgets(line, sizeof(line), f) != NULL) {
+		char *p = strchr(line, '/');
+
+		if (p != NULL && strstr(p, "/libmicrohttpd") != NULL) {
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(file, sizeof(file), "%s", p);
+		}
+	}
+	fclose(f);
+	ck_assert_msg(file[0] == '/', "no libmicrohttpd mapped in %s", maps);
+
+	snprintf(want, sizeof(want), "libmicrohttpd %s from %s\n", MHD_get_version(), file);
+	ck_assert_msg(daemon_log_contains(&d, want), "no line \"%s\" in the log", want);
+	snprintf(want, sizeof(want), "libmicrohttpd=\"%s\",libmicrohttpd_file=\"%s\",",
+		 MHD_get_version(), file);
+	client_request(&r, "GET", d.base, "/metrics");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(strstr(r.body, want) != NULL, "no %s in /metrics", want);
 }
 END_TEST
 
@@ -760,6 +796,7 @@ static Suite *features_suite(void)
 	tcase_add_test(faults, test_error_rate);
 	tcase_add_test(ops, test_health_ready_and_drain);
 	tcase_add_test(ops, test_metrics_counts_and_promtool);
+	tcase_add_test(ops, test_says_which_libmicrohttpd);
 	tcase_add_test(ops, test_access_log_json);
 	tcase_add_test(ops, test_access_log_bytes_are_the_body_sent);
 	tcase_add_test(ops, test_access_log_common_and_off);

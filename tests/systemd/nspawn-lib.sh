@@ -10,6 +10,7 @@
 #   ct_exec systemctl is-system-running
 #   ct_copy_in ./userd_1.0_amd64.deb /tmp/userd.deb
 #   ct_exec dpkg -i /tmp/userd.deb
+#   ct_apt_install /tmp/userd-deb/repo userd libmicrohttpd12
 #   ct_sh 'curl -fsS http://127.0.0.1:8080/ | head'
 #   ct_stop                         # optional: the trap does it on exit too
 #
@@ -299,6 +300,30 @@ ct_copy_out() {
     local src=${1:?usage: ct_copy_out CONTAINER_PATH HOST_FILE}
     local dst=${2:?usage: ct_copy_out CONTAINER_PATH HOST_FILE}
     ct_exec /bin/cat "$src" >"$dst"
+}
+
+# ct_apt_install REPO PACKAGE...
+#   Copy the flat apt repository REPO (a directory with Packages, Release
+#   and the .debs: tests/package/check-package's $OUT_DIR/repo) into the
+#   container as /srv/userd-apt, make it the only source apt updates from
+#   ("deb [trusted=yes] file:/srv/userd-apt ./"; the container has no
+#   network), and apt-get install PACKAGE...  Prints what was unpacked, or
+#   apt's output when it fails.
+ct_apt_install() {
+    local repo=${1:?usage: ct_apt_install REPO PACKAGE...} f
+    shift
+    for f in "$repo"/*; do
+        [[ -f $f ]] || continue
+        ct_copy_in "$f" "/srv/userd-apt/$(basename "$f")" 0644 || return 1
+    done
+    # shellcheck disable=SC2016  # $@ expands inside the container's sh
+    ct_exec /bin/sh -c 'chmod 755 /srv/userd-apt &&
+        echo "deb [trusted=yes] file:/srv/userd-apt ./" >/etc/apt/sources.list.d/userd.list &&
+        export DEBIAN_FRONTEND=noninteractive &&
+        apt-get -q update -o Dir::Etc::SourceList=/etc/apt/sources.list.d/userd.list \
+            -o Dir::Etc::SourceParts=- >/tmp/apt.log 2>&1 &&
+        apt-get -q -y install "$@" >>/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+        grep -E "^(Unpacking|Setting up) " /tmp/apt.log' sh "$@"
 }
 
 # _ct_kill_container NSPAWN_PID LEADER_PID TIMEOUT
