@@ -5,7 +5,8 @@
  * are, what each does, the argument each takes and its bounds: one row
  * per kind in the table in fault.c.  An answer fault (status:CODE) is
  * answered by routes.c; the transport faults (reset, close, hang, drip,
- * truncate) happen to the connection, in http.c.
+ * truncate) happen to the connection: transport.c plans each, http.c
+ * carries it out.
  *
  * Pure: no I/O, no HTTP library.
  */
@@ -19,8 +20,8 @@
 
 /* Every kind has one row in fault.c's table (struct fault_kind_info):
  * a new kind is an enumerator here, its row there, and its own code
- * where it happens (routes.c for an answer, http.c for a transport
- * fault). */
+ * where it happens: routes.c answers an answer fault; a transport fault
+ * gets its plan in transport_plan(), whose switch -Wswitch checks. */
 enum fault_kind {
 	FAULT_NONE = 0,
 	FAULT_STATUS,

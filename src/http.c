@@ -18,25 +18,24 @@
  * again and sends.  on_completed() counts, logs and frees, whatever
  * happened to the client.
  *
- * The faults that are not an answer happen here, after the delay: reset
- * and close end the connection (EX_FAULTED); hang keeps it suspended
- * (EX_HANGING), looking once a second whether the client left, until
- * --hang-timeout; drip and truncate send the body from a content reader,
- * drip suspending between its chunks on the same timer queue.
+ * The faults that are not an answer (transport.h) are planned there and
+ * carried out here, after the delay: reset and close end the connection
+ * (EX_FAULTED); hang keeps it suspended (EX_HANGING), looked at on the
+ * timer queue, until the client leaves or --hang-timeout passes; drip and
+ * truncate send the body from a content reader that transport_read()
+ * feeds, drip suspending between its chunks on the same timer queue.
  */
 #include "http.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +52,7 @@
 #include "request.h"
 #include "routes.h"
 #include "tls.h"
+#include "transport.h"
 #include "util.h"
 
 enum exchange_state {
@@ -66,10 +66,6 @@ enum exchange_state {
 	EX_FAULTED,  /* closed on purpose (reset, close, hang) */
 };
 
-/* How often a hanging connection is looked at. */
-#define HANG_CHECK_NS (1000u * 1000000u)
-/* Most wake-ups a second of one dripping connection. */
-#define DRIP_TICKS_PER_S 50u
 /* The most fds whose connections get an ordinal in accept order (8 bytes
  * each): 2^22, above Linux's default fs.nr_open of 2^20. */
 #define ORDINAL_SLOTS_MAX ((size_t)1 << 22)
@@ -88,13 +84,8 @@ struct exchange {
 	bool nul_in_target;            /* a raw NUL byte cut the target short */
 	bool waited;                   /* was suspended on the timer */
 	bool flushed;                  /* the drain's flush ended its wait */
-	bool rushed;                   /* drip: the flush sent the rest at once */
-	struct fault fault;            /* to do after the delay, or FAULT_NONE */
+	struct transport transport;    /* its fault, to do after the delay */
 	unsigned hang_timeout_s;
-	uint64_t hang_until_ns;
-	char *paced_body;              /* drip and truncate: the body to send */
-	size_t paced_len;
-	uint64_t drip_next_ns;         /* when the next chunk may go */
 	uint64_t started_ns;
 	uint64_t deadline_ns;
 	uint64_t timer_late_ns;        /* from the deadline to the resume */
@@ -126,6 +117,7 @@ struct http_server {
 	struct settings *settings;    /* under settings_lock; a reference */
 	uint64_t seed;          /* --seed's, or the OS's: each connection's
 				 * stream is rng_stream(seed, its ordinal) */
+	bool tls;               /* HTTPS */
 	bool client_certs;      /* TLS: demand and verify client certificates */
 	/* Accept order: on the acceptor's thread each connection gets the
 	 * next ordinal (1, 2, ...), filed under its fd for on_connection
@@ -206,27 +198,22 @@ static void use_canned(struct exchange *ex, enum route_canned which, unsigned st
 static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max);
 static void paced_free(void *cls);
 
-/* The response of a drip or truncate fault: the body, or a Content-Length
- * beyond it, from a content reader.  NULL when out of memory (the body
- * is then freed). */
+/* The response of a paced answer (drip, truncate): its body from a
+ * content reader, with the Content-Length the transport announces.  NULL
+ * when out of memory (the body is then freed). */
 static struct MHD_Response *paced_response(struct conn *conn, struct route_answer *ans)
 {
 	struct exchange *ex = &conn->ex;
-	size_t len = ans->body_len;
-	uint64_t total = ans->fault.kind == FAULT_TRUNCATE ? len + (len > 0 ? len : 1) : len;
+	uint64_t total = transport_pace(&ex->transport, ans->body, ans->body_len);
 	struct MHD_Response *resp;
 
+	ans->body = NULL; /* the transport's: freed by paced_free with the response */
 	resp = MHD_create_response_from_callback(total, 1024, paced_reader, conn, paced_free);
 	if (resp == NULL) {
-		free(ans->body);
-		ans->body = NULL;
+		transport_release(&ex->transport);
 		return NULL;
 	}
-	ex->paced_body = ans->body; /* freed by paced_free with the response */
-	ex->paced_len = len;
 	ex->body_len = 0; /* for the log: what the reader hands out */
-	ex->drip_next_ns = 0;
-	ans->body = NULL;
 	if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->content_type) ||
 	    (ans->timed && !add_server_timing(resp, ans->delay_us))) {
 		MHD_destroy_response(resp);
@@ -244,12 +231,12 @@ static void use_answer(struct conn *conn, struct route_answer *ans)
 
 	ex->delay_us = ans->delay_us;
 	ex->body_len = ans->body_len;
-	ex->fault = ans->fault;
+	transport_set(&ex->transport, ans->fault);
 	if (ans->shared) {
 		use_canned(ex, ans->canned, ans->status);
 		return;
 	}
-	if (ans->fault.kind == FAULT_DRIP || ans->fault.kind == FAULT_TRUNCATE)
+	if (ex->transport.plan == TRANSPORT_PACE)
 		resp = paced_response(conn, ans);
 	else
 		resp = body_response(ans);
@@ -289,21 +276,29 @@ static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *
 
 /* ---- waiting --------------------------------------------------------------- */
 
-/* Timer thread: the deadline passed (or the drain flushed it).  The
- * resume hands the exchange back to its libmicrohttpd thread, so the
- * resume is the last touch. */
-static bool client_gone(struct MHD_Connection *c);
+/* Did the client close or reset its connection while its request waited?
+ * (A suspended connection is not polled: see transport_peer_gone.) */
+static bool client_gone(const struct conn *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return info != NULL && transport_peer_gone(info->connect_fd, conn->srv->tls);
+}
 
 /* The drain's flush ends ex's wait: it is answered 503 (or closed, if its
  * client left), and a fault it drew but has not begun never happens. */
 static void end_wait(struct exchange *ex)
 {
 	if (ex->state != EX_HANGING)
-		ex->fault.kind = FAULT_NONE;
+		transport_cancel(&ex->transport);
 	ex->state = EX_FLUSHED;
 	ex->flushed = true;
 }
 
+/* Timer thread: the deadline passed (or the drain flushed it).  The
+ * resume hands the exchange back to its libmicrohttpd thread, so the
+ * resume is the last touch. */
 static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 			enum timerq_reason reason)
 {
@@ -317,20 +312,19 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 		ex->timer_late_ns = now_ns - ex->deadline_ns;
 		metrics_lateness(srv->metrics, ex->timer_late_ns);
 		ex->state = EX_DUE;
-		if (ex->fault.kind == FAULT_HANG) {
+		if (ex->transport.plan == TRANSPORT_HOLD) {
 			ex->state = EX_HANGING;
-			ex->hang_until_ns = now_ns + (uint64_t)ex->hang_timeout_s * 1000000000u;
+			transport_hold_begin(&ex->transport, now_ns, ex->hang_timeout_s);
 		}
 	}
 	if (ex->state == EX_HANGING) {
 		/* Held until the client leaves or the hang times out; looked
-		 * at (not polled) once a second meanwhile. */
-		uint64_t next = now_ns + HANG_CHECK_NS;
+		 * at (not polled) meanwhile. */
+		uint64_t next;
 
-		if (now_ns < ex->hang_until_ns && !client_gone(conn->mhd) &&
-		    timerq_add(srv->timers, &ex->timer,
-			       next < ex->hang_until_ns ? next : ex->hang_until_ns,
-			       on_deadline))
+		if (transport_hold_next(&ex->transport, now_ns, &next) &&
+		    !client_gone(conn) &&
+		    timerq_add(srv->timers, &ex->timer, next, on_deadline))
 			return;
 		ex->state = EX_HUNG;
 	}
@@ -350,7 +344,7 @@ static MHD_Result_t wait_then_send(struct http_server *srv, struct conn *conn,
 {
 	struct exchange *ex = &conn->ex;
 
-	if (ex->delay_us == 0 && ex->fault.kind != FAULT_HANG)
+	if (ex->delay_us == 0 && ex->transport.plan != TRANSPORT_HOLD)
 		return deliver(srv, c, ex);
 	if (atomic_load(&srv->flushed)) {
 		end_wait(ex);
@@ -372,30 +366,37 @@ static MHD_Result_t wait_then_send(struct http_server *srv, struct conn *conn,
 
 /* ---- faults that are not answers ------------------------------------------ */
 
-/* Send ex's answer, or fail the way its fault says: reset (an RST) or
- * close (a FIN, no answer).  For the RST the socket is disconnected
- * (connect to AF_UNSPEC: Linux's tcp_disconnect sends the reset) before
- * libmicrohttpd closes it, since its close begins with a FIN. */
+/* End ex on purpose with no answer: libmicrohttpd closes the connection. */
+static MHD_Result_t close_faulted(struct exchange *ex)
+{
+	ex->state = EX_FAULTED;
+	ex->status = 0;
+	ex->body_len = 0;
+	return MHD_NO;
+}
+
+/* Send ex's answer, or fail the way its transport fault plans: reset
+ * (an RST: the socket is disconnected before libmicrohttpd closes it,
+ * since its close begins with a FIN) or close (a FIN, no answer). */
 static MHD_Result_t deliver(struct http_server *srv, struct MHD_Connection *c,
 			    struct exchange *ex)
 {
 	const union MHD_ConnectionInfo *info;
-	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
 
-	switch (ex->fault.kind) {
-	case FAULT_RESET:
+	switch (ex->transport.plan) {
+	case TRANSPORT_RESET:
 		info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (info != NULL && connect(info->connect_fd, &unspec, sizeof(unspec)) != 0)
-			log_debug("reset fault: disconnect: %s", strerror(errno));
-		/* fall through */
-	case FAULT_CLOSE:
-		ex->state = EX_FAULTED;
-		ex->status = 0;
-		ex->body_len = 0;
-		return MHD_NO;
-	default:
-		return send_answer(srv, c, ex);
+		if (info != NULL)
+			transport_reset(info->connect_fd);
+		return close_faulted(ex);
+	case TRANSPORT_CLOSE:
+		return close_faulted(ex);
+	case TRANSPORT_SEND:
+	case TRANSPORT_PACE:
+	case TRANSPORT_HOLD: /* held before, never delivered */
+		break;
 	}
+	return send_answer(srv, c, ex);
 }
 
 /* The timer thread: a dripping connection may send its next chunk. */
@@ -410,59 +411,49 @@ static void on_drip_tick(struct timerq_entry *entry, uint64_t now_ns,
 	MHD_resume_connection(conn->mhd);
 }
 
-/* libmicrohttpd asks for body bytes from `pos`.  Truncate: the body, then
- * an error (libmicrohttpd closes the connection short of the promised
- * Content-Length).  Drip: a chunk when its time has come; otherwise the
- * connection is suspended until then (returning 0 unsuspended would
- * busy-loop), unless the timer queue is closed (the drain gave up):
- * then the rest goes at once, if the client is still there. */
+/* libmicrohttpd asks for body bytes from `pos`: what transport_read()
+ * hands out.  An error makes libmicrohttpd close the connection (short
+ * of the Content-Length).  Asked to wait, the connection is suspended
+ * until then (returning 0 unsuspended would busy-loop), unless the timer
+ * queue is closed (the drain gave up): then the rest goes at once, if
+ * the client is still there. */
 static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct conn *conn = cls;
 	struct exchange *ex = &conn->ex;
-	size_t left = pos < ex->paced_len ? ex->paced_len - (size_t)pos : 0;
-	size_t n = left < max ? left : max;
-	uint64_t now;
+	uint64_t until = 0;
+	size_t n = 0;
+	enum transport_step step = transport_read(&ex->transport, pos, buf, max,
+						  timerq_now(), &n, &until);
 
-	if (ex->fault.kind == FAULT_TRUNCATE) {
-		if (n == 0)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		memcpy(buf, ex->paced_body + pos, n);
-		ex->body_len = pos + n;
-		return (ssize_t)n;
-	}
-	if (n == 0)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	now = timerq_now();
-	if (now < ex->drip_next_ns) {
+	if (step == TRANSPORT_WAIT) {
 		MHD_suspend_connection(conn->mhd);
-		if (timerq_add(conn->srv->timers, &ex->timer, ex->drip_next_ns,
-			       on_drip_tick))
+		if (timerq_add(conn->srv->timers, &ex->timer, until, on_drip_tick))
 			return 0;
 		MHD_resume_connection(conn->mhd);
-		ex->rushed = true;
-		if (client_gone(conn->mhd))
+		transport_rush(&ex->transport);
+		if (client_gone(conn))
 			return MHD_CONTENT_READER_END_WITH_ERROR;
-	} else {
-		size_t chunk = ex->fault.arg / DRIP_TICKS_PER_S;
-
-		if (chunk < 1)
-			chunk = 1;
-		if (n > chunk)
-			n = chunk;
-		ex->drip_next_ns = now + (uint64_t)n * 1000000000u / ex->fault.arg;
+		step = transport_read(&ex->transport, pos, buf, max, timerq_now(), &n, &until);
 	}
-	memcpy(buf, ex->paced_body + pos, n);
-	ex->body_len = pos + n;
-	return (ssize_t)n;
+	switch (step) {
+	case TRANSPORT_DATA:
+		ex->body_len = pos + n;
+		return (ssize_t)n;
+	case TRANSPORT_END:
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	case TRANSPORT_WAIT: /* not after a rush */
+	case TRANSPORT_ABORT:
+		break;
+	}
+	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 static void paced_free(void *cls)
 {
 	struct conn *conn = cls;
 
-	free(conn->ex.paced_body);
-	conn->ex.paced_body = NULL;
+	transport_release(&conn->ex.transport);
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -543,33 +534,6 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
-
-/* Did the client close or reset its connection while its request waited?
- * A suspended connection is not polled, so a client that closed with a
- * FIN would otherwise be "answered" into the void and not counted.  Over
- * TLS a client that leaves sends a close_notify alert before its FIN, so
- * a byte is there to peek: there, a peer that shut down its side has
- * left (an HTTPS client does not half-close and wait for an answer). */
-static bool client_gone(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	struct pollfd p = {.events = POLLRDHUP};
-	char byte;
-	ssize_t n;
-
-	if (info == NULL)
-		return false;
-	p.fd = info->connect_fd;
-	n = recv(p.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		       errno != EINTR))
-		return true;
-	if (n < 0 || MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION) == NULL)
-		return false;
-	return poll(&p, 1, 0) > 0 &&
-	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
 
 static MHD_Result_t add_framing_header(void *cls, enum MHD_ValueKind kind,
 				       const char *key, const char *value)
@@ -656,7 +620,7 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 	case EX_FLUSHED:
 		/* One rule at a deadline and at the drain's flush: a client
 		 * that left is counted as gone, not answered. */
-		if (client_gone(c))
+		if (client_gone(conn))
 			return MHD_NO; /* close; on_completed counts the disconnect */
 		if (ex->state == EX_FLUSHED) {
 			use_canned(ex, CANNED_DRAINING, 503);
@@ -664,10 +628,7 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 		}
 		return deliver(srv, c, ex);
 	case EX_HUNG:
-		ex->state = EX_FAULTED;
-		ex->status = 0;
-		ex->body_len = 0;
-		return MHD_NO;
+		return close_faulted(ex);
 	case EX_WAITING:
 	case EX_ANSWERED:
 	case EX_HANGING:
@@ -718,7 +679,8 @@ static void log_access(struct MHD_Connection *c, const struct exchange *ex,
 		.bytes = head ? 0 : ex->body_len,
 		.delay_us = ex->delay_us,
 		.duration_ns = duration_ns,
-		.fault = ex->fault.kind == FAULT_NONE ? NULL : fault_kind_name(ex->fault.kind),
+		.fault = ex->transport.fault.kind == FAULT_NONE ? NULL
+			 : fault_kind_name(ex->transport.fault.kind),
 		.waited = ex->waited,
 		.late_ns = now_ns > ex->deadline_ns ? now_ns - ex->deadline_ns : 0,
 		.timer_late_ns = ex->timer_late_ns,
@@ -761,13 +723,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		if (ex->log_format != ACCESS_LOG_OFF)
 			log_access(c, ex, now);
 	}
-	if (ex->flushed || ex->rushed) {
+	if (ex->flushed || ex->transport.rushed) {
 		/* What the flush's client got: its answer in full, or no more. */
 		bool got = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK &&
 			   ex->state == EX_ANSWERED;
 
-		atomic_fetch_add(!got ? &srv->flush_gone : ex->rushed ? &srv->flush_rushed
-						     : &srv->flush_answered, 1);
+		atomic_fetch_add(!got ? &srv->flush_gone
+				 : ex->transport.rushed ? &srv->flush_rushed
+				 : &srv->flush_answered, 1);
 	}
 	if (ex->response != NULL)
 		MHD_destroy_response(ex->response);
@@ -967,6 +930,7 @@ static struct http_server *new_server(const struct http_options *opts)
 	srv->timers = opts->timers;
 	srv->settings = settings_ref(opts->settings);
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
+	srv->tls = opts->tls_cert != NULL;
 	srv->client_certs = opts->tls_cert != NULL && opts->tls_trust != NULL;
 	/* Room for every fd the process may open (main.c has raised the
 	 * soft limit to the hard one); untouched pages cost nothing. */
