@@ -639,56 +639,40 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
 	return MHD_NO;
 }
 
-/* Rebuild "a=1&b=2" from the parsed query arguments, for the log. */
-struct query_text {
-	char buf[512];
-	size_t len;
-};
-
+/* The parsed query arguments, into the log's query text. */
 static MHD_Result_t add_query_arg(void *cls, enum MHD_ValueKind kind,
 				  const char *key, const char *value)
 {
-	struct query_text *q = cls;
-	int n;
-
 	(void)kind;
-	n = snprintf(q->buf + q->len, sizeof(q->buf) - q->len, "%s%s%s%s",
-		     q->len > 0 ? "&" : "", key, value != NULL ? "=" : "",
-		     value != NULL ? value : "");
-	if (n < 0 || (size_t)n >= sizeof(q->buf) - q->len)
-		return MHD_NO; /* full: stop */
-	q->len += (size_t)n;
-	return MHD_YES;
+	return access_query_add(cls, key, value) ? MHD_YES : MHD_NO; /* NO: full */
 }
 
 static void log_access(struct MHD_Connection *c, const struct exchange *ex,
 		       uint64_t now_ns)
 {
-	uint64_t duration_ns = now_ns - ex->started_ns;
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	struct query_text q = {.len = 0};
-	bool head = strcmp(ex->method, MHD_HTTP_METHOD_HEAD) == 0;
-	struct access_entry e = {
+	struct access_query q = {.len = 0};
+	struct access_exchange x = {
 		.client = info != NULL ? info->client_addr : NULL,
 		.method = ex->method,
 		.path = ex->url,
 		.query = q.buf,
 		.version = ex->version,
 		.status = ex->status,
-		.bytes = head ? 0 : ex->body_len,
+		.body_len = ex->body_len,
+		.fault = ex->transport.fault.kind,
 		.delay_us = ex->delay_us,
-		.duration_ns = duration_ns,
-		.fault = ex->transport.fault.kind == FAULT_NONE ? NULL
-			 : fault_kind_name(ex->transport.fault.kind),
+		.started_ns = ex->started_ns,
+		.completed_ns = now_ns,
 		.waited = ex->waited,
-		.late_ns = now_ns > ex->deadline_ns ? now_ns - ex->deadline_ns : 0,
+		.deadline_ns = ex->deadline_ns,
 		.timer_late_ns = ex->timer_late_ns,
 	};
 
 	q.buf[0] = '\0';
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
-	access_log_write(ex->log_format, &e);
+	access_log_exchange(ex->log_format, &x);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
