@@ -29,7 +29,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,6 +49,7 @@
 #include "metrics.h"
 #include "render.h"
 #include "request.h"
+#include "responses.h"
 #include "routes.h"
 #include "tls.h"
 #include "transport.h"
@@ -136,53 +136,10 @@ struct http_server {
 	_Atomic size_t flush_answered; /* a 503, sent in full */
 	_Atomic size_t flush_rushed;   /* a dripping body, the rest sent in full */
 	_Atomic size_t flush_gone;     /* the client had left, or left mid-answer */
-	/* [0]: as normal; [1]: with "Connection: close", for the drain. */
-	struct MHD_Response *canned[2][CANNED_COUNT];
-	size_t canned_len[CANNED_COUNT]; /* their bodies' lengths */
+	struct responses_shared shared; /* the shared answers */
 };
 
-/* ---- responses --------------------------------------------------------- */
-
-/* Add name: value to resp; false when out of memory. */
-static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
-{
-	return MHD_add_response_header(resp, name, value) == MHD_YES;
-}
-
-/* Tell the client the delay it was given, in the standard Server-Timing
- * header (browsers' developer tools show it): "delay;dur=812.345" (ms). */
-static bool add_server_timing(struct MHD_Response *resp, uint64_t delay_us)
-{
-	char value[48];
-
-	snprintf(value, sizeof(value), "delay;dur=%" PRIu64 ".%03u",
-		 delay_us / 1000u, (unsigned)(delay_us % 1000u));
-	return add_header(resp, "Server-Timing", value);
-}
-
-/* A response for a route's own body, which it takes over (freed here on
- * failure, by the response after).  NULL when out of memory. */
-static struct MHD_Response *body_response(struct route_answer *ans)
-{
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(ans->body_len, ans->body,
-						MHD_RESPMEM_MUST_FREE);
-
-	if (resp == NULL) {
-		free(ans->body); /* not taken over by a response that was not made */
-		ans->body = NULL;
-		return NULL;
-	}
-	ans->body = NULL; /* the response's now: destroying it frees it */
-	if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->content_type) ||
-	    (ans->cache_control != NULL &&
-	     !add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, ans->cache_control)) ||
-	    (ans->timed && !add_server_timing(resp, ans->delay_us))) {
-		MHD_destroy_response(resp);
-		return NULL;
-	}
-	return resp;
-}
+/* ---- answers ------------------------------------------------------------ */
 
 /* Choose a shared answer for ex (sent when ex is answered: the variant
  * with "Connection: close" if the drain has begun by then). */
@@ -198,36 +155,13 @@ static void use_canned(struct exchange *ex, enum route_canned which, unsigned st
 static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max);
 static void paced_free(void *cls);
 
-/* The response of a paced answer (drip, truncate): its body from a
- * content reader, with the Content-Length the transport announces.  NULL
- * when out of memory (the body is then freed). */
-static struct MHD_Response *paced_response(struct conn *conn, struct route_answer *ans)
-{
-	struct exchange *ex = &conn->ex;
-	uint64_t total = transport_pace(&ex->transport, ans->body, ans->body_len);
-	struct MHD_Response *resp;
-
-	ans->body = NULL; /* the transport's: freed by paced_free with the response */
-	resp = MHD_create_response_from_callback(total, 1024, paced_reader, conn, paced_free);
-	if (resp == NULL) {
-		transport_release(&ex->transport);
-		return NULL;
-	}
-	ex->body_len = 0; /* for the log: what the reader hands out */
-	if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->content_type) ||
-	    (ans->timed && !add_server_timing(resp, ans->delay_us))) {
-		MHD_destroy_response(resp);
-		return NULL;
-	}
-	return resp;
-}
-
-/* Make ex's answer the route's answer. */
+/* Make ex's answer the route's answer.  A paced one (drip, truncate)
+ * comes from a content reader that transport_read() feeds, announcing
+ * the length the transport says. */
 static void use_answer(struct conn *conn, struct route_answer *ans)
 {
 	struct exchange *ex = &conn->ex;
 	struct MHD_Response *resp;
-	char value[16];
 
 	ex->delay_us = ans->delay_us;
 	ex->body_len = ans->body_len;
@@ -236,16 +170,16 @@ static void use_answer(struct conn *conn, struct route_answer *ans)
 		use_canned(ex, ans->canned, ans->status);
 		return;
 	}
-	if (ex->transport.plan == TRANSPORT_PACE)
-		resp = paced_response(conn, ans);
-	else
-		resp = body_response(ans);
-	if (resp != NULL && ans->retry_after_s > 0) {
-		snprintf(value, sizeof(value), "%u", ans->retry_after_s);
-		if (!add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, value)) {
-			MHD_destroy_response(resp);
-			resp = NULL;
-		}
+	if (ex->transport.plan == TRANSPORT_PACE) {
+		uint64_t length = transport_pace(&ex->transport, ans->body, ans->body_len);
+
+		ans->body = NULL; /* the transport's: freed by paced_free */
+		resp = responses_from_reader(ans, length, paced_reader, conn, paced_free);
+		if (resp == NULL)
+			transport_release(&ex->transport);
+		ex->body_len = 0; /* for the log: what the reader hands out */
+	} else {
+		resp = responses_body(ans);
 	}
 	if (resp == NULL) {
 		use_canned(ex, CANNED_INTERNAL, 500);
@@ -265,13 +199,13 @@ static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *
 	bool closing = atomic_load_explicit(&srv->draining, memory_order_relaxed);
 
 	if (ex->response != NULL && closing &&
-	    !add_header(ex->response, MHD_HTTP_HEADER_CONNECTION, "close"))
+	    !responses_add_header(ex->response, MHD_HTTP_HEADER_CONNECTION, "close"))
 		use_canned(ex, CANNED_INTERNAL, 500);
 	if (ex->response == NULL)
-		ex->body_len = srv->canned_len[ex->canned]; /* what is sent */
+		ex->body_len = srv->shared.len[ex->canned]; /* what is sent */
 	ex->state = EX_ANSWERED;
 	return MHD_queue_response(c, ex->status, ex->response != NULL
-					  ? ex->response : srv->canned[closing][ex->canned]);
+					  ? ex->response : srv->shared.resp[closing][ex->canned]);
 }
 
 /* ---- waiting --------------------------------------------------------------- */
@@ -828,67 +762,10 @@ static unsigned open_connections(void *cls)
 
 /* ---- life cycle -------------------------------------------------------- */
 
-static void free_canned(struct http_server *srv)
-{
-	for (int closing = 0; closing < 2; closing++) {
-		for (int i = 0; i < CANNED_COUNT; i++) {
-			if (srv->canned[closing][i] != NULL)
-				MHD_destroy_response(srv->canned[closing][i]);
-			srv->canned[closing][i] = NULL;
-		}
-	}
-}
-
-/* One shared answer as a response (its body's length in *len), or NULL
- * out of memory. */
-static struct MHD_Response *canned_response(enum route_canned which, bool closing,
-					    size_t *len)
-{
-	struct route_canned_answer a;
-	char body[RENDER_BUF_SIZE];
-	struct MHD_Response *resp;
-	bool ok;
-
-	if (!routes_canned(which, &a, body, sizeof(body)))
-		return NULL;
-	*len = a.body_len;
-	resp = MHD_create_response_from_buffer(a.body_len, (void *)(uintptr_t)a.body,
-					       a.body == body ? MHD_RESPMEM_MUST_COPY
-							      : MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return NULL;
-	ok = add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a.content_type);
-	for (size_t i = 0; ok && i < countof(a.headers) && a.headers[i][0] != NULL; i++) {
-		if (closing && strcmp(a.headers[i][0], MHD_HTTP_HEADER_CONNECTION) == 0)
-			continue;
-		ok = add_header(resp, a.headers[i][0], a.headers[i][1]);
-	}
-	if (ok && closing)
-		ok = add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	if (!ok) {
-		MHD_destroy_response(resp);
-		return NULL;
-	}
-	return resp;
-}
-
-static int build_canned(struct http_server *srv)
-{
-	for (int closing = 0; closing < 2; closing++) {
-		for (int i = 0; i < CANNED_COUNT; i++) {
-			srv->canned[closing][i] = canned_response((enum route_canned)i, closing,
-								  &srv->canned_len[i]);
-			if (srv->canned[closing][i] == NULL)
-				return -1;
-		}
-	}
-	return 0;
-}
-
 static void free_server(struct http_server *srv)
 {
 	settings_unref(srv->settings);
-	free_canned(srv);
+	responses_shared_free(&srv->shared);
 	live_destroy(srv->live);
 	metrics_destroy(srv->metrics);
 	free(srv->ordinal_of_fd);
@@ -927,7 +804,7 @@ static struct http_server *new_server(const struct http_options *opts)
 		srv->live = live_create(&opts->settings->run.delay);
 	if (srv->ordinal_of_fd == NULL || srv->metrics == NULL ||
 	    (opts->dashboard && srv->live == NULL) ||
-	    build_canned(srv) != 0) {
+	    !responses_shared_build(&srv->shared)) {
 		free_server(srv);
 		return NULL;
 	}
