@@ -181,7 +181,6 @@ bool access_query_add(struct access_query *q, const char *key, const char *value
 
 void access_entry_of(const struct access_exchange *x, struct access_entry *e)
 {
-	memset(e, 0, sizeof(*e));
 	e->client = x->client;
 	e->method = x->method;
 	e->path = x->path;

@@ -9,11 +9,6 @@
 #include "render.h"
 #include "util.h"
 
-bool responses_add_header(struct MHD_Response *resp, const char *name, const char *value)
-{
-	return MHD_add_response_header(resp, name, value) == MHD_YES;
-}
-
 /* Tell the client the delay it was given, in the standard Server-Timing
  * header (browsers' developer tools show it): "delay;dur=812.345" (ms). */
 static bool add_server_timing(struct MHD_Response *resp, uint64_t delay_us)
@@ -25,19 +20,22 @@ static bool add_server_timing(struct MHD_Response *resp, uint64_t delay_us)
 	return responses_add_header(resp, "Server-Timing", value);
 }
 
-/* ans's headers onto resp; or false, resp destroyed, when out of memory. */
-static bool add_answer_headers(struct MHD_Response *resp, const struct route_answer *ans)
+static bool add_retry_after(struct MHD_Response *resp, unsigned seconds)
 {
 	char value[16];
 
-	if (ans->retry_after_s > 0)
-		snprintf(value, sizeof(value), "%u", ans->retry_after_s);
+	snprintf(value, sizeof(value), "%u", seconds);
+	return responses_add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, value);
+}
+
+/* ans's headers onto resp; or false, resp destroyed, when out of memory. */
+static bool add_answer_headers(struct MHD_Response *resp, const struct route_answer *ans)
+{
 	if (!responses_add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->content_type) ||
 	    (ans->cache_control != NULL &&
 	     !responses_add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, ans->cache_control)) ||
 	    (ans->timed && !add_server_timing(resp, ans->delay_us)) ||
-	    (ans->retry_after_s > 0 &&
-	     !responses_add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, value))) {
+	    (ans->retry_after_s > 0 && !add_retry_after(resp, ans->retry_after_s))) {
 		MHD_destroy_response(resp);
 		return false;
 	}

@@ -17,7 +17,11 @@
 #include "routes.h"
 
 /* Add name: value to resp; false when out of memory. */
-bool responses_add_header(struct MHD_Response *resp, const char *name, const char *value);
+static inline bool responses_add_header(struct MHD_Response *resp, const char *name,
+					const char *value)
+{
+	return MHD_add_response_header(resp, name, value) == MHD_YES;
+}
 
 /* A response for ans's own body, which it takes over (freed here on
  * failure, by the response after: ans->body is NULL on return either

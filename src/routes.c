@@ -146,7 +146,7 @@ static void answer_after(const struct routes_env *env, struct route_answer *ans,
 {
 	if (f.kind != FAULT_NONE)
 		metrics_fault(env->metrics, f.kind);
-	if (fault_is_answer(f.kind)) {
+	if (f.kind != FAULT_NONE && fault_is_answer(f.kind)) {
 		free(body);
 		if (f.arg == 503) {
 			answer_canned(ans, CANNED_FAULT);
@@ -281,7 +281,8 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	delay_us = draw_delay(env, &p, req, rule);
 	user_fetch(&u, id, req->rng);
 	fault = draw_fault(&p, req, rule);
-	len = fault_is_answer(fault.kind) ? 0 : render_user(&u, body, sizeof(body));
+	len = fault.kind != FAULT_NONE && fault_is_answer(fault.kind)
+		? 0 : render_user(&u, body, sizeof(body));
 	answer_after(env, ans, delay_us, fault, copy_of(body, len), len);
 }
 

@@ -112,16 +112,6 @@ START_TEST(test_truncate)
 }
 END_TEST
 
-START_TEST(test_truncate_empty_body)
-{
-	uint64_t until = 0;
-	size_t n;
-
-	ck_assert_uint_eq(pace(FAULT_TRUNCATE, 0, 0), 1);
-	ck_assert_int_eq(transport_read(&t, 0, buf, 1024, 0, &n, &until), TRANSPORT_ABORT);
-}
-END_TEST
-
 /* ---- drip ------------------------------------------------------------------ */
 
 /* Pull the whole body as the HTTP layer does, the clock jumping to each
@@ -204,11 +194,14 @@ START_TEST(test_drip_slow_and_fast)
 }
 END_TEST
 
-START_TEST(test_drip_empty_body)
+/* An empty body: truncate still promises a byte and fails; drip ends. */
+START_TEST(test_empty_body)
 {
 	uint64_t until = 0;
 	size_t n;
 
+	ck_assert_uint_eq(pace(FAULT_TRUNCATE, 0, 0), 1);
+	ck_assert_int_eq(transport_read(&t, 0, buf, 1024, 0, &n, &until), TRANSPORT_ABORT);
 	ck_assert_uint_eq(pace(FAULT_DRIP, 100, 0), 0);
 	ck_assert_int_eq(transport_read(&t, 0, buf, 1024, 0, &n, &until), TRANSPORT_END);
 }
@@ -332,10 +325,9 @@ static Suite *transport_suite(void)
 	suite_add_tcase(s, plans);
 	tcase_add_checked_fixture(pacing, setup, teardown);
 	tcase_add_test(pacing, test_truncate);
-	tcase_add_test(pacing, test_truncate_empty_body);
 	tcase_add_test(pacing, test_drip_rate);
 	tcase_add_test(pacing, test_drip_slow_and_fast);
-	tcase_add_test(pacing, test_drip_empty_body);
+	tcase_add_test(pacing, test_empty_body);
 	tcase_add_test(pacing, test_drip_rush);
 	tcase_add_test(pacing, test_hold);
 	suite_add_tcase(s, pacing);
