@@ -294,39 +294,41 @@ static const char *section(const char *text, const char *start, const char *end,
 	return buf;
 }
 
-/* userd(8)'s FAULTS has an item for every kind: ".It Cm reset", and
- * ".It Cm status\&: Ns Ar code" for one with an argument. */
-START_TEST(test_man_page_lists_every_kind)
+/* How userd(8) writes a kind: ".It Cm status\&: Ns Ar code", ".It Cm reset". */
+static void man_item(const struct fault_kind_info *info, char *buf, size_t len)
 {
-	static char page[1 << 17], faults[1 << 14];
-	char want[64];
-
-	testutil_read_source("man/userd.8", page, sizeof(page));
-	section(page, "\n.Sh FAULTS\n", "\n.Sh ", faults, sizeof(faults));
-	for (int k = FAULT_NONE + 1; k < FAULT_KINDS; k++) {
-		const struct fault_kind_info *info = fault_kind_info((enum fault_kind)k);
-
-		snprintf(want, sizeof(want), "\n.It Cm %s%s", info->name,
-			 info->arg != NULL ? "\\&: Ns Ar " : "\n");
-		ck_assert_msg(strstr(faults, want) != NULL, "userd.8 FAULTS lacks %s", info->name);
-	}
+	snprintf(buf, len, "\n.It Cm %s%s", info->name, info->arg != NULL ? "\\&: Ns Ar " : "\n");
 }
-END_TEST
 
-/* The README's "Faults" table has a row for every kind, as written. */
-START_TEST(test_readme_lists_every_kind)
+/* How the README writes one: "| `status:CODE` |", "| `reset` |". */
+static void readme_row(const struct fault_kind_info *info, char *buf, size_t len)
 {
-	static char readme[1 << 17], faults[1 << 14];
+	snprintf(buf, len, "\n| `%s%s%s` |", info->name, info->arg != NULL ? ":" : "",
+		 info->arg != NULL ? info->arg : "");
+}
+
+/* Where the docs list the kinds, and how. */
+static const struct {
+	const char *file, *start, *end;
+	void (*write)(const struct fault_kind_info *info, char *buf, size_t len);
+} docs[] = {
+	{"man/userd.8", "\n.Sh FAULTS\n", "\n.Sh ", man_item},
+	{"README.md", "\n### Faults\n", "\n### ", readme_row},
+};
+
+/* Each page lists every kind of the table. */
+START_TEST(test_docs_list_every_kind)
+{
+	static char text[1 << 17], part[1 << 14];
 	char want[64];
 
-	testutil_read_source("README.md", readme, sizeof(readme));
-	section(readme, "\n### Faults\n", "\n### ", faults, sizeof(faults));
+	testutil_read_source(docs[_i].file, text, sizeof(text));
+	section(text, docs[_i].start, docs[_i].end, part, sizeof(part));
 	for (int k = FAULT_NONE + 1; k < FAULT_KINDS; k++) {
 		const struct fault_kind_info *info = fault_kind_info((enum fault_kind)k);
 
-		snprintf(want, sizeof(want), "\n| `%s%s%s` |", info->name,
-			 info->arg != NULL ? ":" : "", info->arg != NULL ? info->arg : "");
-		ck_assert_msg(strstr(faults, want) != NULL, "README Faults lacks %s", want + 1);
+		docs[_i].write(info, want, sizeof(want));
+		ck_assert_msg(strstr(part, want) != NULL, "%s lacks %s", docs[_i].file, want + 1);
 	}
 }
 END_TEST
@@ -380,7 +382,7 @@ static Suite *fault_suite(void)
 	TCase *table = tcase_create("table");
 	TCase *text = tcase_create("text");
 	TCase *mix = tcase_create("mix");
-	TCase *docs = tcase_create("docs");
+	TCase *doc = tcase_create("docs");
 
 	tcase_add_test(table, test_every_row_is_complete);
 	tcase_add_test(table, test_answer_or_transport);
@@ -396,10 +398,10 @@ static Suite *fault_suite(void)
 			    (int)(sizeof(bad_mixes) / sizeof(bad_mixes[0])));
 	tcase_add_test(mix, test_mix_pick);
 	suite_add_tcase(s, mix);
-	tcase_add_test(docs, test_man_page_lists_every_kind);
-	tcase_add_test(docs, test_readme_lists_every_kind);
-	tcase_add_test(docs, test_help_lists_every_kind);
-	suite_add_tcase(s, docs);
+	tcase_add_loop_test(doc, test_docs_list_every_kind, 0,
+			    (int)(sizeof(docs) / sizeof(docs[0])));
+	tcase_add_test(doc, test_help_lists_every_kind);
+	suite_add_tcase(s, doc);
 	return s;
 }
 
