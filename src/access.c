@@ -164,3 +164,42 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 	}
 	log_write_line(line, (size_t)n);
 }
+
+bool access_query_add(struct access_query *q, const char *key, const char *value)
+{
+	int n;
+
+	assert(q->len < sizeof(q->buf));
+	n = snprintf(q->buf + q->len, sizeof(q->buf) - q->len, "%s%s%s%s",
+		     q->len > 0 ? "&" : "", key, value != NULL ? "=" : "",
+		     value != NULL ? value : "");
+	if (n < 0 || (size_t)n >= sizeof(q->buf) - q->len)
+		return false;
+	q->len += (size_t)n;
+	return true;
+}
+
+void access_entry_of(const struct access_exchange *x, struct access_entry *e)
+{
+	e->client = x->client;
+	e->method = x->method;
+	e->path = x->path;
+	e->query = x->query;
+	e->version = x->version;
+	e->status = x->status;
+	e->bytes = strcmp(x->method, "HEAD") == 0 ? 0 : x->body_len;
+	e->delay_us = x->delay_us;
+	e->duration_ns = x->completed_ns - x->started_ns;
+	e->fault = x->fault == FAULT_NONE ? NULL : fault_kind_name(x->fault);
+	e->waited = x->waited;
+	e->late_ns = x->completed_ns > x->deadline_ns ? x->completed_ns - x->deadline_ns : 0;
+	e->timer_late_ns = x->timer_late_ns;
+}
+
+void access_log_exchange(enum access_log_format f, const struct access_exchange *x)
+{
+	struct access_entry e;
+
+	access_entry_of(x, &e);
+	access_log_write(f, &e);
+}

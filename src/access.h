@@ -3,7 +3,9 @@
  *
  * "common" is the NCSA common log format with the scheduled delay and the
  * real duration appended; "json" is one JSON object per line.  Client
- * text (the path and query) is escaped in both.
+ * text (the path and query) is escaped in both.  The HTTP layer hands
+ * over what it knows of an exchange (struct access_exchange); what of it
+ * is logged, and how, is decided here.
  */
 #ifndef USERD_ACCESS_H
 #define USERD_ACCESS_H
@@ -11,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include "fault.h"
 
 enum access_log_format {
 	ACCESS_LOG_OFF = 0,
@@ -44,5 +48,45 @@ struct access_entry {
 /* Write `e` as one line in format `f` (nothing for ACCESS_LOG_OFF) with
  * log_write_line().  Thread-safe; lines never interleave. */
 void access_log_write(enum access_log_format f, const struct access_entry *e);
+
+/* ---- from an exchange ------------------------------------------------------ */
+
+/* The query as the log shows it ("a=1&b=2"), rebuilt from the parsed
+ * arguments.  Start with len 0 and buf "". */
+struct access_query {
+	char buf[512];
+	size_t len;
+};
+
+/* Append "key=value" (just "key" when value is NULL), after a '&' unless
+ * first.  Returns false when it does not fit: as much of it as fits has
+ * been written, and nothing more may be added. */
+bool access_query_add(struct access_query *q, const char *key, const char *value);
+
+/* What the HTTP layer knows of a finished exchange. */
+struct access_exchange {
+	const struct sockaddr *client; /* may be NULL */
+	const char *method;
+	const char *path;
+	const char *query;        /* see struct access_query */
+	const char *version;
+	unsigned status;          /* 0: ended with no answer */
+	uint64_t body_len;        /* of the answer, or what went of it */
+	enum fault_kind fault;    /* its transport fault, or FAULT_NONE */
+	uint64_t delay_us;        /* scheduled delay */
+	uint64_t started_ns;      /* arrival (CLOCK_MONOTONIC) */
+	uint64_t completed_ns;    /* completion */
+	bool waited;              /* it waited on its delay: then ... */
+	uint64_t deadline_ns;     /* ... that delay's end */
+	uint64_t timer_late_ns;   /* ... and how late its timer fired */
+};
+
+/* The log entry of `x` (its strings are x's): the body's bytes (none for
+ * HEAD), the duration, the fault's name, and for a request that waited
+ * how late its completion was (0 if on time). */
+void access_entry_of(const struct access_exchange *x, struct access_entry *e);
+
+/* access_log_write() of access_entry_of(x). */
+void access_log_exchange(enum access_log_format f, const struct access_exchange *x);
 
 #endif

@@ -1,25 +1,81 @@
 /* fault.c - fault kinds and mixes; see fault.h. */
 #include "fault.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decimal.h"
+#include "util.h"
 
-static const char *const kind_names[FAULT_KINDS] = {
-	[FAULT_NONE] = "none",
-	[FAULT_STATUS] = "status",
-	[FAULT_RESET] = "reset",
-	[FAULT_CLOSE] = "close",
-	[FAULT_HANG] = "hang",
-	[FAULT_DRIP] = "drip",
-	[FAULT_TRUNCATE] = "truncate",
+/* The table: one row per kind, which everything about a kind reads
+ * (parsing, messages, describing, metric labels; tests check the docs
+ * and --help against it). */
+static const struct fault_kind_info kinds[] = {
+	[FAULT_NONE] = {.name = "none", .class = FAULT_CLASS_NONE},
+	/* An answer with that 4xx/5xx status and the JSON error body. */
+	[FAULT_STATUS] = {.name = "status", .class = FAULT_CLASS_ANSWER,
+			  .arg = "CODE", .min = 400, .max = 599, .example = 503,
+			  .needs = "a code", .noun = "a code", .unit = ""},
+	/* The connection reset (TCP RST): curl error 56. */
+	[FAULT_RESET] = {.name = "reset", .class = FAULT_CLASS_TRANSPORT},
+	/* The connection closed with no answer: curl error 52. */
+	[FAULT_CLOSE] = {.name = "close", .class = FAULT_CLASS_TRANSPORT},
+	/* No answer at all; the connection is held, costing no CPU, until
+	 * the client leaves or --hang-timeout passes. */
+	[FAULT_HANG] = {.name = "hang", .class = FAULT_CLASS_TRANSPORT},
+	/* The headers, then the body at BPS bytes a second. */
+	[FAULT_DRIP] = {.name = "drip", .class = FAULT_CLASS_TRANSPORT,
+			.arg = "BPS", .min = 1, .max = FAULT_DRIP_MAX_BPS, .example = 100,
+			.needs = "bytes a second", .noun = "a rate",
+			.unit = " bytes a second"},
+	/* A Content-Length larger than the body sent, then close. */
+	[FAULT_TRUNCATE] = {.name = "truncate", .class = FAULT_CLASS_TRANSPORT},
 };
+
+/* A kind without a row is a compile error when it is the last one, and
+ * fails check_fault's test of complete rows anywhere else. */
+_Static_assert(countof(kinds) == FAULT_KINDS, "one row per fault kind");
+
+const struct fault_kind_info *fault_kind_info(enum fault_kind kind)
+{
+	assert((unsigned)kind < FAULT_KINDS && kinds[kind].name != NULL);
+	return &kinds[kind];
+}
+
+/* These two are asked of every request: a look in the table, no more. */
+bool fault_is_answer(enum fault_kind kind)
+{
+	return (unsigned)kind < FAULT_KINDS && kinds[kind].class == FAULT_CLASS_ANSWER;
+}
+
+bool fault_is_transport(enum fault_kind kind)
+{
+	return (unsigned)kind < FAULT_KINDS && kinds[kind].class == FAULT_CLASS_TRANSPORT;
+}
 
 const char *fault_kind_name(enum fault_kind kind)
 {
-	return (unsigned)kind < FAULT_KINDS ? kind_names[kind] : "none";
+	return (unsigned)kind < FAULT_KINDS ? fault_kind_info(kind)->name : "none";
+}
+
+/* Every kind as written ("status:CODE, reset, ..."), for messages. */
+static void list_kinds(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int k = FAULT_NONE + 1; k < FAULT_KINDS && used < len; k++) {
+		const struct fault_kind_info *info = fault_kind_info((enum fault_kind)k);
+		int n = snprintf(buf + used, len - used, "%s%s%s%s", used > 0 ? ", " : "",
+				 info->name, info->arg != NULL ? ":" : "",
+				 info->arg != NULL ? info->arg : "");
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }
 
 bool fault_parse(const char *text, size_t len, struct fault *out, char *err,
@@ -29,48 +85,44 @@ bool fault_parse(const char *text, size_t len, struct fault *out, char *err,
 	size_t name_len = colon != NULL ? (size_t)(colon - text) : len;
 	const char *arg = colon != NULL ? colon + 1 : NULL;
 	size_t arg_len = colon != NULL ? len - name_len - 1 : 0;
+	char names[128];
 	uint64_t v = 0;
 
 	for (int k = 0; k < FAULT_KINDS; k++) {
-		bool takes_arg = k == FAULT_STATUS || k == FAULT_DRIP;
+		const struct fault_kind_info *info = fault_kind_info((enum fault_kind)k);
 
-		if (strlen(kind_names[k]) != name_len ||
-		    memcmp(text, kind_names[k], name_len) != 0)
+		if (strlen(info->name) != name_len || memcmp(text, info->name, name_len) != 0)
 			continue;
-		if (takes_arg != (arg != NULL)) {
-			snprintf(err, errlen, "fault '%.*s': %s", (int)(len < 40 ? len : 40),
-				 text, takes_arg ? (k == FAULT_STATUS
-						    ? "needs a code, e.g. status:503"
-						    : "needs bytes a second, e.g. drip:100")
-						 : "takes no ':' value");
+		if ((info->arg != NULL) != (arg != NULL)) {
+			if (info->arg != NULL)
+				snprintf(err, errlen, "fault '%.*s': needs %s, e.g. %s:%u",
+					 (int)(len < 40 ? len : 40), text, info->needs,
+					 info->name, info->example);
+			else
+				snprintf(err, errlen, "fault '%.*s': takes no ':' value",
+					 (int)(len < 40 ? len : 40), text);
 			return false;
 		}
-		if (k == FAULT_STATUS &&
-		    (decimal_parse(arg, arg_len, 599, &v) != DECIMAL_OK || v < 400)) {
-			snprintf(err, errlen, "fault status: '%.*s' is not a code from 400 to 599",
-				 (int)(arg_len < 20 ? arg_len : 20), arg);
-			return false;
-		}
-		if (k == FAULT_DRIP &&
-		    (decimal_parse(arg, arg_len, FAULT_DRIP_MAX_BPS, &v) != DECIMAL_OK ||
-		     v == 0)) {
-			snprintf(err, errlen, "fault drip: '%.*s' is not a rate from 1 to %u "
-				 "bytes a second", (int)(arg_len < 20 ? arg_len : 20), arg,
-				 FAULT_DRIP_MAX_BPS);
+		if (arg != NULL &&
+		    (decimal_parse(arg, arg_len, info->max, &v) != DECIMAL_OK || v < info->min)) {
+			snprintf(err, errlen, "fault %s: '%.*s' is not %s from %u to %u%s",
+				 info->name, (int)(arg_len < 20 ? arg_len : 20), arg,
+				 info->noun, info->min, info->max, info->unit);
 			return false;
 		}
 		out->kind = (enum fault_kind)k;
 		out->arg = (unsigned)v;
 		return true;
 	}
-	snprintf(err, errlen, "unknown fault '%.*s': one of status:CODE, reset, close, "
-		 "hang, drip:BPS, truncate", (int)(len < 40 ? len : 40), text);
+	list_kinds(names, sizeof(names));
+	snprintf(err, errlen, "unknown fault '%.*s': one of %s",
+		 (int)(len < 40 ? len : 40), text, names);
 	return false;
 }
 
 void fault_describe(const struct fault *f, char *buf, size_t len)
 {
-	if (f->kind == FAULT_STATUS || f->kind == FAULT_DRIP)
+	if (fault_kind_info(f->kind)->arg != NULL)
 		snprintf(buf, len, "%s:%u", fault_kind_name(f->kind), f->arg);
 	else
 		snprintf(buf, len, "%s", fault_kind_name(f->kind));

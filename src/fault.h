@@ -1,14 +1,12 @@
 /* fault.h - the failures userd can inject, their text form, and a
  * weighted mix of them to draw from.
  *
- * Each fault happens after the request's drawn delay:
- *   status:CODE   an answer with that 4xx/5xx status and the JSON error body
- *   reset         the connection reset (TCP RST): curl error 56
- *   close         the connection closed with no answer: curl error 52
- *   hang          no answer at all; the connection is held, costing no CPU,
- *                 until the client leaves or --hang-timeout passes
- *   drip:BPS      the headers, then the body at BPS bytes a second
- *   truncate      a Content-Length larger than the body sent, then close
+ * Each fault happens after the request's drawn delay.  What kinds there
+ * are, what each does, the argument each takes and its bounds: one row
+ * per kind in the table in fault.c.  An answer fault (status:CODE) is
+ * answered by routes.c; the transport faults (reset, close, hang, drip,
+ * truncate) happen to the connection: transport.c plans each, http.c
+ * carries it out.
  *
  * Pure: no I/O, no HTTP library.
  */
@@ -20,6 +18,10 @@
 
 #include "decimal.h"
 
+/* Every kind has one row in fault.c's table (struct fault_kind_info):
+ * a new kind is an enumerator here, its row there, and its own code
+ * where it happens: routes.c answers an answer fault; a transport fault
+ * gets its plan in transport_plan(), whose switch -Wswitch checks. */
 enum fault_kind {
 	FAULT_NONE = 0,
 	FAULT_STATUS,
@@ -31,17 +33,49 @@ enum fault_kind {
 	FAULT_KINDS,
 };
 
+/* What a kind is: an answer (a status, sent like any answer) or a fault
+ * of the transport (what happens to the connection instead of, or while
+ * sending, the answer). */
+enum fault_class {
+	FAULT_CLASS_NONE = 0, /* FAULT_NONE only */
+	FAULT_CLASS_ANSWER,
+	FAULT_CLASS_TRANSPORT,
+};
+
 struct fault {
 	enum fault_kind kind;
-	unsigned arg; /* FAULT_STATUS: the code; FAULT_DRIP: bytes a second */
+	unsigned arg; /* an answer's status code; FAULT_DRIP: bytes a second */
 };
+
+/* One kind's row of the table. */
+struct fault_kind_info {
+	const char *name;       /* as written; also its metric label, its key
+				 * in /stats and the access log's fault= */
+	enum fault_class class;
+	/* The argument, NAME:ARG, or none (arg NULL): */
+	const char *arg;        /* "CODE": in messages and the docs */
+	unsigned min, max;      /* its bounds */
+	unsigned example;       /* "needs a code, e.g. status:503" */
+	const char *needs;      /* "a code" */
+	const char *noun;       /* "not a code from 400 to 599" */
+	const char *unit;       /* "... from 1 to 1000000 bytes a second" */
+};
+
+/* The row of `kind` (< FAULT_KINDS). */
+const struct fault_kind_info *fault_kind_info(enum fault_kind kind);
+
+/* Is `kind` an answer (a status), or a transport fault?  Neither for
+ * FAULT_NONE. */
+bool fault_is_answer(enum fault_kind kind);
+bool fault_is_transport(enum fault_kind kind);
 
 /* Most bytes a second a drip may be given. */
 #define FAULT_DRIP_MAX_BPS 1000000u
 
 /* Parse one fault ("status:503", "reset", "drip:100", ...) from `len`
  * bytes at `text`.  Returns true and sets *out, or false with a message
- * in err.  "none" parses as FAULT_NONE. */
+ * in err (an unknown name: the message lists every kind's).  "none"
+ * parses as FAULT_NONE. */
 bool fault_parse(const char *text, size_t len, struct fault *out, char *err,
 		 size_t errlen);
 
@@ -52,7 +86,8 @@ bool fault_parse(const char *text, size_t len, struct fault *out, char *err,
  * FAULT_TEXT_MAX bytes. */
 void fault_describe(const struct fault *f, char *buf, size_t len);
 
-/* The name of a kind ("status", "reset", ...; "none"). */
+/* The name of a kind ("status", "reset", ...; "none", also for a value
+ * that is no kind). */
 const char *fault_kind_name(enum fault_kind kind);
 
 /* ---- mixes ----------------------------------------------------------------- */

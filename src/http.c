@@ -1,131 +1,44 @@
 /* http.c - the libmicrohttpd layer; see http.h.
  *
- * What a request is answered with is routes.c's business; this file
- * takes connections from the acceptor, hands each complete request to
- * routes_dispatch(), turns the answer into a libmicrohttpd response, and
- * sends it at once or after the route's delay.
- *
- * Per-request state lives in the connection's socket context: HTTP/1.1
- * runs one request at a time on a connection, so one struct conn per
- * connection holds its random stream and its current exchange, and a
- * request costs no allocation of ours beyond its response.
- *
- * An exchange's life: on_request() sees its headers (EX_NEW), then its
- * end; dispatch() routes it and sends the answer, or suspends the
- * connection and adds its deadline to the timer queue (EX_WAITING).
- * on_deadline() on the timer thread marks it EX_DUE (EX_FLUSHED when the
- * drain gave up waiting) and resumes the connection; on_request() runs
- * again and sends.  on_completed() counts, logs and frees, whatever
- * happened to the client.
- *
- * The faults that are not an answer happen here, after the delay: reset
- * and close end the connection (EX_FAULTED); hang keeps it suspended
- * (EX_HANGING), looking once a second whether the client left, until
- * --hang-timeout; drip and truncate send the body from a content reader,
- * drip suspending between its chunks on the same timer queue.
+ * This file runs the daemon: it starts libmicrohttpd with no listening
+ * socket of its own, takes connections from the acceptor and numbers
+ * them in accept order (each connection's random stream is its number's),
+ * gives each its state, and drains, flushes and stops.  What happens to
+ * one request on a connection, from its headers to its completion, is
+ * exchange.c's.
  */
 #include "http.h"
 
 #include <assert.h>
 #include <dlfcn.h>
-#include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
-#include "access.h"
 #include "acceptor.h"
-#include "live.h"
+#include "exchange.h"
 #include "log.h"
 #include "mhd_compat.h"
 #include "mhd_log.h"
-#include "metrics.h"
 #include "render.h"
-#include "request.h"
-#include "routes.h"
 #include "tls.h"
-#include "util.h"
 
-enum exchange_state {
-	EX_NEW = 0,  /* headers seen, not yet dispatched */
-	EX_WAITING,  /* suspended, deadline in the timer queue */
-	EX_DUE,      /* deadline passed: send the prepared answer */
-	EX_FLUSHED,  /* the drain gave up waiting: answer 503 */
-	EX_ANSWERED, /* a response is queued */
-	EX_HANGING,  /* a hang fault: suspended, looked at every second */
-	EX_HUNG,     /* the hang is over: close */
-	EX_FAULTED,  /* closed on purpose (reset, close, hang) */
-};
-
-/* How often a hanging connection is looked at. */
-#define HANG_CHECK_NS (1000u * 1000000u)
-/* Most wake-ups a second of one dripping connection. */
-#define DRIP_TICKS_PER_S 50u
 /* The most fds whose connections get an ordinal in accept order (8 bytes
  * each): 2^22, above Linux's default fs.nr_open of 2^20. */
 #define ORDINAL_SLOTS_MAX ((size_t)1 << 22)
-
-/* One request and its answer on a connection. */
-struct exchange {
-	struct timerq_entry timer;
-	struct MHD_Response *response; /* an answer of its own, or NULL */
-	enum route_canned canned;      /* else this shared one */
-	unsigned status;               /* of the answer */
-	enum exchange_state state;
-	enum metrics_route metrics_route;
-	enum access_log_format log_format; /* in force when it was dispatched */
-	bool counted;                  /* user traffic: count and log it */
-	bool accepted;                 /* first seen before the drain began */
-	bool nul_in_target;            /* a raw NUL byte cut the target short */
-	bool waited;                   /* was suspended on the timer */
-	bool flushed;                  /* the drain's flush ended its wait */
-	bool rushed;                   /* drip: the flush sent the rest at once */
-	struct fault fault;            /* to do after the delay, or FAULT_NONE */
-	unsigned hang_timeout_s;
-	uint64_t hang_until_ns;
-	char *paced_body;              /* drip and truncate: the body to send */
-	size_t paced_len;
-	uint64_t drip_next_ns;         /* when the next chunk may go */
-	uint64_t started_ns;
-	uint64_t deadline_ns;
-	uint64_t timer_late_ns;        /* from the deadline to the resume */
-	uint64_t delay_us;
-	uint64_t body_len;             /* the body sent (a shared answer's: */
-				       /* set when it is queued), for the log */
-	const char *method;            /* libmicrohttpd's, valid until completed */
-	const char *url;
-	const char *version;
-};
-
-struct conn {
-	struct http_server *srv;
-	struct MHD_Connection *mhd;
-	struct rng rng;
-	struct exchange ex;
-	const char *raw_uri_end; /* the request target as received, to spot NULs */
-};
 
 struct http_server {
 	struct MHD_Daemon *daemon;
 	acceptor *acceptor;     /* takes connections for the daemon */
 	int listen_fd;          /* -1 once the drain closed it */
-	timerq *timers;
-	struct metrics *metrics;
-	struct live *live;      /* NULL with --no-dashboard */
-	struct routes_env env;
-	pthread_mutex_t settings_lock;
-	struct settings *settings;    /* under settings_lock; a reference */
 	uint64_t seed;          /* --seed's, or the OS's: each connection's
 				 * stream is rng_stream(seed, its ordinal) */
 	bool client_certs;      /* TLS: demand and verify client certificates */
@@ -137,646 +50,11 @@ struct http_server {
 	_Atomic uint64_t *ordinal_of_fd;   /* ordinal_slots entries */
 	size_t ordinal_slots;
 	_Atomic uint64_t unnumbered;       /* fds beyond the table */
-	_Atomic size_t in_flight;
-	_Atomic size_t waiting;     /* suspended on the timer queue */
 	_Atomic size_t connections; /* told STARTED and not yet CLOSED */
-	atomic_bool draining;
-	atomic_bool flushed;        /* the drain gave up waiting: no more waits */
-	/* What became of the exchanges the flush ended, as each completed. */
-	_Atomic size_t flush_answered; /* a 503, sent in full */
-	_Atomic size_t flush_rushed;   /* a dripping body, the rest sent in full */
-	_Atomic size_t flush_gone;     /* the client had left, or left mid-answer */
-	/* [0]: as normal; [1]: with "Connection: close", for the drain. */
-	struct MHD_Response *canned[2][CANNED_COUNT];
-	size_t canned_len[CANNED_COUNT]; /* their bodies' lengths */
+	struct exchanges xs;        /* what its requests share */
 };
 
-/* ---- responses --------------------------------------------------------- */
-
-/* Add name: value to resp; false when out of memory. */
-static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
-{
-	return MHD_add_response_header(resp, name, value) == MHD_YES;
-}
-
-/* Tell the client the delay it was given, in the standard Server-Timing
- * header (browsers' developer tools show it): "delay;dur=812.345" (ms). */
-static bool add_server_timing(struct MHD_Response *resp, uint64_t delay_us)
-{
-	char value[48];
-
-	snprintf(value, sizeof(value), "delay;dur=%" PRIu64 ".%03u",
-		 delay_us / 1000u, (unsigned)(delay_us % 1000u));
-	return add_header(resp, "Server-Timing", value);
-}
-
-/* A response for a route's own body, which it takes over (freed here on
- * failure, by the response after).  NULL when out of memory. */
-static struct MHD_Response *body_response(struct route_answer *ans)
-{
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(ans->body_len, ans->body,
-						MHD_RESPMEM_MUST_FREE);
-
-	if (resp == NULL) {
-		free(ans->body); /* not taken over by a response that was not made */
-		ans->body = NULL;
-		return NULL;
-	}
-	ans->body = NULL; /* the response's now: destroying it frees it */
-	if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->content_type) ||
-	    (ans->cache_control != NULL &&
-	     !add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, ans->cache_control)) ||
-	    (ans->timed && !add_server_timing(resp, ans->delay_us))) {
-		MHD_destroy_response(resp);
-		return NULL;
-	}
-	return resp;
-}
-
-/* Choose a shared answer for ex (sent when ex is answered: the variant
- * with "Connection: close" if the drain has begun by then). */
-static void use_canned(struct exchange *ex, enum route_canned which, unsigned status)
-{
-	if (ex->response != NULL)
-		MHD_destroy_response(ex->response);
-	ex->response = NULL;
-	ex->canned = which;
-	ex->status = status;
-}
-
-static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max);
-static void paced_free(void *cls);
-
-/* The response of a drip or truncate fault: the body, or a Content-Length
- * beyond it, from a content reader.  NULL when out of memory (the body
- * is then freed). */
-static struct MHD_Response *paced_response(struct conn *conn, struct route_answer *ans)
-{
-	struct exchange *ex = &conn->ex;
-	size_t len = ans->body_len;
-	uint64_t total = ans->fault.kind == FAULT_TRUNCATE ? len + (len > 0 ? len : 1) : len;
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_callback(total, 1024, paced_reader, conn, paced_free);
-	if (resp == NULL) {
-		free(ans->body);
-		ans->body = NULL;
-		return NULL;
-	}
-	ex->paced_body = ans->body; /* freed by paced_free with the response */
-	ex->paced_len = len;
-	ex->body_len = 0; /* for the log: what the reader hands out */
-	ex->drip_next_ns = 0;
-	ans->body = NULL;
-	if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->content_type) ||
-	    (ans->timed && !add_server_timing(resp, ans->delay_us))) {
-		MHD_destroy_response(resp);
-		return NULL;
-	}
-	return resp;
-}
-
-/* Make ex's answer the route's answer. */
-static void use_answer(struct conn *conn, struct route_answer *ans)
-{
-	struct exchange *ex = &conn->ex;
-	struct MHD_Response *resp;
-	char value[16];
-
-	ex->delay_us = ans->delay_us;
-	ex->body_len = ans->body_len;
-	ex->fault = ans->fault;
-	if (ans->shared) {
-		use_canned(ex, ans->canned, ans->status);
-		return;
-	}
-	if (ans->fault.kind == FAULT_DRIP || ans->fault.kind == FAULT_TRUNCATE)
-		resp = paced_response(conn, ans);
-	else
-		resp = body_response(ans);
-	if (resp != NULL && ans->retry_after_s > 0) {
-		snprintf(value, sizeof(value), "%u", ans->retry_after_s);
-		if (!add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, value)) {
-			MHD_destroy_response(resp);
-			resp = NULL;
-		}
-	}
-	if (resp == NULL) {
-		use_canned(ex, CANNED_INTERNAL, 500);
-		return;
-	}
-	if (ex->response != NULL)
-		MHD_destroy_response(ex->response);
-	ex->response = resp;
-	ex->status = ans->status;
-}
-
-/* Send ex's chosen answer now.  While draining every connection is
- * closed after its answer. */
-static MHD_Result_t send_answer(struct http_server *srv, struct MHD_Connection *c,
-				struct exchange *ex)
-{
-	bool closing = atomic_load_explicit(&srv->draining, memory_order_relaxed);
-
-	if (ex->response != NULL && closing &&
-	    !add_header(ex->response, MHD_HTTP_HEADER_CONNECTION, "close"))
-		use_canned(ex, CANNED_INTERNAL, 500);
-	if (ex->response == NULL)
-		ex->body_len = srv->canned_len[ex->canned]; /* what is sent */
-	ex->state = EX_ANSWERED;
-	return MHD_queue_response(c, ex->status, ex->response != NULL
-					  ? ex->response : srv->canned[closing][ex->canned]);
-}
-
-/* ---- waiting --------------------------------------------------------------- */
-
-/* Timer thread: the deadline passed (or the drain flushed it).  The
- * resume hands the exchange back to its libmicrohttpd thread, so the
- * resume is the last touch. */
-static bool client_gone(struct MHD_Connection *c);
-
-/* The drain's flush ends ex's wait: it is answered 503 (or closed, if its
- * client left), and a fault it drew but has not begun never happens. */
-static void end_wait(struct exchange *ex)
-{
-	if (ex->state != EX_HANGING)
-		ex->fault.kind = FAULT_NONE;
-	ex->state = EX_FLUSHED;
-	ex->flushed = true;
-}
-
-static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
-			enum timerq_reason reason)
-{
-	struct exchange *ex = container_of(entry, struct exchange, timer);
-	struct conn *conn = container_of(ex, struct conn, ex);
-	struct http_server *srv = conn->srv;
-
-	if (reason == TIMERQ_FLUSHED) {
-		end_wait(ex);
-	} else if (ex->state == EX_WAITING) {
-		ex->timer_late_ns = now_ns - ex->deadline_ns;
-		metrics_lateness(srv->metrics, ex->timer_late_ns);
-		ex->state = EX_DUE;
-		if (ex->fault.kind == FAULT_HANG) {
-			ex->state = EX_HANGING;
-			ex->hang_until_ns = now_ns + (uint64_t)ex->hang_timeout_s * 1000000000u;
-		}
-	}
-	if (ex->state == EX_HANGING) {
-		/* Held until the client leaves or the hang times out; looked
-		 * at (not polled) once a second meanwhile. */
-		uint64_t next = now_ns + HANG_CHECK_NS;
-
-		if (now_ns < ex->hang_until_ns && !client_gone(conn->mhd) &&
-		    timerq_add(srv->timers, &ex->timer,
-			       next < ex->hang_until_ns ? next : ex->hang_until_ns,
-			       on_deadline))
-			return;
-		ex->state = EX_HUNG;
-	}
-	atomic_fetch_sub_explicit(&srv->waiting, 1, memory_order_relaxed);
-	MHD_resume_connection(conn->mhd);
-}
-
-/* Send ex's answer after its delay, or now when there is none.  Once the
- * drain has flushed the timer queue nothing waits any more: the answer
- * is then 503 at once (the queue refuses the deadline if the flush comes
- * between the check and the suspension). */
-static MHD_Result_t deliver(struct http_server *srv, struct MHD_Connection *c,
-			    struct exchange *ex);
-
-static MHD_Result_t wait_then_send(struct http_server *srv, struct conn *conn,
-				   struct MHD_Connection *c)
-{
-	struct exchange *ex = &conn->ex;
-
-	if (ex->delay_us == 0 && ex->fault.kind != FAULT_HANG)
-		return deliver(srv, c, ex);
-	if (atomic_load(&srv->flushed)) {
-		end_wait(ex);
-		use_canned(ex, CANNED_DRAINING, 503);
-		return send_answer(srv, c, ex);
-	}
-	ex->state = EX_WAITING;
-	ex->waited = true;
-	ex->deadline_ns = timerq_now() + ex->delay_us * 1000u;
-	atomic_fetch_add_explicit(&srv->waiting, 1, memory_order_relaxed);
-	MHD_suspend_connection(c);
-	if (!timerq_add(srv->timers, &ex->timer, ex->deadline_ns, on_deadline)) {
-		atomic_fetch_sub_explicit(&srv->waiting, 1, memory_order_relaxed);
-		end_wait(ex);
-		MHD_resume_connection(c); /* answered 503 when it runs again */
-	}
-	return MHD_YES;
-}
-
-/* ---- faults that are not answers ------------------------------------------ */
-
-/* Send ex's answer, or fail the way its fault says: reset (an RST) or
- * close (a FIN, no answer).  For the RST the socket is disconnected
- * (connect to AF_UNSPEC: Linux's tcp_disconnect sends the reset) before
- * libmicrohttpd closes it, since its close begins with a FIN. */
-static MHD_Result_t deliver(struct http_server *srv, struct MHD_Connection *c,
-			    struct exchange *ex)
-{
-	const union MHD_ConnectionInfo *info;
-	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
-
-	switch (ex->fault.kind) {
-	case FAULT_RESET:
-		info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (info != NULL && connect(info->connect_fd, &unspec, sizeof(unspec)) != 0)
-			log_debug("reset fault: disconnect: %s", strerror(errno));
-		/* fall through */
-	case FAULT_CLOSE:
-		ex->state = EX_FAULTED;
-		ex->status = 0;
-		ex->body_len = 0;
-		return MHD_NO;
-	default:
-		return send_answer(srv, c, ex);
-	}
-}
-
-/* The timer thread: a dripping connection may send its next chunk. */
-static void on_drip_tick(struct timerq_entry *entry, uint64_t now_ns,
-			 enum timerq_reason reason)
-{
-	struct exchange *ex = container_of(entry, struct exchange, timer);
-	struct conn *conn = container_of(ex, struct conn, ex);
-
-	(void)now_ns;
-	(void)reason;
-	MHD_resume_connection(conn->mhd);
-}
-
-/* libmicrohttpd asks for body bytes from `pos`.  Truncate: the body, then
- * an error (libmicrohttpd closes the connection short of the promised
- * Content-Length).  Drip: a chunk when its time has come; otherwise the
- * connection is suspended until then (returning 0 unsuspended would
- * busy-loop), unless the timer queue is closed (the drain gave up):
- * then the rest goes at once, if the client is still there. */
-static ssize_t paced_reader(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct conn *conn = cls;
-	struct exchange *ex = &conn->ex;
-	size_t left = pos < ex->paced_len ? ex->paced_len - (size_t)pos : 0;
-	size_t n = left < max ? left : max;
-	uint64_t now;
-
-	if (ex->fault.kind == FAULT_TRUNCATE) {
-		if (n == 0)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		memcpy(buf, ex->paced_body + pos, n);
-		ex->body_len = pos + n;
-		return (ssize_t)n;
-	}
-	if (n == 0)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	now = timerq_now();
-	if (now < ex->drip_next_ns) {
-		MHD_suspend_connection(conn->mhd);
-		if (timerq_add(conn->srv->timers, &ex->timer, ex->drip_next_ns,
-			       on_drip_tick))
-			return 0;
-		MHD_resume_connection(conn->mhd);
-		ex->rushed = true;
-		if (client_gone(conn->mhd))
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-	} else {
-		size_t chunk = ex->fault.arg / DRIP_TICKS_PER_S;
-
-		if (chunk < 1)
-			chunk = 1;
-		if (n > chunk)
-			n = chunk;
-		ex->drip_next_ns = now + (uint64_t)n * 1000000000u / ex->fault.arg;
-	}
-	memcpy(buf, ex->paced_body + pos, n);
-	ex->body_len = pos + n;
-	return (ssize_t)n;
-}
-
-static void paced_free(void *cls)
-{
-	struct conn *conn = cls;
-
-	free(conn->ex.paced_body);
-	conn->ex.paced_body = NULL;
-}
-
-/* ---- dispatch -------------------------------------------------------------- */
-
-/* routes' view of the query: libmicrohttpd's parsed arguments. */
-static bool query_get(void *cls, const char *key, const char **value, size_t *len)
-{
-	struct MHD_Connection *c = cls;
-
-	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, key,
-					  strlen(key), value, len) != MHD_YES)
-		return false;
-	if (*value == NULL) {
-		*value = "";
-		*len = 0;
-	}
-	return true;
-}
-
-static struct metrics_gauges gauges_of(void *cls)
-{
-	struct http_server *srv = cls;
-	struct metrics_gauges g = {
-		.waiting = atomic_load(&srv->waiting),
-		.in_flight = atomic_load(&srv->in_flight),
-		.connections = atomic_load(&srv->connections),
-		.ready = !atomic_load(&srv->draining),
-	};
-
-	return g;
-}
-
-/* The settings in force: a reference for the caller to drop. */
-static struct settings *http_settings(struct http_server *srv)
-{
-	struct settings *s;
-
-	pthread_mutex_lock(&srv->settings_lock);
-	s = settings_ref(srv->settings);
-	pthread_mutex_unlock(&srv->settings_lock);
-	return s;
-}
-
-/* A complete request: route it, then answer now or after its delay. */
-static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
-			     const char *url, const char *method)
-{
-	struct http_server *srv = conn->srv;
-	struct exchange *ex = &conn->ex;
-	struct settings *s = http_settings(srv);
-	struct route_request req = {
-		.method = method,
-		.path = url,
-		.query = {.get = query_get, .cls = c},
-		.rng = &conn->rng,
-		.settings = &s->run,
-		.rules = s->rules,
-		.accepted = ex->accepted,
-		.draining = atomic_load(&srv->draining),
-		.now_ns = timerq_now(),
-	};
-	struct route_answer ans;
-
-	ex->log_format = s->run.access_log;
-	ex->hang_timeout_s = s->run.hang_timeout_s;
-	if (ex->nul_in_target) {
-		settings_unref(s);
-		ex->counted = true;
-		use_canned(ex, CANNED_BAD_TARGET, 400);
-		return send_answer(srv, c, ex);
-	}
-	routes_dispatch(&srv->env, &req, &ans);
-	settings_unref(s);
-	ex->counted = ans.counted;
-	ex->metrics_route = ans.metrics_route;
-	use_answer(conn, &ans);
-	return wait_then_send(srv, conn, c);
-}
-
-/* ---- libmicrohttpd callbacks ------------------------------------------- */
-
-/* Did the client close or reset its connection while its request waited?
- * A suspended connection is not polled, so a client that closed with a
- * FIN would otherwise be "answered" into the void and not counted.  Over
- * TLS a client that leaves sends a close_notify alert before its FIN, so
- * a byte is there to peek: there, a peer that shut down its side has
- * left (an HTTPS client does not half-close and wait for an answer). */
-static bool client_gone(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	struct pollfd p = {.events = POLLRDHUP};
-	char byte;
-	ssize_t n;
-
-	if (info == NULL)
-		return false;
-	p.fd = info->connect_fd;
-	n = recv(p.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		       errno != EINTR))
-		return true;
-	if (n < 0 || MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION) == NULL)
-		return false;
-	return poll(&p, 1, 0) > 0 &&
-	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
-
-static MHD_Result_t add_framing_header(void *cls, enum MHD_ValueKind kind,
-				       const char *key, const char *value)
-{
-	(void)kind;
-	request_framing_header(cls, key, value);
-	return MHD_YES;
-}
-
-/* The headers are in: check what RFC 9112 says must be rejected.  An
- * answer queued now, before any body is read, makes libmicrohttpd close
- * the connection after it (it never reads that body as a request). */
-static MHD_Result_t check_framing(struct http_server *srv, struct MHD_Connection *c,
-				  struct exchange *ex, const char *version)
-{
-	struct request_framing f;
-	struct route_answer ans;
-	const char *bad;
-	unsigned status;
-
-	memset(&f, 0, sizeof(f));
-	MHD_get_connection_values(c, MHD_HEADER_KIND, add_framing_header, &f);
-	bad = request_framing_error(&f, strcmp(version, MHD_HTTP_VERSION_1_0) == 0,
-				    &status);
-	if (bad == NULL)
-		return MHD_YES;
-	pthread_mutex_lock(&srv->settings_lock);
-	ex->log_format = srv->settings->run.access_log;
-	pthread_mutex_unlock(&srv->settings_lock);
-	routes_reject(&ans, status, bad);
-	ex->counted = ans.counted;
-	ex->metrics_route = ans.metrics_route;
-	use_answer(container_of(ex, struct conn, ex), &ans);
-	return send_answer(srv, c, ex);
-}
-
-static MHD_Result_t on_request(void *cls, struct MHD_Connection *c,
-			       const char *url, const char *method,
-			       const char *version, const char *upload_data,
-			       size_t *upload_data_size, void **req_cls)
-{
-	struct http_server *srv = cls;
-	struct exchange *ex = *req_cls;
-	struct conn *conn;
-
-	(void)upload_data;
-	if (ex == NULL) {
-		/* Headers are in; the body (if any) comes next. */
-		const union MHD_ConnectionInfo *info =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-		conn = info != NULL ? info->socket_context : NULL;
-		if (conn == NULL)
-			return MHD_NO; /* no memory for the connection: close */
-		ex = &conn->ex;
-		memset(ex, 0, sizeof(*ex));
-		ex->canned = CANNED_INTERNAL; /* until an answer is chosen */
-		ex->started_ns = timerq_now();
-		ex->method = method;
-		ex->url = url;
-		ex->version = version;
-		ex->accepted = !atomic_load_explicit(&srv->draining, memory_order_relaxed);
-		/* libmicrohttpd ends the target at the space before the
-		 * version; a shorter C string means a raw NUL inside it, which
-		 * would otherwise silently truncate the path. */
-		ex->nul_in_target = conn->raw_uri_end != NULL && version[0] != '\0' &&
-				    conn->raw_uri_end + 1 != version;
-		conn->raw_uri_end = NULL;
-		atomic_fetch_add_explicit(&srv->in_flight, 1, memory_order_relaxed);
-		*req_cls = ex;
-		return check_framing(srv, c, ex, version);
-	}
-	conn = container_of(ex, struct conn, ex);
-
-	if (*upload_data_size != 0) {
-		/* No route takes a body: discard it. */
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	switch (ex->state) {
-	case EX_NEW:
-		return dispatch(conn, c, url, method);
-	case EX_DUE:
-	case EX_FLUSHED:
-		/* One rule at a deadline and at the drain's flush: a client
-		 * that left is counted as gone, not answered. */
-		if (client_gone(c))
-			return MHD_NO; /* close; on_completed counts the disconnect */
-		if (ex->state == EX_FLUSHED) {
-			use_canned(ex, CANNED_DRAINING, 503);
-			return send_answer(srv, c, ex);
-		}
-		return deliver(srv, c, ex);
-	case EX_HUNG:
-		ex->state = EX_FAULTED;
-		ex->status = 0;
-		ex->body_len = 0;
-		return MHD_NO;
-	case EX_WAITING:
-	case EX_ANSWERED:
-	case EX_HANGING:
-	case EX_FAULTED:
-		break;
-	}
-	log_error("request handler called in unexpected state %d", (int)ex->state);
-	return MHD_NO;
-}
-
-/* Rebuild "a=1&b=2" from the parsed query arguments, for the log. */
-struct query_text {
-	char buf[512];
-	size_t len;
-};
-
-static MHD_Result_t add_query_arg(void *cls, enum MHD_ValueKind kind,
-				  const char *key, const char *value)
-{
-	struct query_text *q = cls;
-	int n;
-
-	(void)kind;
-	n = snprintf(q->buf + q->len, sizeof(q->buf) - q->len, "%s%s%s%s",
-		     q->len > 0 ? "&" : "", key, value != NULL ? "=" : "",
-		     value != NULL ? value : "");
-	if (n < 0 || (size_t)n >= sizeof(q->buf) - q->len)
-		return MHD_NO; /* full: stop */
-	q->len += (size_t)n;
-	return MHD_YES;
-}
-
-static void log_access(struct MHD_Connection *c, const struct exchange *ex,
-		       uint64_t now_ns)
-{
-	uint64_t duration_ns = now_ns - ex->started_ns;
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	struct query_text q = {.len = 0};
-	bool head = strcmp(ex->method, MHD_HTTP_METHOD_HEAD) == 0;
-	struct access_entry e = {
-		.client = info != NULL ? info->client_addr : NULL,
-		.method = ex->method,
-		.path = ex->url,
-		.query = q.buf,
-		.version = ex->version,
-		.status = ex->status,
-		.bytes = head ? 0 : ex->body_len,
-		.delay_us = ex->delay_us,
-		.duration_ns = duration_ns,
-		.fault = ex->fault.kind == FAULT_NONE ? NULL : fault_kind_name(ex->fault.kind),
-		.waited = ex->waited,
-		.late_ns = now_ns > ex->deadline_ns ? now_ns - ex->deadline_ns : 0,
-		.timer_late_ns = ex->timer_late_ns,
-	};
-
-	q.buf[0] = '\0';
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
-	access_log_write(ex->log_format, &e);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct http_server *srv = cls;
-	struct exchange *ex = *req_cls;
-
-	if (ex == NULL)
-		return;
-	/* A suspended connection is never completed: libmicrohttpd does not
-	 * time it out, and http_stop() resumes every one before it stops.
-	 * So no deadline can fire into the memory freed here. */
-	assert(ex->state != EX_WAITING && ex->state != EX_HANGING);
-	if (ex->waited && ex->state != EX_FAULTED &&
-	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		metrics_disconnect(srv->metrics);
-	if (ex->counted && (ex->state == EX_ANSWERED || ex->state == EX_FAULTED)) {
-		uint64_t now = timerq_now();
-
-		/* The answer has been handed to the kernel: how late that is
-		 * is what the client feels. */
-		if (ex->waited && ex->state == EX_ANSWERED && now > ex->deadline_ns &&
-		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-			metrics_response_lateness(srv->metrics, now - ex->deadline_ns);
-		metrics_request(srv->metrics, ex->metrics_route, ex->status,
-				now - ex->started_ns);
-		if (srv->live != NULL && ex->metrics_route != METRICS_ROUTE_OTHER)
-			live_record(srv->live, ex->metrics_route == METRICS_ROUTE_USER
-					? LIVE_ROUTE_USER : LIVE_ROUTE_USERS,
-				    ex->status, ex->started_ns, now);
-		if (ex->log_format != ACCESS_LOG_OFF)
-			log_access(c, ex, now);
-	}
-	if (ex->flushed || ex->rushed) {
-		/* What the flush's client got: its answer in full, or no more. */
-		bool got = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK &&
-			   ex->state == EX_ANSWERED;
-
-		atomic_fetch_add(!got ? &srv->flush_gone : ex->rushed ? &srv->flush_rushed
-						     : &srv->flush_answered, 1);
-	}
-	if (ex->response != NULL)
-		MHD_destroy_response(ex->response);
-	ex->response = NULL;
-	*req_cls = NULL;
-	atomic_fetch_sub_explicit(&srv->in_flight, 1, memory_order_relaxed);
-}
+/* ---- connections --------------------------------------------------------- */
 
 /* c's place in accept order (see struct http_server).  An fd beyond the
  * table (only if the hard fd limit was raised while running) gets a
@@ -819,30 +97,12 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 		assert(info != NULL);
 		tls_require_client_cert(info->tls_session);
 	}
-	conn = calloc(1, sizeof(*conn));
+	conn = exchange_conn_new(&srv->xs, c, srv->seed, ordinal_of(srv, c));
 	if (conn == NULL) {
 		log_warn("out of memory for a new connection");
 		return;
 	}
-	conn->srv = srv;
-	conn->mhd = c;
-	/* A stream of its own, the same for the same seed and ordinal. */
-	rng_stream(&conn->rng, srv->seed, ordinal_of(srv, c));
 	*socket_context = conn;
-}
-
-/* The request target as received, before libmicrohttpd splits off the
- * query and decodes it: remember where its C string ends. */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct conn *conn = info != NULL ? info->socket_context : NULL;
-
-	(void)cls;
-	if (conn != NULL)
-		conn->raw_uri_end = uri + strlen(uri);
-	return NULL; /* no request context yet: on_request makes it */
 }
 
 /* Keep "%00" escaped: a NUL byte cannot be part of a valid path or query
@@ -881,73 +141,29 @@ static unsigned open_connections(void *cls)
 	return (unsigned)atomic_load(&srv->connections);
 }
 
+static struct metrics_gauges gauges_of(void *cls)
+{
+	struct http_server *srv = cls;
+	struct metrics_gauges g = {
+		.waiting = atomic_load(&srv->xs.waiting),
+		.in_flight = atomic_load(&srv->xs.in_flight),
+		.connections = atomic_load(&srv->connections),
+		.ready = !atomic_load(&srv->xs.draining),
+	};
+
+	return g;
+}
+
 /* ---- life cycle -------------------------------------------------------- */
-
-static void free_canned(struct http_server *srv)
-{
-	for (int closing = 0; closing < 2; closing++) {
-		for (int i = 0; i < CANNED_COUNT; i++) {
-			if (srv->canned[closing][i] != NULL)
-				MHD_destroy_response(srv->canned[closing][i]);
-			srv->canned[closing][i] = NULL;
-		}
-	}
-}
-
-/* One shared answer as a response (its body's length in *len), or NULL
- * out of memory. */
-static struct MHD_Response *canned_response(enum route_canned which, bool closing,
-					    size_t *len)
-{
-	struct route_canned_answer a;
-	char body[RENDER_BUF_SIZE];
-	struct MHD_Response *resp;
-	bool ok;
-
-	if (!routes_canned(which, &a, body, sizeof(body)))
-		return NULL;
-	*len = a.body_len;
-	resp = MHD_create_response_from_buffer(a.body_len, (void *)(uintptr_t)a.body,
-					       a.body == body ? MHD_RESPMEM_MUST_COPY
-							      : MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return NULL;
-	ok = add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a.content_type);
-	for (size_t i = 0; ok && i < countof(a.headers) && a.headers[i][0] != NULL; i++) {
-		if (closing && strcmp(a.headers[i][0], MHD_HTTP_HEADER_CONNECTION) == 0)
-			continue;
-		ok = add_header(resp, a.headers[i][0], a.headers[i][1]);
-	}
-	if (ok && closing)
-		ok = add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	if (!ok) {
-		MHD_destroy_response(resp);
-		return NULL;
-	}
-	return resp;
-}
-
-static int build_canned(struct http_server *srv)
-{
-	for (int closing = 0; closing < 2; closing++) {
-		for (int i = 0; i < CANNED_COUNT; i++) {
-			srv->canned[closing][i] = canned_response((enum route_canned)i, closing,
-								  &srv->canned_len[i]);
-			if (srv->canned[closing][i] == NULL)
-				return -1;
-		}
-	}
-	return 0;
-}
 
 static void free_server(struct http_server *srv)
 {
-	settings_unref(srv->settings);
-	free_canned(srv);
-	live_destroy(srv->live);
-	metrics_destroy(srv->metrics);
+	settings_unref(srv->xs.settings);
+	responses_shared_free(&srv->xs.shared);
+	live_destroy(srv->xs.live);
+	metrics_destroy(srv->xs.metrics);
 	free(srv->ordinal_of_fd);
-	pthread_mutex_destroy(&srv->settings_lock);
+	pthread_mutex_destroy(&srv->xs.settings_lock);
 	free(srv);
 }
 
@@ -982,11 +198,12 @@ static struct http_server *new_server(const struct http_options *opts)
 
 	if (srv == NULL)
 		return NULL;
-	pthread_mutex_init(&srv->settings_lock, NULL);
+	pthread_mutex_init(&srv->xs.settings_lock, NULL);
 	srv->listen_fd = opts->listen_fd;
-	srv->timers = opts->timers;
-	srv->settings = settings_ref(opts->settings);
+	srv->xs.timers = opts->timers;
+	srv->xs.settings = settings_ref(opts->settings);
 	srv->seed = opts->seeded ? opts->seed : rng_os_seed();
+	srv->xs.tls = opts->tls_cert != NULL;
 	srv->client_certs = opts->tls_cert != NULL && opts->tls_trust != NULL;
 	/* Room for every fd the process may open (main.c has raised the
 	 * soft limit to the hard one); untouched pages cost nothing. */
@@ -994,19 +211,19 @@ static struct http_server *new_server(const struct http_options *opts)
 			     rl.rlim_max < ORDINAL_SLOTS_MAX
 		? (size_t)rl.rlim_max : ORDINAL_SLOTS_MAX;
 	srv->ordinal_of_fd = calloc(srv->ordinal_slots, sizeof(*srv->ordinal_of_fd));
-	srv->metrics = metrics_create(&build);
+	srv->xs.metrics = metrics_create(&build);
 	if (opts->dashboard)
-		srv->live = live_create(&opts->settings->run.delay);
-	if (srv->ordinal_of_fd == NULL || srv->metrics == NULL ||
-	    (opts->dashboard && srv->live == NULL) ||
-	    build_canned(srv) != 0) {
+		srv->xs.live = live_create(&opts->settings->run.delay);
+	if (srv->ordinal_of_fd == NULL || srv->xs.metrics == NULL ||
+	    (opts->dashboard && srv->xs.live == NULL) ||
+	    !responses_shared_build(&srv->xs.shared)) {
 		free_server(srv);
 		return NULL;
 	}
-	srv->env.metrics = srv->metrics;
-	srv->env.live = srv->live;
-	srv->env.gauges = gauges_of;
-	srv->env.gauges_cls = srv;
+	srv->xs.env.metrics = srv->xs.metrics;
+	srv->xs.env.live = srv->xs.live;
+	srv->xs.env.gauges = gauges_of;
+	srv->xs.env.gauges_cls = srv;
 	return srv;
 }
 
@@ -1069,17 +286,17 @@ int http_start(struct http_server **out, const struct http_options *opts,
 		else if (opts->tls_trust == NULL)
 			tls[2].option = MHD_OPTION_END;
 		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv,
+			flags, 0, NULL, NULL, exchange_on_request, &srv->xs,
 			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, mhd_log_cls(opts->listen_fd, false), /* first: see docs */
 			MHD_OPTION_ARRAY, pool,
 			MHD_OPTION_ARRAY, tls,
 			MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
 			MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->connection_memory,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			MHD_OPTION_NOTIFY_COMPLETED, exchange_on_completed, &srv->xs,
 			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv,
-			MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+			MHD_OPTION_URI_LOG_CALLBACK, exchange_on_uri, &srv->xs,
 			MHD_OPTION_END);
 	}
 	if (srv->daemon == NULL && opts->tls_cert != NULL) {
@@ -1122,18 +339,18 @@ void http_set_settings(struct http_server *srv, struct settings *s)
 
 	assert(s != NULL);
 	settings_ref(s);
-	pthread_mutex_lock(&srv->settings_lock);
-	old = srv->settings;
-	srv->settings = s;
-	pthread_mutex_unlock(&srv->settings_lock);
+	pthread_mutex_lock(&srv->xs.settings_lock);
+	old = srv->xs.settings;
+	srv->xs.settings = s;
+	pthread_mutex_unlock(&srv->xs.settings_lock);
 	settings_unref(old);
-	if (srv->live != NULL)
-		live_set_model(srv->live, &s->run.delay);
+	if (srv->xs.live != NULL)
+		live_set_model(srv->xs.live, &s->run.delay);
 }
 
 struct metrics *http_metrics(struct http_server *srv)
 {
-	return srv->metrics;
+	return srv->xs.metrics;
 }
 
 struct metrics_gauges http_gauges(struct http_server *srv)
@@ -1143,7 +360,7 @@ struct metrics_gauges http_gauges(struct http_server *srv)
 
 void http_drain(struct http_server *srv)
 {
-	if (atomic_exchange(&srv->draining, true))
+	if (atomic_exchange(&srv->xs.draining, true))
 		return;
 	/* After the join no thread uses the listening socket: closing it
 	 * refuses new connections (unless systemd holds it: then they wait
@@ -1156,8 +373,8 @@ void http_drain(struct http_server *srv)
 void http_flush(struct http_server *srv)
 {
 	http_drain(srv);
-	atomic_store(&srv->flushed, true);
-	timerq_close(srv->timers);
+	atomic_store(&srv->xs.flushed, true);
+	timerq_close(srv->xs.timers);
 }
 
 /* Append ", " (unless first) and "<n> <what>" with `one` or `many`, if n. */
@@ -1176,11 +393,11 @@ void http_flush_outcome(const struct http_server *srv, char *buf, size_t len)
 {
 	assert(len > 0);
 	buf[0] = '\0';
-	say_count(buf, len, atomic_load(&srv->flush_answered), "answered ",
+	say_count(buf, len, atomic_load(&srv->xs.flush_answered), "answered ",
 		  "waiting request", "waiting requests", " with 503");
-	say_count(buf, len, atomic_load(&srv->flush_rushed), "sent the rest of ",
+	say_count(buf, len, atomic_load(&srv->xs.flush_rushed), "sent the rest of ",
 		  "dripping body", "dripping bodies", " at once");
-	say_count(buf, len, atomic_load(&srv->flush_gone), "", "client had left",
+	say_count(buf, len, atomic_load(&srv->xs.flush_gone), "", "client had left",
 		  "clients had left", "");
 	if (buf[0] == '\0')
 		snprintf(buf, len, "no waiting request left to answer");
@@ -1188,7 +405,7 @@ void http_flush_outcome(const struct http_server *srv, char *buf, size_t len)
 
 size_t http_in_flight(const struct http_server *srv)
 {
-	return atomic_load_explicit(&srv->in_flight, memory_order_relaxed);
+	return atomic_load_explicit(&srv->xs.in_flight, memory_order_relaxed);
 }
 
 void http_stop(struct http_server *srv)
@@ -1201,10 +418,10 @@ void http_stop(struct http_server *srv)
 	 * deadline, and once no callback is still running every suspended
 	 * connection has been resumed and none can be suspended again. */
 	http_flush(srv);
-	while (timerq_pending(srv->timers) > 0)
+	while (timerq_pending(srv->xs.timers) > 0)
 		nanosleep(&tick, NULL);
 	MHD_stop_daemon(srv->daemon); /* closes every connection */
-	assert(atomic_load(&srv->waiting) == 0);
+	assert(atomic_load(&srv->xs.waiting) == 0);
 	acceptor_free(srv->acceptor);
 	free_server(srv);
 }

@@ -80,12 +80,11 @@ bool request_parse_delay(const char *text, size_t len, uint32_t max_ms,
 		snprintf(err, errlen, "delay: at most %u ms", max_ms);
 		return false;
 	case DECIMAL_INVALID:
-	default:
-		quote(text, len, shown, sizeof(shown));
-		snprintf(err, errlen, "delay: '%s' is not a number of milliseconds",
-			 shown);
-		return false;
+		break;
 	}
+	quote(text, len, shown, sizeof(shown));
+	snprintf(err, errlen, "delay: '%s' is not a number of milliseconds", shown);
+	return false;
 }
 
 bool request_parse_flag(const char *name, const char *text, size_t len,

@@ -138,14 +138,15 @@ static void answer_error(struct route_answer *ans, unsigned status, const char *
 
 /* The tail of every delayed route: after `delay_us`, `body` (malloc'd,
  * taken over; NULL when out of memory, which is answered at once), or the
- * fault `f` (counted): a status is answered here (503 is shared), the
- * others are the transport's to do, after the delay. */
+ * fault `f` (counted): an answer fault (its status) is answered here (503
+ * is shared), a transport fault is the HTTP layer's to do, after the
+ * delay. */
 static void answer_after(const struct routes_env *env, struct route_answer *ans,
 			 uint64_t delay_us, struct fault f, char *body, size_t len)
 {
 	if (f.kind != FAULT_NONE)
 		metrics_fault(env->metrics, f.kind);
-	if (f.kind == FAULT_STATUS) {
+	if (f.kind != FAULT_NONE && fault_is_answer(f.kind)) {
 		free(body);
 		if (f.arg == 503) {
 			answer_canned(ans, CANNED_FAULT);
@@ -280,7 +281,8 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	delay_us = draw_delay(env, &p, req, rule);
 	user_fetch(&u, id, req->rng);
 	fault = draw_fault(&p, req, rule);
-	len = fault.kind == FAULT_STATUS ? 0 : render_user(&u, body, sizeof(body));
+	len = fault.kind != FAULT_NONE && fault_is_answer(fault.kind)
+		? 0 : render_user(&u, body, sizeof(body));
 	answer_after(env, ans, delay_us, fault, copy_of(body, len), len);
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests for src/access.c: the access log's lines, as written to
- * stderr (no queue: log_start() is not called). */
+ * stderr (no queue: log_start() is not called), and what goes in them
+ * from an exchange. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
@@ -13,8 +14,10 @@
 
 static char out[1 << 16];
 
-/* Write `e` in format `f` and return the line written (in `out`). */
-static const char *line_of(enum access_log_format f, const struct access_entry *e)
+/* Write `e` in format `f`, or when e is NULL the exchange `x`, and
+ * return the line written (in `out`). */
+static const char *write_line(enum access_log_format f, const struct access_entry *e,
+			      const struct access_exchange *x)
 {
 	FILE *tmp = tmpfile();
 	int saved = dup(STDERR_FILENO);
@@ -24,7 +27,10 @@ static const char *line_of(enum access_log_format f, const struct access_entry *
 	ck_assert_int_ge(saved, 0);
 	fflush(stderr);
 	ck_assert_int_ge(dup2(fileno(tmp), STDERR_FILENO), 0);
-	access_log_write(f, e);
+	if (e != NULL)
+		access_log_write(f, e);
+	else
+		access_log_exchange(f, x);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
@@ -33,6 +39,11 @@ static const char *line_of(enum access_log_format f, const struct access_entry *
 	out[n] = '\0';
 	fclose(tmp);
 	return out;
+}
+
+static const char *line_of(enum access_log_format f, const struct access_entry *e)
+{
+	return write_line(f, e, NULL);
 }
 
 static struct access_entry entry(const char *method, const char *path, const char *query)
@@ -124,16 +135,123 @@ START_TEST(test_off_writes_nothing)
 }
 END_TEST
 
+/* ---- from an exchange ---------------------------------------------------- */
+
+START_TEST(test_query_rebuilt)
+{
+	struct access_query q = {.len = 0};
+
+	q.buf[0] = '\0';
+	ck_assert(access_query_add(&q, "ids", "1,2"));
+	ck_assert(access_query_add(&q, "fail", NULL));
+	ck_assert(access_query_add(&q, "delay", ""));
+	ck_assert_str_eq(q.buf, "ids=1,2&fail&delay=");
+	ck_assert_uint_eq(q.len, strlen(q.buf));
+}
+END_TEST
+
+/* A query too long for the buffer: what fits is kept, then no more. */
+START_TEST(test_query_full)
+{
+	struct access_query q = {.len = 0};
+	char value[100];
+	int added = 0;
+
+	q.buf[0] = '\0';
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	while (access_query_add(&q, "k", value))
+		added++;
+	ck_assert_int_eq(added, 5); /* "k=" and 4 x "&k=", each with 99 bytes: 509 */
+	ck_assert_uint_eq(strlen(q.buf), sizeof(q.buf) - 1);
+	ck_assert_uint_eq(q.len, 5 * 102 - 1);
+	ck_assert_str_eq(q.buf + q.len, "&k"); /* as much as fit */
+}
+END_TEST
+
+static struct access_exchange exchange(const char *method)
+{
+	struct access_exchange x = {
+		.method = method,
+		.path = "/user/7",
+		.query = "",
+		.version = "HTTP/1.1",
+		.status = 200,
+		.body_len = 57,
+		.delay_us = 300000,
+		.started_ns = 1000000000,
+		.completed_ns = 1302000000,
+		.deadline_ns = 1300000000,
+		.timer_late_ns = 500000,
+	};
+
+	return x;
+}
+
+START_TEST(test_entry_of)
+{
+	struct access_exchange x = exchange("GET");
+	struct access_entry e;
+
+	access_entry_of(&x, &e);
+	ck_assert_str_eq(e.method, "GET");
+	ck_assert_str_eq(e.path, "/user/7");
+	ck_assert_uint_eq(e.status, 200);
+	ck_assert_uint_eq(e.bytes, 57);
+	ck_assert_uint_eq(e.delay_us, 300000);
+	ck_assert_uint_eq(e.duration_ns, 302000000);
+	ck_assert_ptr_null(e.fault);
+	ck_assert(!e.waited);
+	/* HEAD sends no body; a fault is named; completion before the
+	 * deadline is not late. */
+	x = exchange("HEAD");
+	x.fault = FAULT_TRUNCATE;
+	x.waited = true;
+	x.completed_ns = x.deadline_ns - 1;
+	access_entry_of(&x, &e);
+	ck_assert_uint_eq(e.bytes, 0);
+	ck_assert_str_eq(e.fault, "truncate");
+	ck_assert(e.waited);
+	ck_assert_uint_eq(e.late_ns, 0);
+	ck_assert_uint_eq(e.timer_late_ns, 500000);
+}
+END_TEST
+
+START_TEST(test_exchange_line)
+{
+	struct access_exchange x = exchange("GET");
+	const char *l;
+
+	x.fault = FAULT_HANG;
+	x.status = 0;
+	x.body_len = 0;
+	x.waited = true;
+	x.query = "delay=300";
+	l = write_line(ACCESS_LOG_COMMON, NULL, &x);
+	ck_assert_msg(strncmp(l, "- - - [", 7) == 0, "%s", l);
+	ck_assert_ptr_nonnull(strstr(l, "] \"GET /user/7?delay=300 HTTP/1.1\" 0 0 "
+				      "delay_ms=300.000 duration_ms=302.000 fault=hang "
+				      "late_ms=2.000 timer_late_ms=0.500\n"));
+	ck_assert_str_eq(write_line(ACCESS_LOG_OFF, NULL, &x), "");
+}
+END_TEST
+
 static Suite *access_suite(void)
 {
 	Suite *s = suite_create("access");
 	TCase *tc = tcase_create("lines");
+	TCase *ex = tcase_create("exchange");
 
 	tcase_add_test(tc, test_common_line);
 	tcase_add_test(tc, test_json_line_is_json);
 	tcase_add_test(tc, test_long_target_is_marked);
 	tcase_add_test(tc, test_off_writes_nothing);
 	suite_add_tcase(s, tc);
+	tcase_add_test(ex, test_query_rebuilt);
+	tcase_add_test(ex, test_query_full);
+	tcase_add_test(ex, test_entry_of);
+	tcase_add_test(ex, test_exchange_line);
+	suite_add_tcase(s, ex);
 	return s;
 }
 

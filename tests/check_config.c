@@ -434,18 +434,9 @@ END_TEST
 /* Does the file $srcdir/`rel` contain `text`? */
 static bool source_file_has(const char *rel, const char *text)
 {
-	const char *srcdir = getenv("srcdir");
 	static char buf[1 << 17];
-	char file[512];
-	size_t n;
-	FILE *f;
 
-	snprintf(file, sizeof(file), "%s/%s", srcdir != NULL ? srcdir : ".", rel);
-	f = fopen(file, "r");
-	ck_assert_msg(f != NULL, "cannot open %s", file);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
+	testutil_read_source(rel, buf, sizeof(buf));
 	return strstr(buf, text) != NULL;
 }
 

@@ -36,6 +36,22 @@ void testutil_write_temp(char *path, const char *text)
 	fclose(f);
 }
 
+void testutil_read_source(const char *rel, char *buf, size_t len)
+{
+	const char *srcdir = getenv("srcdir");
+	char file[512];
+	size_t n;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/%s", srcdir != NULL ? srcdir : ".", rel);
+	f = fopen(file, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", file);
+	n = fread(buf, 1, len - 1, f);
+	ck_assert_msg(n < len - 1 || fgetc(f) == EOF, "%s: more than %zu bytes", file, len - 1);
+	buf[n] = '\0';
+	fclose(f);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

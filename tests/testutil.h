@@ -15,6 +15,11 @@ int testutil_run(Suite *s);
  * bytes).  Asserts (Check) that it worked. */
 void testutil_write_temp(char *path, const char *text);
 
+/* Read the source tree's file `rel` ("man/userd.8", under $srcdir, or
+ * "." without it) into buf (len bytes), NUL-ended.  Asserts (Check) that
+ * it could be read and fits. */
+void testutil_read_source(const char *rel, char *buf, size_t len);
+
 /* The Kolmogorov-Smirnov distance between the sample x[0..n) (n > 0;
  * sorted here, in place) and the continuous uniform distribution on
  * [a, b] (a < b), whose CDF is F(x) = (x - a) / (b - a): the largest gap
