@@ -941,9 +941,13 @@ enum config_value_kind config_option_kind(size_t i)
 		return CONFIG_VALUE_NUMBER;
 	case OPT_SWITCH:
 		return CONFIG_VALUE_BOOL;
-	default:
+	case OPT_TEXT:
+	case OPT_PARSED:
+	case OPT_ACTION:
 		return CONFIG_VALUE_STRING;
 	}
+	assert(0);
+	return CONFIG_VALUE_STRING;
 }
 
 bool config_set(struct config *cfg, const char *name, const char *text, char *err,

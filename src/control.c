@@ -20,7 +20,7 @@ json_t *control_config_json(const struct run_settings *run)
 	for (size_t i = 0; o != NULL && i < config_option_count(); i++) {
 		char value[CONFIG_VALUE_MAX];
 		const char *name = config_option_name(i);
-		json_t *v;
+		json_t *v = NULL;
 
 		if (!config_option_reloadable(i) || strcmp(name, "rule") == 0 ||
 		    !config_option_value(&cfg, i, value, sizeof(value)))
@@ -34,7 +34,7 @@ json_t *control_config_json(const struct run_settings *run)
 		case CONFIG_VALUE_BOOL:
 			v = json_boolean(strcmp(value, "yes") == 0);
 			break;
-		default:
+		case CONFIG_VALUE_STRING:
 			v = json_string(value);
 			break;
 		}

@@ -68,8 +68,10 @@ MHD_Result_t exchange_on_request(void *cls, struct MHD_Connection *c,
 				 const char *version, const char *upload_data,
 				 size_t *upload_data_size, void **req_cls);
 
-/* libmicrohttpd's request-completed callback: counts, logs and frees,
- * whatever happened to the client (cls: the struct exchanges). */
+/* libmicrohttpd's request-completed callback, whatever happened to the
+ * client (cls: the struct exchanges): counts and logs a request that was
+ * answered or faulted, counts a client that left while its request
+ * waited as a disconnect only, and frees the exchange's state. */
 void exchange_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			   enum MHD_RequestTerminationCode toe);
 

@@ -5,7 +5,7 @@
  * are, what each does, the argument each takes and its bounds: one row
  * per kind in the table in fault.c.  An answer fault (status:CODE) is
  * answered by routes.c; the transport faults (reset, close, hang, drip,
- * truncate) happen to the connection: transport.c plans each, http.c
+ * truncate) happen to the connection: transport.c plans each, exchange.c
  * carries it out.
  *
  * Pure: no I/O, no HTTP library.
