@@ -186,27 +186,6 @@ START_TEST(test_range_holds_the_bulk)
 }
 END_TEST
 
-/* The Kolmogorov-Smirnov distance between the n draws x (sorted here)
- * and m's CDF: the largest gap between the draws' step function and the
- * CDF, just below and at each value drawn.  A draw is the model's value
- * in whole microseconds, rounded down, so P(draw <= v) = P(X < v + 1). */
-static double ks_distance(const struct delay_model *m, uint64_t *x, size_t n)
-{
-	double d = 0;
-	size_t j;
-
-	qsort(x, n, sizeof(*x), cmp_u64);
-	for (size_t i = 0; i < n; i = j) {
-		double v = (double)x[i];
-
-		for (j = i; j < n && x[j] == x[i]; j++)
-			;
-		d = fmax(d, fabs(delay_cdf(m, v, false) - (double)i / (double)n));
-		d = fmax(d, fabs(delay_cdf(m, v + 1, false) - (double)j / (double)n));
-	}
-	return d;
-}
-
 /* Draws follow the model's own CDF: the KS distance of 5,000 seeded draws
  * is below 1.628 / sqrt(5000) = 0.0230, the critical value at the 1 %
  * level (c = sqrt(-ln(0.01 / 2) / 2) = 1.628, the asymptotic Kolmogorov
@@ -226,7 +205,7 @@ START_TEST(test_draws_follow_the_cdf)
 	rng_seed(&r, 100 + (uint64_t)_i);
 	for (int i = 0; i < N; i++)
 		x[i] = delay_draw_us(&m, &r);
-	d = ks_distance(&m, x, N);
+	d = testutil_ks_model(&m, x, N);
 	ck_assert_msg(d < 1.628 / sqrt(N), "%s: KS distance %.4f", name, d);
 	free(x);
 }
