@@ -397,6 +397,7 @@ static const struct opt options[] = {
 
 /* Every value but an address, a file name or the rules fits. */
 _Static_assert(CONFIG_VALUE_MAX > FAULT_MIX_TEXT_MAX, "a mix of faults fits");
+_Static_assert(CONFIG_VALUE_MAX >= DELAY_TEXT_MAX, "every delay model fits");
 
 /* OPT_UINT values are `unsigned`, the delay model's fields uint32_t. */
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
@@ -449,6 +450,7 @@ void config_free(struct config *cfg)
 	free(cfg->admin_tls_cert);
 	free(cfg->admin_tls_key);
 	rules_unref(cfg->rules);
+	delay_model_unref(&cfg->run.delay);
 	cfg->config_path = NULL;
 	cfg->check_url = NULL;
 	cfg->bind = NULL;

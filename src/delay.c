@@ -41,16 +41,19 @@
 #include "decimal.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- what every model uses ---------------------------------------------- */
 
 /* The message for a spec of no known model, or with the wrong arguments. */
 static const char usage[] =
-	"expected fixed:MS, uniform:MIN:MAX, lognormal:MEDIAN:P99 or "
-	"exponential:MEAN "
+	"expected fixed:MS, uniform:MIN:MAX, lognormal:MEDIAN:P99, "
+	"exponential:MEAN or quantiles:P=MS,P=MS,... "
 	"(milliseconds, at most 3600000)";
 
 /* Write `usage` into err and return false: a parse that does not fit. */
@@ -140,6 +143,7 @@ static double probit(double p)
 
 void delay_set_uniform(struct delay_model *m, uint32_t min_ms, uint32_t max_ms)
 {
+	delay_model_unref(m);
 	m->kind = DELAY_UNIFORM;
 	m->min_ms = min_ms;
 	m->max_ms = max_ms;
@@ -372,6 +376,279 @@ static double exponential_quantile(const struct delay_model *m, double p)
 	return -mean * log1p(-p);
 }
 
+/* ---- counted data, for the kinds whose data has no fixed size ------------ */
+
+/* One point of a quantiles: model: P(draw <= us) = p. */
+struct quantile_point {
+	uint64_t pct_e6; /* the percentile as given, in millionths of a percent */
+	uint64_t us;     /* the delay as given, in whole microseconds */
+	double z;        /* probit(p): the normal score */
+	double lq;       /* ln(us) */
+};
+
+struct delay_data {
+	atomic_uint refs;
+	size_t n;                        /* points */
+	struct quantile_point pt[DELAY_POINTS_MAX];
+};
+
+/* New data with one reference, or NULL when out of memory. */
+static struct delay_data *data_new(void)
+{
+	struct delay_data *d = calloc(1, sizeof(*d));
+
+	if (d != NULL)
+		atomic_init(&d->refs, 1);
+	return d;
+}
+
+void delay_model_ref(const struct delay_model *m)
+{
+	if (m->data != NULL)
+		atomic_fetch_add_explicit(&m->data->refs, 1, memory_order_relaxed);
+}
+
+void delay_model_unref(struct delay_model *m)
+{
+	struct delay_data *d = m->data;
+
+	m->data = NULL;
+	if (d != NULL && atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) == 1)
+		free(d);
+}
+
+/* A number of `len` bytes at s with at most `decimals` digits after an
+ * optional point, times 10^decimals, into *out; at most `max` (scaled). */
+static bool parse_fixed(const char *s, size_t len, int decimals, uint64_t max,
+			uint64_t *out)
+{
+	const char *dot = memchr(s, '.', len);
+	size_t whole = dot != NULL ? (size_t)(dot - s) : len;
+	size_t frac = dot != NULL ? len - whole - 1 : 0;
+	uint64_t v, f = 0;
+
+	if (whole == 0 || (dot != NULL && frac == 0) || frac > (size_t)decimals ||
+	    decimal_parse(s, whole, max, &v) != DECIMAL_OK)
+		return false;
+	if (frac > 0 && decimal_parse(dot + 1, frac, UINT64_MAX, &f) != DECIMAL_OK)
+		return false;
+	for (size_t i = frac; i < (size_t)decimals; i++)
+		f *= 10;
+	for (int i = 0; i < decimals; i++) {
+		if (v > max / 10)
+			return false;
+		v *= 10;
+	}
+	if (v + f > max)
+		return false;
+	*out = v + f;
+	return true;
+}
+
+/* Write v / 10^decimals without trailing zeros ("99.9", "80"). */
+static void format_fixed(char *buf, size_t len, uint64_t v, int decimals)
+{
+	uint64_t scale = 1;
+	char frac[24];
+	int n;
+
+	for (int i = 0; i < decimals; i++)
+		scale *= 10;
+	if (v % scale == 0) {
+		snprintf(buf, len, "%" PRIu64, v / scale);
+		return;
+	}
+	n = snprintf(frac, sizeof(frac), "%0*" PRIu64, decimals, v % scale);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	snprintf(buf, len, "%" PRIu64 ".%s", v / scale, frac);
+}
+
+/* ---- quantiles:P=MS,P=MS,... --------------------------------------------- */
+
+/* The quantile function through the given points: ln(delay) is linear in
+ * the normal score z = probit(p) between two neighbouring points (each
+ * segment a piece of a lognormal), and beyond the first and the last
+ * point it goes on along the line of the nearest segment: lognormal
+ * tails, down towards 0 and up without bound (the cap, --max-delay,
+ * ends it).  Two points are a lognormal: quantiles:50=80,99=300 is
+ * lognormal:80:300.  Equal delays at neighbouring points make a step:
+ * every draw between their percentiles is that delay (and a flat end
+ * segment a flat tail).  The percentiles come from 0 < P < 100 with up
+ * to 6 decimals, strictly increasing; the delays from 0.001 ms (3
+ * decimals) to DELAY_LIMIT_MS, never decreasing. */
+static bool quantiles_parse(const char *args, struct delay_model *m, char *err,
+			    size_t errlen)
+{
+	struct delay_data *d;
+	const char *s = args;
+	size_t n = 0;
+
+	d = data_new();
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		const char *eq = memchr(s, '=', len);
+		struct quantile_point *q = &d->pt[n];
+
+		if (n == DELAY_POINTS_MAX) {
+			snprintf(err, errlen, "at most %d points", DELAY_POINTS_MAX);
+			goto fail;
+		}
+		if (eq == NULL ||
+		    !parse_fixed(s, (size_t)(eq - s), 6, 100000000u - 1, &q->pct_e6) ||
+		    q->pct_e6 == 0 ||
+		    !parse_fixed(eq + 1, len - (size_t)(eq + 1 - s), 3,
+				 (uint64_t)DELAY_LIMIT_MS * 1000u, &q->us) || q->us == 0) {
+			snprintf(err, errlen, "'%.*s': expected P=MS, 0 < P < 100 (a "
+				 "percentile) and 0 < MS <= %u, at most 6 and 3 decimals",
+				 (int)(len < 40 ? len : 40), s, DELAY_LIMIT_MS);
+			goto fail;
+		}
+		if (n > 0 && q->pct_e6 <= q[-1].pct_e6) {
+			snprintf(err, errlen, "the percentiles must increase");
+			goto fail;
+		}
+		if (n > 0 && q->us < q[-1].us) {
+			snprintf(err, errlen, "the delays must not decrease");
+			goto fail;
+		}
+		q->z = probit((double)q->pct_e6 / 1e8);
+		q->lq = log((double)q->us);
+		n++;
+		if (s[len] == '\0')
+			break;
+		s += len + 1;
+	}
+	if (n < 2) {
+		snprintf(err, errlen, "need at least 2 points P=MS");
+		goto fail;
+	}
+	d->n = n;
+	m->data = d;
+	return true;
+fail:
+	free(d);
+	return false;
+}
+
+static void quantiles_describe(const struct delay_model *m, char *buf, size_t len)
+{
+	const struct delay_data *d = m->data;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->n && used < len; i++) {
+		char p[48], ms[48];
+		int k;
+
+		format_fixed(p, sizeof(p), d->pt[i].pct_e6, 6);
+		format_fixed(ms, sizeof(ms), d->pt[i].us, 3);
+		k = snprintf(buf + used, len - used, "%s%s=%s", i > 0 ? "," : "", p, ms);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+}
+
+static bool quantiles_equal(const struct delay_model *a, const struct delay_model *b)
+{
+	const struct delay_data *x = a->data, *y = b->data;
+
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (x->pt[i].pct_e6 != y->pt[i].pct_e6 || x->pt[i].us != y->pt[i].us)
+			return false;
+	return true;
+}
+
+/* The delay at normal score z: on the segment of the points around z
+ * (the first or last segment beyond them), exactly a point's delay at
+ * its own score. */
+static double quantiles_at(const struct delay_data *d, double z)
+{
+	const struct quantile_point *pt = d->pt;
+	size_t lo = 0, hi = d->n - 1;
+
+	while (hi - lo > 1) { /* pt[lo].z <= z < pt[hi].z, or beyond the ends */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pt[mid].z <= z)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (z == pt[lo].z || pt[lo].us == pt[hi].us) /* a point, or a step */
+		return (double)pt[lo].us;
+	if (z == pt[hi].z)
+		return (double)pt[hi].us;
+	return exp(pt[lo].lq + (z - pt[lo].z) * (pt[hi].lq - pt[lo].lq) /
+			       (pt[hi].z - pt[lo].z));
+}
+
+/* A normal score, mapped: no table, no allocation. */
+static double quantiles_draw(const struct delay_model *m, struct rng *r)
+{
+	return quantiles_at(m->data, normal(r));
+}
+
+static double quantiles_quantile(const struct delay_model *m, double p)
+{
+	const struct delay_data *d = m->data;
+	const struct quantile_point *pt = d->pt;
+
+	if (p <= 0)
+		return pt[1].us > pt[0].us ? 0 : (double)pt[0].us;
+	if (p >= 1)
+		return pt[d->n - 1].us > pt[d->n - 2].us ? (double)INFINITY
+							: (double)pt[d->n - 1].us;
+	return quantiles_at(d, probit(p));
+}
+
+/* From 0 to 1.5 x the 99th percentile, as lognormal. */
+static void quantiles_range(const struct delay_model *m, double *lo, double *hi)
+{
+	*lo = 0;
+	*hi = 1.5 * quantiles_quantile(m, 0.99);
+}
+
+/* The normal score z with P(draw < x) = phi(z) (P(draw <= x) when
+ * `inclusive`): the inverse of quantiles_at on the segment holding x,
+ * a point's own score at its delay, -inf or +inf beyond a flat tail. */
+static double quantiles_score(const struct delay_data *d, double x, bool inclusive)
+{
+	const struct quantile_point *pt = d->pt;
+	size_t n = d->n, i = 0;
+
+	if (inclusive ? x < (double)pt[0].us : x <= (double)pt[0].us) {
+		if (pt[1].us == pt[0].us)
+			return -INFINITY;
+	} else if (inclusive ? x >= (double)pt[n - 1].us : x > (double)pt[n - 1].us) {
+		if (pt[n - 1].us == pt[n - 2].us)
+			return INFINITY;
+		i = n - 2;
+	} else {
+		while (i + 2 < n && (inclusive ? (double)pt[i + 1].us <= x
+					       : (double)pt[i + 1].us < x))
+			i++;
+	}
+	if (x == (double)pt[i].us)
+		return pt[i].z;
+	if (x == (double)pt[i + 1].us)
+		return pt[i + 1].z;
+	return pt[i].z + (log(x) - pt[i].lq) * (pt[i + 1].z - pt[i].z) /
+				 (pt[i + 1].lq - pt[i].lq);
+}
+
+static double quantiles_cdf(const struct delay_model *m, double x, bool inclusive)
+{
+	return x <= 0 ? 0 : phi(quantiles_score(m->data, x, inclusive));
+}
+
 /* ---- the table -------------------------------------------------------------- */
 
 /* A row: the model `name` and its seven functions, name_parse() to
@@ -387,6 +664,8 @@ static const struct delay_type types[] = {
 	ROW(DELAY_FIXED, fixed, "fixed:MS", "fixed:300"),
 	ROW(DELAY_LOGNORMAL, lognormal, "lognormal:MEDIAN:P99", "lognormal:80:300"),
 	ROW(DELAY_EXPONENTIAL, exponential, "exponential:MEAN", "exponential:100"),
+	ROW(DELAY_QUANTILES, quantiles, "quantiles:P=MS,P=MS,...",
+	    "quantiles:50=80,90=200,99=900,99.9=3000"),
 };
 
 _Static_assert(sizeof(types) / sizeof(types[0]) == DELAY_KINDS,
@@ -428,7 +707,9 @@ bool delay_model_parse(const char *text, struct delay_model *m, char *err,
 		expected(msg, sizeof(msg));
 	} else {
 		next.kind = (enum delay_kind)(t - types);
+		next.data = NULL; /* the row's parse makes its own */
 		if (t->parse(colon + 1, &next, msg, sizeof(msg))) {
+			delay_model_unref(m);
 			*m = next;
 			return true;
 		}

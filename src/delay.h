@@ -23,6 +23,7 @@ enum delay_kind {
 	DELAY_FIXED,       /* always min_ms */
 	DELAY_LOGNORMAL,   /* long tail: median_ms and p99_ms */
 	DELAY_EXPONENTIAL, /* memoryless: mean_ms */
+	DELAY_QUANTILES,   /* given percentiles: data */
 	DELAY_KINDS        /* how many kinds there are; not a kind */
 };
 
@@ -30,9 +31,11 @@ enum delay_kind {
  *
  * Each parameter belongs to one kind's code in delay.c; a model of
  * another kind leaves it as it was, so --delay-min/--delay-max (which
- * edit the uniform bounds) start from the bounds last set.  A plain
- * value without pointers: settings snapshots and rule effects copy it
- * whole (see delay.c for a kind whose data has no fixed size). */
+ * edit the uniform bounds) start from the bounds last set.  A value
+ * copied whole into settings snapshots and rule effects; a kind whose
+ * data has no fixed size keeps it in `data`, immutable and counted: a
+ * copy that outlives its source takes a reference (delay_model_ref) and
+ * drops it (delay_model_unref); see delay.c for the list. */
 struct delay_model {
 	enum delay_kind kind;
 	uint32_t min_ms;    /* uniform lower bound; fixed: the delay */
@@ -43,7 +46,17 @@ struct delay_model {
 	uint32_t clamp_ms;
 	double mu;          /* lognormal, derived: ln(median in us) */
 	double sigma;       /* lognormal, derived from the p99 */
+	struct delay_data *data; /* quantiles; NULL for the other kinds */
 };
+
+/* What a kind with data keeps there; opaque (delay.c). */
+struct delay_data;
+
+/* Room for any model's text (delay_model_describe), NUL included. */
+#define DELAY_TEXT_MAX 384
+
+/* Most points a quantiles: model has. */
+#define DELAY_POINTS_MAX 16
 
 /* Largest delay a model may be configured with, in ms (one hour). */
 #define DELAY_LIMIT_MS 3600000u
@@ -87,19 +100,30 @@ struct delay_type {
 /* The row of kind k (k < DELAY_KINDS), never NULL. */
 const struct delay_type *delay_type_of(enum delay_kind k);
 
-/* Make *m uniform in [min_ms, max_ms] (min <= max), keeping its cap. */
+/* Make *m uniform in [min_ms, max_ms] (min <= max), keeping its cap and
+ * dropping its reference to data. */
 void delay_set_uniform(struct delay_model *m, uint32_t min_ms, uint32_t max_ms);
 
-/* Parse a model: "fixed:MS", "uniform:MIN:MAX", "lognormal:MEDIAN:P99" or
- * "exponential:MEAN" (milliseconds, each at most DELAY_LIMIT_MS; MIN <= MAX;
- * 0 < MEDIAN <= P99).
- * Returns true with *m updated (its cap kept), or false with a message in
- * err ("'TEXT': ...") and *m untouched. */
+/* Parse a model: "fixed:MS", "uniform:MIN:MAX", "lognormal:MEDIAN:P99",
+ * "exponential:MEAN" or "quantiles:P=MS,P=MS,..." (milliseconds, each at
+ * most DELAY_LIMIT_MS; MIN <= MAX; 0 < MEDIAN <= P99).
+ * Returns true with *m updated (its cap kept; the reference to data it
+ * held dropped, and one to its new data, if any, for the caller), or
+ * false with a message in err ("'TEXT': ...") and *m untouched. */
 bool delay_model_parse(const char *text, struct delay_model *m, char *err,
 		       size_t errlen);
 
+/* Take a reference to m's data for a copy of *m (nothing when it has
+ * none).  Lock-free: any thread, any time the source is alive. */
+void delay_model_ref(const struct delay_model *m);
+
+/* Drop the reference *m holds (the last frees the data) and set
+ * m->data to NULL; nothing when it has none. */
+void delay_model_unref(struct delay_model *m);
+
 /* Describe *m the way delay_model_parse reads it, e.g. "uniform:500:2000"
- * (cut to fit len, NUL-terminated when len > 0).  The cap is not part of
+ * (cut to fit len, NUL-terminated when len > 0; DELAY_TEXT_MAX always
+ * fits).  The cap is not part of
  * it. */
 void delay_model_describe(const struct delay_model *m, char *buf, size_t len);
 

@@ -60,6 +60,9 @@ static const char *const shapes[] = {
 	"uniform:0:0", "uniform:0:20", "uniform:7:7", "fixed:0", "fixed:3600000",
 	"lognormal:1:1", "lognormal:200:5000", "lognormal:1:3600000",
 	"exponential:0", "exponential:1", "exponential:3600000",
+	"quantiles:50=80,99=300", "quantiles:10=5,50=100,90=100,99=1000",
+	"quantiles:1=10,50=10,99=500", "quantiles:50=20,99=20",
+	"quantiles:0.000001=0.001,50=2,99.999999=3600000",
 };
 
 enum { SHAPES = sizeof(shapes) / sizeof(shapes[0]), CASES = 2 * DELAY_KINDS + SHAPES };
@@ -108,19 +111,22 @@ START_TEST(test_every_kind_has_a_whole_row)
 	ck_assert_msg(strstr(err, t->syntax) != NULL, "the usage '%s' lacks %s", err, t->syntax);
 	for (int k = 0; k < _i; k++)
 		ck_assert_str_ne(delay_type_of((enum delay_kind)k)->name, t->name);
+	delay_model_unref(&m);
 }
 END_TEST
 
 /* parse(describe(m)) == m. */
 START_TEST(test_describe_parses_back)
 {
-	char name[96], text[64], err[160];
+	char name[128], text[DELAY_TEXT_MAX], err[160];
 	struct delay_model m = case_model(_i, name, sizeof(name));
 	struct delay_model back = {.clamp_ms = m.clamp_ms};
 
 	delay_model_describe(&m, text, sizeof(text));
 	ck_assert_msg(delay_model_parse(text, &back, err, sizeof(err)), "%s: %s", name, err);
 	ck_assert_msg(delay_model_equal(&back, &m), "%s came back other", name);
+	delay_model_unref(&back);
+	delay_model_unref(&m);
 }
 END_TEST
 
@@ -131,7 +137,7 @@ static const double probs[] = {0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 
  * strictly between 0 and 1, quantile(cdf(x)) = x. */
 START_TEST(test_quantile_inverts_the_cdf)
 {
-	char name[96];
+	char name[128];
 	struct delay_model m = case_model(_i, name, sizeof(name));
 	double cap = (double)m.clamp_ms * 1000.0, prev = 0;
 	uint64_t lo, hi;
@@ -160,6 +166,7 @@ START_TEST(test_quantile_inverts_the_cdf)
 		ck_assert_msg(fabs(q - x) <= 1e-6 * x + 1e-3, "%s: quantile(cdf(%.3f)) = %.3f",
 			      name, x, q);
 	}
+	delay_model_unref(&m);
 }
 END_TEST
 
@@ -170,7 +177,7 @@ END_TEST
  * that the chart's "above" says so. */
 START_TEST(test_range_holds_the_bulk)
 {
-	char name[96];
+	char name[128];
 	struct delay_model m = case_model(_i, name, sizeof(name));
 	uint64_t lo, hi;
 
@@ -183,6 +190,7 @@ START_TEST(test_range_holds_the_bulk)
 		      delay_quantile(&m, 0.001), delay_quantile(&m, 0.99));
 	ck_assert_double_ge(delay_cdf(&m, (double)hi, true) - delay_cdf(&m, (double)lo, false),
 			    0.99 - 1e-9);
+	delay_model_unref(&m);
 }
 END_TEST
 
@@ -195,7 +203,7 @@ END_TEST
 START_TEST(test_draws_follow_the_cdf)
 {
 	enum { N = 5000 };
-	char name[96];
+	char name[128];
 	struct delay_model m = case_model(_i, name, sizeof(name));
 	uint64_t *x = malloc(N * sizeof(*x));
 	struct rng r;
@@ -208,10 +216,125 @@ START_TEST(test_draws_follow_the_cdf)
 	d = testutil_ks_model(&m, x, N);
 	ck_assert_msg(d < 1.628 / sqrt(N), "%s: KS distance %.4f", name, d);
 	free(x);
+	delay_model_unref(&m);
 }
 END_TEST
 
 /* ---- each model: what its parameters promise -------------------------- */
+
+/* quantiles: returns its points exactly (the quantile at each P is its
+ * MS to the microsecond, and the CDF there is P), and 200,000 draws put
+ * each point's empirical quantile within sampling error of it: the draw
+ * of rank n P sits between the draws of ranks n P -/+ 5 sqrt(n P (1 - P))
+ * (five standard deviations of the count below a point). */
+START_TEST(test_quantiles_returns_its_points)
+{
+	static const struct {
+		double p;
+		double us;
+	} pts[] = {{0.5, 80000}, {0.9, 200000}, {0.99, 900000}, {0.999, 3000000}};
+	struct delay_model m = model("quantiles:50=80,90=200,99=900,99.9=3000", 3600000);
+	double mean;
+	uint64_t *d = draw_sorted(&m, 21, &mean);
+
+	for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
+		double p = pts[i].p, sd = sqrt(DRAWS * p * (1 - p));
+		size_t lo = (size_t)(DRAWS * p - 5 * sd), hi = (size_t)(DRAWS * p + 5 * sd);
+
+		ck_assert_double_eq(delay_quantile(&m, p), pts[i].us);
+		ck_assert_double_eq_tol(delay_cdf(&m, pts[i].us, true), p, 1e-12);
+		ck_assert_double_eq_tol(delay_cdf(&m, pts[i].us, false), p, 1e-12);
+		ck_assert_msg((double)d[lo] <= pts[i].us && pts[i].us <= (double)d[hi],
+			      "P%g: draws of ranks %zu..%zu are %" PRIu64 "..%" PRIu64 " us",
+			      p * 100, lo, hi, d[lo], d[hi]);
+	}
+	free(d);
+	delay_model_unref(&m);
+}
+END_TEST
+
+/* Between its points ln(delay) is linear in the normal score, so two
+ * points are a lognormal: quantiles:50=80,99=300 is lognormal:80:300, and
+ * its tails go on the same way (down to 0, up to the cap). */
+START_TEST(test_quantiles_two_points_are_lognormal)
+{
+	struct delay_model q = model("quantiles:50=80,99=300", 60000);
+	struct delay_model l = model("lognormal:80:300", 60000);
+
+	for (double x = 1000; x < 2000000; x *= 1.3)
+		ck_assert_msg(fabs(delay_cdf(&q, x, true) - delay_cdf(&l, x, true)) < 1e-9,
+			      "cdf(%g): %.12f vs %.12f", x, delay_cdf(&q, x, true),
+			      delay_cdf(&l, x, true));
+	for (size_t k = 1; k + 1 < sizeof(probs) / sizeof(probs[0]); k++)
+		ck_assert_double_eq_tol(delay_quantile(&q, probs[k]) / delay_quantile(&l, probs[k]),
+					1.0, 1e-9);
+	ck_assert_double_eq(delay_quantile(&q, 0), 0);
+	ck_assert_double_eq(delay_quantile(&q, 1), 60000000.0);
+	delay_model_unref(&q);
+	delay_model_unref(&l);
+}
+END_TEST
+
+/* Equal delays at neighbouring points are a step: quantiles:10=5,50=100,
+ * 90=100,99=1000 draws exactly 100 ms 40 % of the time; a flat first
+ * segment is a flat lower tail (nothing below 10 ms in
+ * quantiles:1=10,50=10,99=500: half the draws are 10 ms). */
+START_TEST(test_quantiles_steps_and_flat_tails)
+{
+	struct delay_model m = model("quantiles:10=5,50=100,90=100,99=1000", 60000);
+	struct delay_model f = model("quantiles:1=10,50=10,99=500", 60000);
+	struct rng r;
+	int at = 0, below = 0;
+
+	ck_assert_double_eq_tol(delay_cdf(&m, 100000, true) - delay_cdf(&m, 100000, false),
+				0.4, 1e-12);
+	ck_assert_double_eq(delay_cdf(&f, 10000, false), 0);
+	ck_assert_double_eq_tol(delay_cdf(&f, 10000, true), 0.5, 1e-12);
+	ck_assert_double_eq(delay_quantile(&f, 0), 10000);
+	rng_seed(&r, 5);
+	for (int i = 0; i < 10000; i++) { /* 4000 expected, sd 49 */
+		at += delay_draw_us(&m, &r) == 100000;
+		below += delay_draw_us(&f, &r) < 10000;
+	}
+	ck_assert_int_gt(at, 3750);
+	ck_assert_int_lt(at, 4250);
+	ck_assert_int_eq(below, 0);
+	delay_model_unref(&m);
+	delay_model_unref(&f);
+}
+END_TEST
+
+/* The data is counted: a copy that took a reference outlives the model
+ * it came from; parsing over a model drops its old data, --delay-min
+ * (delay_set_uniform) too.  Under ASan a missed reference is a
+ * use-after-free or a leak. */
+START_TEST(test_quantiles_data_is_counted)
+{
+	struct delay_model a = model("quantiles:50=80,99=300", 60000), b = a, c;
+	char err[160], text[DELAY_TEXT_MAX];
+	struct rng r;
+
+	delay_model_ref(&b);
+	delay_model_unref(&a);
+	ck_assert_ptr_null(a.data);
+	rng_seed(&r, 1);
+	ck_assert_uint_gt(delay_draw_us(&b, &r), 0);
+	delay_model_describe(&b, text, sizeof(text));
+	ck_assert_str_eq(text, "quantiles:50=80,99=300");
+	c = b;
+	delay_model_ref(&c);
+	ck_assert(delay_model_parse("quantiles:50=1,99=2", &c, err, sizeof(err)));
+	ck_assert(delay_model_equal(&b, &b));
+	ck_assert(!delay_model_equal(&b, &c));
+	ck_assert(!delay_model_parse("quantiles:50=1", &c, err, sizeof(err)));
+	ck_assert_str_eq(err, "'quantiles:50=1': need at least 2 points P=MS");
+	ck_assert(delay_model_parse("fixed:5", &c, err, sizeof(err)));
+	ck_assert_ptr_null(c.data);
+	delay_set_uniform(&b, 1, 2);
+	ck_assert_ptr_null(b.data);
+	delay_model_unref(&b); /* none left: a no-op */
+}
+END_TEST
 
 /* exponential:MEAN has that mean, its median at MEAN ln 2 and its 99th
  * percentile at MEAN ln 100.  Over 200,000 draws the mean's standard error
@@ -349,16 +472,19 @@ END_TEST
 static const char *const good_models[] = {
 	"fixed:0", "fixed:3600000", "uniform:0:0", "uniform:500:2000",
 	"lognormal:1:1", "lognormal:200:5000", "exponential:0", "exponential:100",
+	"quantiles:50=80,90=200,99=900,99.9=3000", "quantiles:0.5=0.25,99.99=3600000",
+	"quantiles:10=5,50=100,90=100,99=1000",
 };
 
 START_TEST(test_parse_and_describe_round_trip)
 {
 	struct delay_model m = model(good_models[_i], 60000);
-	char text[64];
+	char text[DELAY_TEXT_MAX];
 
 	delay_model_describe(&m, text, sizeof(text));
 	ck_assert_str_eq(text, good_models[_i]);
 	ck_assert_uint_eq(m.clamp_ms, 60000); /* the cap is kept */
+	delay_model_unref(&m);
 }
 END_TEST
 
@@ -370,6 +496,13 @@ static const char *const bad_models[] = {
 	":", ":1", "fixed:1:", "fixed: 1", "fixed:1 ", "fixed:+1", "uniform:1:",
 	"uniform:-1:2", "lognormal:", "lognormal:1:2:", "lognormal:1:3600001",
 	"exponential:", "exponential:-1", "exponential:1:2", "exponential:3600001",
+	"quantiles:", "quantiles:50=80", "quantiles:50=80,50=90", "quantiles:90=80,50=90",
+	"quantiles:50=90,90=80", "quantiles:0=1,50=2", "quantiles:100=1,50=2",
+	"quantiles:50=1,100=2", "quantiles:50=0,90=1", "quantiles:50=1.0001,90=2",
+	"quantiles:50.0000001=1,90=2", "quantiles:50=80,,90=100", "quantiles:50=80,90=3600001",
+	"quantiles:a=1,b=2", "quantiles:50=80,90=100,", "quantiles:50=80;90=100",
+	"quantiles:50=.5,90=1", "quantiles:50=5.,90=9", "quantiles:-1=1,50=2",
+	"quantiles:1=1,2=2,3=3,4=4,5=5,6=6,7=7,8=8,9=9,10=10,11=11,12=12,13=13,14=14,15=15,16=16,17=17",
 	"fixed:1\n", "uniform", "fixedx:1",
 };
 
@@ -606,6 +739,10 @@ static Suite *delay_suite(void)
 	tcase_add_test(models, test_fixed_and_zero);
 	tcase_add_test(models, test_lognormal_median_p99_mean);
 	tcase_add_test(models, test_exponential_mean_median_p99);
+	tcase_add_test(models, test_quantiles_returns_its_points);
+	tcase_add_test(models, test_quantiles_two_points_are_lognormal);
+	tcase_add_test(models, test_quantiles_steps_and_flat_tails);
+	tcase_add_test(models, test_quantiles_data_is_counted);
 	tcase_add_test(models, test_cap_clamps_every_model);
 	tcase_add_test(models, test_seed_determinism);
 	tcase_add_test(models, test_equal_is_kind_parameters_and_cap);
