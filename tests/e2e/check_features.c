@@ -236,6 +236,7 @@ START_TEST(test_sample_follows_every_model)
 	ck_assert_uint_eq(n, SAMPLE_N);
 	dist = testutil_ks_model(&m, x, n);
 	ck_assert_msg(dist < 1.628 / sqrt(SAMPLE_N), "%s: KS distance %.5f", spec, dist);
+	delay_model_unref(&m);
 	free(x);
 	free(text);
 }
