@@ -272,7 +272,8 @@ static const struct opt options[] = {
 	{.name = "delay", .short_name = 'd', .metavar = "MODEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_delay, .show = show_delay,
 	 .help = "how delays are drawn, in milliseconds: fixed:MS, "
-		 "uniform:MIN:MAX, lognormal:MEDIAN:P99 or exponential:MEAN"},
+		 "uniform:MIN:MAX, lognormal:MEDIAN:P99, exponential:MEAN or "
+		 "quantiles:P=MS,... (e.g. quantiles:50=80,99=900,99.9=3000)"},
 	{.name = "delay-min", .metavar = "MS", .type = OPT_PARSED, .reloadable = true,
 	 .parse = parse_delay_min,
 	 .help = "the uniform model's lower bound", .default_text = ""},
