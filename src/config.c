@@ -272,8 +272,9 @@ static const struct opt options[] = {
 	{.name = "delay", .short_name = 'd', .metavar = "MODEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_delay, .show = show_delay,
 	 .help = "how delays are drawn, in milliseconds: fixed:MS, "
-		 "uniform:MIN:MAX, lognormal:MEDIAN:P99, exponential:MEAN or "
-		 "quantiles:P=MS,... (e.g. quantiles:50=80,99=900,99.9=3000)"},
+		 "uniform:MIN:MAX, lognormal:MEDIAN:P99, exponential:MEAN, "
+		 "quantiles:P=MS,... (e.g. quantiles:50=80,99=900,99.9=3000) or "
+		 "mix:W*MODEL,... (e.g. mix:0.95*lognormal:80:300,0.05*fixed:5000)"},
 	{.name = "delay-min", .metavar = "MS", .type = OPT_PARSED, .reloadable = true,
 	 .parse = parse_delay_min,
 	 .help = "the uniform model's lower bound", .default_text = ""},

@@ -53,7 +53,7 @@
 /* The message for a spec of no known model, or with the wrong arguments. */
 static const char usage[] =
 	"expected fixed:MS, uniform:MIN:MAX, lognormal:MEDIAN:P99, "
-	"exponential:MEAN or quantiles:P=MS,P=MS,... "
+	"exponential:MEAN, quantiles:P=MS,... or mix:W*MODEL,... "
 	"(milliseconds, at most 3600000)";
 
 /* Write `usage` into err and return false: a parse that does not fit. */
@@ -388,8 +388,13 @@ struct quantile_point {
 
 struct delay_data {
 	atomic_uint refs;
-	size_t n;                        /* points */
+	size_t n;                        /* quantiles: its points */
 	struct quantile_point pt[DELAY_POINTS_MAX];
+	size_t nparts;                   /* mix: its parts, each one reference */
+	struct delay_model part[DELAY_PARTS_MAX];
+	uint64_t weight_e6[DELAY_PARTS_MAX]; /* as given, in millionths */
+	double share[DELAY_PARTS_MAX];   /* weight / the sum of the weights */
+	double cum[DELAY_PARTS_MAX];     /* shares up to this part; the last 1 */
 };
 
 /* New data with one reference, or NULL when out of memory. */
@@ -413,8 +418,11 @@ void delay_model_unref(struct delay_model *m)
 	struct delay_data *d = m->data;
 
 	m->data = NULL;
-	if (d != NULL && atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) == 1)
-		free(d);
+	if (d == NULL || atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (size_t i = 0; i < d->nparts; i++)
+		delay_model_unref(&d->part[i]);
+	free(d);
 }
 
 /* A number of `len` bytes at s with at most `decimals` digits after an
@@ -649,6 +657,203 @@ static double quantiles_cdf(const struct delay_model *m, double x, bool inclusiv
 	return x <= 0 ? 0 : phi(quantiles_score(m->data, x, inclusive));
 }
 
+/* ---- mix:W*MODEL,W*MODEL,... ---------------------------------------------- */
+
+/* Where the part that starts at s ends: at the first comma followed by
+ * a weight and '*' ("0.05*"), or at the end.  A quantiles: part's own
+ * commas are followed by "P=", never by "W*". */
+static size_t part_len(const char *s)
+{
+	for (const char *c = strchr(s, ','); c != NULL; c = strchr(c + 1, ',')) {
+		size_t digits = strspn(c + 1, "0123456789.");
+
+		if (digits > 0 && c[1 + digits] == '*')
+			return (size_t)(c - s);
+	}
+	return strlen(s);
+}
+
+/* A weighted mixture: each request draws from one part, chosen with
+ * probability W / (the sum of the weights); weights are positive, up
+ * to 6 decimals.  Up to DELAY_PARTS_MAX parts, of any kind but mix; each
+ * part is uncapped (the mixture's cap, --max-delay, applies to the
+ * draw). */
+static bool mix_parse(const char *args, struct delay_model *m, char *err,
+		      size_t errlen)
+{
+	struct delay_data *d = data_new();
+	const char *s = args;
+	double sum = 0, cum = 0;
+	char text[DELAY_TEXT_MAX];
+
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	for (;;) {
+		size_t len = part_len(s);
+		const char *star = memchr(s, '*', len);
+		struct delay_model *part = &d->part[d->nparts];
+		char msg[160];
+
+		if (d->nparts == DELAY_PARTS_MAX) {
+			snprintf(err, errlen, "at most %d parts", DELAY_PARTS_MAX);
+			goto fail;
+		}
+		if (star == NULL || (size_t)(star - s) + 1 >= len ||
+		    !parse_fixed(s, (size_t)(star - s), 6, (uint64_t)1000000 * 1000000,
+				 &d->weight_e6[d->nparts]) ||
+		    d->weight_e6[d->nparts] == 0) {
+			snprintf(err, errlen, "'%.*s': expected W*MODEL with a weight W > 0",
+				 (int)(len < 40 ? len : 40), s);
+			goto fail;
+		}
+		if (len - (size_t)(star + 1 - s) >= sizeof(text)) {
+			snprintf(err, errlen, "a part is longer than %zu characters",
+				 sizeof(text) - 1);
+			goto fail;
+		}
+		memcpy(text, star + 1, len - (size_t)(star + 1 - s));
+		text[len - (size_t)(star + 1 - s)] = '\0';
+		if (strncmp(text, "mix:", 4) == 0) {
+			snprintf(err, errlen, "a mix cannot hold a mix");
+			goto fail;
+		}
+		part->clamp_ms = DELAY_LIMIT_MS;
+		if (!delay_model_parse(text, part, msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s", msg);
+			goto fail;
+		}
+		sum += (double)d->weight_e6[d->nparts];
+		d->nparts++;
+		if (s[len] == '\0')
+			break;
+		s += len + 1;
+	}
+	for (size_t i = 0; i < d->nparts; i++) {
+		d->share[i] = (double)d->weight_e6[i] / sum;
+		cum += d->share[i];
+		d->cum[i] = i + 1 < d->nparts ? cum : 1.0;
+	}
+	m->data = d;
+	delay_model_describe(m, text, sizeof(text));
+	if (strlen(text) + 1 >= sizeof(text)) {
+		m->data = NULL;
+		snprintf(err, errlen, "longer than %zu characters", sizeof(text) - 2);
+		goto fail;
+	}
+	return true;
+fail:
+	m->data = d;
+	delay_model_unref(m);
+	return false;
+}
+
+static void mix_describe(const struct delay_model *m, char *buf, size_t len)
+{
+	const struct delay_data *d = m->data;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->nparts && used < len; i++) {
+		char w[48];
+		int k;
+
+		format_fixed(w, sizeof(w), d->weight_e6[i], 6);
+		k = snprintf(buf + used, len - used, "%s%s*", i > 0 ? "," : "", w);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+		if (used < len) {
+			delay_model_describe(&d->part[i], buf + used, len - used);
+			used += strlen(buf + used);
+		}
+	}
+}
+
+static bool mix_equal(const struct delay_model *a, const struct delay_model *b)
+{
+	const struct delay_data *x = a->data, *y = b->data;
+
+	if (x->nparts != y->nparts)
+		return false;
+	for (size_t i = 0; i < x->nparts; i++)
+		if (x->weight_e6[i] != y->weight_e6[i] ||
+		    !delay_model_equal(&x->part[i], &y->part[i]))
+			return false;
+	return true;
+}
+
+/* One part, by its share, then a draw of it. */
+static double mix_draw(const struct delay_model *m, struct rng *r)
+{
+	const struct delay_data *d = m->data;
+	double u = rng_unit(r);
+	size_t i = 0;
+
+	while (i + 1 < d->nparts && u >= d->cum[i])
+		i++;
+	return delay_type_of(d->part[i].kind)->draw(&d->part[i], r);
+}
+
+/* The parts' windows together. */
+static void mix_range(const struct delay_model *m, double *lo, double *hi)
+{
+	const struct delay_data *d = m->data;
+
+	*lo = INFINITY;
+	*hi = 0;
+	for (size_t i = 0; i < d->nparts; i++) {
+		double a, b;
+
+		delay_type_of(d->part[i].kind)->range(&d->part[i], &a, &b);
+		*lo = fmin(*lo, a);
+		*hi = fmax(*hi, b);
+	}
+}
+
+/* The parts' CDFs, weighted by their shares. */
+static double mix_cdf(const struct delay_model *m, double x, bool inclusive)
+{
+	const struct delay_data *d = m->data;
+	double p = 0;
+
+	for (size_t i = 0; i < d->nparts; i++)
+		p += d->share[i] * delay_type_of(d->part[i].kind)->cdf(&d->part[i], x, inclusive);
+	return p > 1 ? 1 : p;
+}
+
+/* No closed form: the mixture's p-quantile lies between the smallest
+ * and the largest of the parts' (below the smallest, every part is under
+ * p), and bisection finds the smallest x with cdf(x) >= p to adjacent
+ * doubles, so it lands on a step of a fixed part exactly. */
+static double mix_quantile(const struct delay_model *m, double p)
+{
+	const struct delay_data *d = m->data;
+	double lo = INFINITY, hi = 0;
+
+	for (size_t i = 0; i < d->nparts; i++) {
+		double q = delay_type_of(d->part[i].kind)->quantile(&d->part[i], p);
+
+		lo = fmin(lo, q);
+		hi = fmax(hi, q);
+	}
+	if (p <= 0 || p >= 1 || mix_cdf(m, lo, true) >= p)
+		return p >= 1 ? hi : lo;
+	/* cdf(lo) < p <= cdf(hi) */
+	for (int k = 0; k < 2000 && nextafter(lo, INFINITY) < hi; k++) {
+		double mid = lo + (hi - lo) / 2;
+
+		if (mid <= lo || mid >= hi)
+			break;
+		if (mix_cdf(m, mid, true) >= p)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi;
+}
+
 /* ---- the table -------------------------------------------------------------- */
 
 /* A row: the model `name` and its seven functions, name_parse() to
@@ -664,8 +869,10 @@ static const struct delay_type types[] = {
 	ROW(DELAY_FIXED, fixed, "fixed:MS", "fixed:300"),
 	ROW(DELAY_LOGNORMAL, lognormal, "lognormal:MEDIAN:P99", "lognormal:80:300"),
 	ROW(DELAY_EXPONENTIAL, exponential, "exponential:MEAN", "exponential:100"),
-	ROW(DELAY_QUANTILES, quantiles, "quantiles:P=MS,P=MS,...",
+	ROW(DELAY_QUANTILES, quantiles, "quantiles:P=MS,...",
 	    "quantiles:50=80,90=200,99=900,99.9=3000"),
+	ROW(DELAY_MIX, mix, "mix:W*MODEL,...",
+	    "mix:0.95*lognormal:80:300,0.05*fixed:5000"),
 };
 
 _Static_assert(sizeof(types) / sizeof(types[0]) == DELAY_KINDS,

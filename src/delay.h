@@ -24,6 +24,7 @@ enum delay_kind {
 	DELAY_LOGNORMAL,   /* long tail: median_ms and p99_ms */
 	DELAY_EXPONENTIAL, /* memoryless: mean_ms */
 	DELAY_QUANTILES,   /* given percentiles: data */
+	DELAY_MIX,         /* weighted parts, each a model: data */
 	DELAY_KINDS        /* how many kinds there are; not a kind */
 };
 
@@ -46,7 +47,7 @@ struct delay_model {
 	uint32_t clamp_ms;
 	double mu;          /* lognormal, derived: ln(median in us) */
 	double sigma;       /* lognormal, derived from the p99 */
-	struct delay_data *data; /* quantiles; NULL for the other kinds */
+	struct delay_data *data; /* quantiles, mix; NULL for the other kinds */
 };
 
 /* What a kind with data keeps there; opaque (delay.c). */
@@ -55,8 +56,9 @@ struct delay_data;
 /* Room for any model's text (delay_model_describe), NUL included. */
 #define DELAY_TEXT_MAX 384
 
-/* Most points a quantiles: model has. */
+/* Most points a quantiles: model has, and parts a mix: has. */
 #define DELAY_POINTS_MAX 16
+#define DELAY_PARTS_MAX 8
 
 /* Largest delay a model may be configured with, in ms (one hour). */
 #define DELAY_LIMIT_MS 3600000u
@@ -105,8 +107,9 @@ const struct delay_type *delay_type_of(enum delay_kind k);
 void delay_set_uniform(struct delay_model *m, uint32_t min_ms, uint32_t max_ms);
 
 /* Parse a model: "fixed:MS", "uniform:MIN:MAX", "lognormal:MEDIAN:P99",
- * "exponential:MEAN" or "quantiles:P=MS,P=MS,..." (milliseconds, each at
- * most DELAY_LIMIT_MS; MIN <= MAX; 0 < MEDIAN <= P99).
+ * "exponential:MEAN", "quantiles:P=MS,P=MS,..." or "mix:W*MODEL,..."
+ * (milliseconds, each at most DELAY_LIMIT_MS; MIN <= MAX; 0 < MEDIAN <=
+ * P99).
  * Returns true with *m updated (its cap kept; the reference to data it
  * held dropped, and one to its new data, if any, for the caller), or
  * false with a message in err ("'TEXT': ...") and *m untouched. */

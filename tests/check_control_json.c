@@ -164,7 +164,7 @@ static void gen_delay(char *buf, size_t len)
 	uint64_t a = gen(DELAY_LIMIT_MS + 1), b = gen(DELAY_LIMIT_MS + 1);
 	uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
 
-	switch (gen(5)) {
+	switch (gen(6)) {
 	case 0:
 		snprintf(buf, len, "fixed:%" PRIu64, a);
 		break;
@@ -177,6 +177,11 @@ static void gen_delay(char *buf, size_t len)
 		break;
 	case 1:
 		snprintf(buf, len, "uniform:%" PRIu64 ":%" PRIu64, lo, hi);
+		break;
+	case 5:
+		snprintf(buf, len, "mix:0.%03" PRIu64 "*fixed:%" PRIu64
+			 ",3*quantiles:50=%" PRIu64 ",99=%" PRIu64, 1 + gen(998), a,
+			 lo < DELAY_LIMIT_MS ? lo + 1 : lo, hi < DELAY_LIMIT_MS ? hi + 1 : hi);
 		break;
 	default:
 		snprintf(buf, len, "lognormal:%" PRIu64 ":%" PRIu64, lo + 1, hi + 1);
