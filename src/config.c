@@ -93,10 +93,11 @@ static bool parse_rate(const char *name, const char *text, double *out,
 static bool parse_delay(struct config *cfg, const char *name, const char *arg,
 			char *err, size_t errlen)
 {
-	char msg[160];
+	char msg[256];
 
 	if (!delay_model_parse(arg, &cfg->run.delay, msg, sizeof(msg))) {
 		util_error(err, errlen, "%s: %s", name, msg);
+		cfg->bad_file = delay_spec_reads_file(arg);
 		return false;
 	}
 	/* A uniform model names both bounds. */
@@ -274,7 +275,10 @@ static const struct opt options[] = {
 	 .help = "how delays are drawn, in milliseconds: fixed:MS, "
 		 "uniform:MIN:MAX, lognormal:MEDIAN:P99, exponential:MEAN, "
 		 "quantiles:P=MS,... (e.g. quantiles:50=80,99=900,99.9=3000) or "
-		 "mix:W*MODEL,... (e.g. mix:0.95*lognormal:80:300,0.05*fixed:5000)"},
+		 "mix:W*MODEL,... (e.g. mix:0.95*lognormal:80:300,0.05*fixed:5000), "
+		 "samples:FILE (one latency in ms a line) or histogram:FILE[:SERIES] "
+		 "(a Prometheus scrape's _bucket lines); files are read at start and "
+		 "reload, a bad one exits 78"},
 	{.name = "delay-min", .metavar = "MS", .type = OPT_PARSED, .reloadable = true,
 	 .parse = parse_delay_min,
 	 .help = "the uniform model's lower bound", .default_text = ""},
@@ -757,7 +761,7 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 		}
 		snprintf(name, sizeof(name), "--%s", o->name);
 		if (!apply(cfg, o, name, optarg, err, errlen))
-			return CONFIG_USAGE_ERROR;
+			return cfg->bad_file ? CONFIG_FILE_ERROR : CONFIG_USAGE_ERROR;
 	}
 	if (optind < argc) {
 		util_error(err, errlen, "unexpected argument '%s'", argv[optind]);

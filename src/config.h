@@ -68,6 +68,7 @@ struct config {
 	struct rules *rules;       /* --rule / rule lines, in order; NULL: none */
 	bool delay_min_set;        /* --delay-min given (command line or file) */
 	bool delay_max_set;
+	bool bad_file;             /* a setting's file (--delay samples:FILE) was bad */
 };
 
 enum config_result {
@@ -77,7 +78,9 @@ enum config_result {
 	CONFIG_CHECK,        /* --check URL (in check_url): probe it and exit */
 	CONFIG_SAMPLE,       /* --sample N (in sample_count): print N draws and exit */
 	CONFIG_USAGE_ERROR,  /* bad command line: message in err, exit 64 */
-	CONFIG_FILE_ERROR,   /* bad config file: "FILE:LINE: ..." in err, exit 78 */
+	CONFIG_FILE_ERROR,   /* bad config file, or a file a setting names (a
+			      * --delay samples:FILE): "FILE:LINE: ..." in err,
+			      * exit 78 */
 };
 
 /* Fill *cfg with the built-in defaults. */

@@ -41,9 +41,11 @@
 #include "decimal.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,8 @@
 /* The message for a spec of no known model, or with the wrong arguments. */
 static const char usage[] =
 	"expected fixed:MS, uniform:MIN:MAX, lognormal:MEDIAN:P99, "
-	"exponential:MEAN, quantiles:P=MS,... or mix:W*MODEL,... "
+	"exponential:MEAN, quantiles:P=MS,..., mix:W*MODEL,..., samples:FILE or "
+	"histogram:FILE[:SERIES] "
 	"(milliseconds, at most 3600000)";
 
 /* Write `usage` into err and return false: a parse that does not fit. */
@@ -395,6 +398,9 @@ struct delay_data {
 	uint64_t weight_e6[DELAY_PARTS_MAX]; /* as given, in millionths */
 	double share[DELAY_PARTS_MAX];   /* weight / the sum of the weights */
 	double cum[DELAY_PARTS_MAX];     /* shares up to this part; the last 1 */
+	char source[DELAY_TEXT_MAX];     /* samples, histogram: the spec's arguments */
+	size_t nknots;                   /* ... and their CDF as knots */
+	double *kx, *kF;
 };
 
 /* New data with one reference, or NULL when out of memory. */
@@ -422,6 +428,8 @@ void delay_model_unref(struct delay_model *m)
 		return;
 	for (size_t i = 0; i < d->nparts; i++)
 		delay_model_unref(&d->part[i]);
+	free(d->kx);
+	free(d->kF);
 	free(d);
 }
 
@@ -854,25 +862,558 @@ static double mix_quantile(const struct delay_model *m, double p)
 	return hi;
 }
 
+/* ---- a CDF as a table: samples:FILE and histogram:FILE ------------------- */
+
+/* Both keep their distribution as knots (x[k] in us, F[k]), x and F
+ * never decreasing, F from 0 to 1: the CDF P(draw <= t) is linear
+ * between neighbouring knots and steps where two knots share an x (a
+ * value drawn with probability the step).  A draw is the quantile of a
+ * uniform number; no allocation, a binary search. */
+
+/* The largest k with x[k] < t (x[k] <= t when `inclusive`), or -1. */
+static ptrdiff_t knot_below(const struct delay_data *d, double t, bool inclusive)
+{
+	ptrdiff_t lo = -1, hi = (ptrdiff_t)d->nknots; /* x[lo] below t, x[hi] not */
+
+	while (hi - lo > 1) {
+		ptrdiff_t mid = lo + (hi - lo) / 2;
+
+		if (inclusive ? d->kx[mid] <= t : d->kx[mid] < t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static double table_cdf(const struct delay_model *m, double t, bool inclusive)
+{
+	const struct delay_data *d = m->data;
+	ptrdiff_t k = knot_below(d, t, inclusive);
+	size_t j;
+
+	if (k < 0)
+		return 0;
+	j = (size_t)k;
+	if (j + 1 == d->nknots)
+		return 1;
+	/* x[j] < t < x[j + 1], or t == x[j + 1] when not inclusive */
+	return d->kF[j] + (d->kF[j + 1] - d->kF[j]) * (t - d->kx[j]) /
+				  (d->kx[j + 1] - d->kx[j]);
+}
+
+static double table_quantile(const struct delay_model *m, double p)
+{
+	const struct delay_data *d = m->data;
+	size_t lo = 0, hi = d->nknots - 1; /* the first k with F[k] >= p */
+
+	if (d->kF[0] >= p)
+		return d->kx[0];
+	while (hi - lo > 1) { /* F[lo] < p <= F[hi] */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->kF[mid] >= p)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	if (d->kx[hi] == d->kx[lo])
+		return d->kx[hi];
+	return d->kx[lo] + (p - d->kF[lo]) / (d->kF[hi] - d->kF[lo]) * (d->kx[hi] - d->kx[lo]);
+}
+
+static double table_draw(const struct delay_model *m, struct rng *r)
+{
+	return table_quantile(m, rng_unit(r));
+}
+
+/* Bounded: the whole support. */
+static void table_range(const struct delay_model *m, double *lo, double *hi)
+{
+	const struct delay_data *d = m->data;
+
+	*lo = d->kx[0];
+	*hi = d->kx[d->nknots - 1];
+}
+
+static void table_describe(const struct delay_model *m, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", m->data->source);
+}
+
+/* The same spec, and the same table (a file may change between reads). */
+static bool table_equal(const struct delay_model *a, const struct delay_model *b)
+{
+	const struct delay_data *x = a->data, *y = b->data;
+
+	return strcmp(x->source, y->source) == 0 && x->nknots == y->nknots &&
+	       memcmp(x->kx, y->kx, x->nknots * sizeof(*x->kx)) == 0 &&
+	       memcmp(x->kF, y->kF, x->nknots * sizeof(*x->kF)) == 0;
+}
+
+/* Room for n knots in d; false when out of memory. */
+static bool knots_alloc(struct delay_data *d, size_t n)
+{
+	d->kx = malloc(n * sizeof(*d->kx));
+	d->kF = malloc(n * sizeof(*d->kF));
+	return d->kx != NULL && d->kF != NULL;
+}
+
+/* Start data for a model read from a file: the spec's arguments kept
+ * for describe; NULL with a message when out of memory or too long. */
+static struct delay_data *file_data(const char *args, char *err, size_t errlen)
+{
+	struct delay_data *d;
+
+	if (*args == '\0') {
+		snprintf(err, errlen, "a file name is required");
+		return NULL;
+	}
+	if (strlen(args) >= sizeof(d->source)) {
+		snprintf(err, errlen, "longer than %zu characters", sizeof(d->source) - 1);
+		return NULL;
+	}
+	d = data_new();
+	if (d == NULL)
+		snprintf(err, errlen, "out of memory");
+	else
+		snprintf(d->source, sizeof(d->source), "%s", args);
+	return d;
+}
+
+/* Drop d (the failure path of a parse). */
+static bool drop_data(struct delay_data *d)
+{
+	struct delay_model m = {.data = d};
+
+	delay_model_unref(&m);
+	return false;
+}
+
+/* Strip blanks and the line end off both ends of s. */
+static char *trimmed(char *s)
+{
+	char *end;
+
+	s += strspn(s, " \t");
+	end = s + strlen(s);
+	while (end > s && strchr(" \t\r\n", end[-1]) != NULL)
+		*--end = '\0';
+	return s;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Most lines of latencies samples: reads. */
+#define SAMPLES_MAX 10000000u
+
+/* samples:FILE - one latency per line in milliseconds (blank lines and
+ * '#' comments skipped), read when the spec is parsed (start, reload,
+ * PATCH).  Drawn with no smoothing: each line equally likely, its value
+ * to the microsecond. */
+static bool samples_parse(const char *args, struct delay_model *m, char *err,
+			  size_t errlen)
+{
+	struct delay_data *d = file_data(args, err, errlen);
+	double *v = NULL;
+	size_t n = 0, cap = 0, line_no = 0, linecap = 0;
+	char *line = NULL;
+	FILE *f;
+	bool ok = false;
+
+	if (d == NULL)
+		return false;
+	f = fopen(args, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", args, strerror(errno));
+		return drop_data(d);
+	}
+	while (getline(&line, &linecap, f) != -1) {
+		char *s = trimmed(line), *end;
+		double x;
+
+		line_no++;
+		if (*s == '\0' || *s == '#')
+			continue;
+		errno = 0;
+		x = strtod(s, &end);
+		if (end == s || *end != '\0' || errno != 0 || !(x >= 0) ||
+		    x > (double)DELAY_LIMIT_MS || strchr("0123456789.", *s) == NULL) {
+			snprintf(err, errlen, "%s:%zu: '%.20s' is not a number of milliseconds "
+				 "from 0 to %u", args, line_no, s, DELAY_LIMIT_MS);
+			goto out;
+		}
+		if (n == SAMPLES_MAX) {
+			snprintf(err, errlen, "%s:%zu: more than %u latencies", args, line_no,
+				 SAMPLES_MAX);
+			goto out;
+		}
+		if (n == cap) {
+			double *grown = realloc(v, (cap = cap ? 2 * cap : 1024) * sizeof(*v));
+
+			if (grown == NULL) {
+				snprintf(err, errlen, "%s: out of memory", args);
+				goto out;
+			}
+			v = grown;
+		}
+		v[n++] = floor(x * 1000.0 + 0.5); /* whole microseconds */
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", args, strerror(errno));
+		goto out;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "%s: no latencies (one number of milliseconds a line)",
+			 args);
+		goto out;
+	}
+	qsort(v, n, sizeof(*v), cmp_double);
+	/* Two knots per distinct value: the step of its share. */
+	if (!knots_alloc(d, 2 * n)) {
+		snprintf(err, errlen, "%s: out of memory", args);
+		goto out;
+	}
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && v[j] == v[i]; j++)
+			;
+		d->kx[d->nknots] = v[i];
+		d->kF[d->nknots++] = (double)i / (double)n;
+		d->kx[d->nknots] = v[i];
+		d->kF[d->nknots++] = j == n ? 1.0 : (double)j / (double)n;
+	}
+	m->data = d;
+	ok = true;
+out:
+	free(line);
+	free(v);
+	fclose(f);
+	return ok ? true : drop_data(d);
+}
+
+#define samples_describe table_describe
+#define samples_equal table_equal
+#define samples_draw table_draw
+#define samples_range table_range
+#define samples_cdf table_cdf
+#define samples_quantile table_quantile
+
+/* One _bucket sample of a histogram series. */
+struct bucket {
+	double le;    /* its upper bound, in the metric's unit; +inf allowed */
+	double count; /* cumulative */
+};
+
+/* A series of _bucket lines: its name (without _bucket) and labels
+ * without le, as a key; its buckets. */
+struct series {
+	char key[512];
+	size_t name_len;
+	struct bucket *b;
+	size_t n, cap;
+};
+
+/* Parse the labels of a sample, "{a=\"x\",le=\"0.5\"}" at *s (after the
+ * name); write the ones other than le, sorted as given, "a=\"x\"," into
+ * key (room len), and le's value into le.  False when malformed. */
+static bool parse_labels(const char **s, char *key, size_t len, char *le, size_t lelen)
+{
+	const char *p = *s;
+	size_t used = 0;
+
+	key[0] = le[0] = '\0';
+	if (*p != '{') {
+		*s = p;
+		return true;
+	}
+	p++;
+	for (;;) {
+		char name[128], value[256];
+		size_t nl, vl = 0;
+
+		p += strspn(p, " ");
+		if (*p == '}')
+			break;
+		nl = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		if (nl == 0 || nl >= sizeof(name) || p[nl] != '=' || p[nl + 1] != '"')
+			return false;
+		memcpy(name, p, nl);
+		name[nl] = '\0';
+		p += nl + 2;
+		while (*p != '"') {
+			if (*p == '\0' || vl + 2 >= sizeof(value))
+				return false;
+			if (*p == '\\' && p[1] != '\0')
+				value[vl++] = *p++;
+			value[vl++] = *p++;
+		}
+		value[vl] = '\0';
+		p++;
+		if (strcmp(name, "le") == 0) {
+			if (vl >= lelen)
+				return false;
+			memcpy(le, value, vl + 1);
+		} else {
+			int k = snprintf(key + used, len - used, "%s=\"%s\",", name, value);
+
+			if (k < 0 || (size_t)k >= len - used)
+				return false;
+			used += (size_t)k;
+		}
+		p += strspn(p, " ");
+		if (*p == ',')
+			p++;
+		else if (*p != '}')
+			return false;
+	}
+	*s = p + 1;
+	return true;
+}
+
+/* Does the series `key` (name{labels,}) match the selector "name" or
+ * "name{a=\"x\",...}": the same name, and every label it names? */
+static bool series_matches(const struct series *se, const char *sel)
+{
+	size_t nl = strcspn(sel, "{");
+	const char *p = sel + nl;
+	char want[512], have[520], le[8];
+
+	if (nl != se->name_len || strncmp(sel, se->key, nl) != 0)
+		return false;
+	if (*p == '\0')
+		return true;
+	if (!parse_labels(&p, want, sizeof(want), le, sizeof(le)))
+		return false;
+	snprintf(have, sizeof(have), ",%s", se->key + nl);
+	for (char *w = want; *w != '\0';) {
+		char *end = strstr(w, "\",") + 2;
+		char one[520];
+
+		snprintf(one, sizeof(one), ",%.*s", (int)(end - w), w);
+		if (strstr(have, one) == NULL)
+			return false;
+		w = end;
+	}
+	return true;
+}
+
+static int cmp_bucket(const void *a, const void *b)
+{
+	return cmp_double(&((const struct bucket *)a)->le, &((const struct bucket *)b)->le);
+}
+
+/* Microseconds per unit of a histogram named `name` (len bytes): by
+ * Prometheus' convention seconds, unless the name ends in
+ * _milliseconds or _ms, or _microseconds or _us. */
+static double unit_us(const char *name, size_t len)
+{
+	static const struct {
+		const char *suffix;
+		double us;
+	} units[] = {{"_milliseconds", 1e3}, {"_ms", 1e3}, {"_microseconds", 1}, {"_us", 1}};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t sl = strlen(units[i].suffix);
+
+		if (len >= sl && strncmp(name + len - sl, units[i].suffix, sl) == 0)
+			return units[i].us;
+	}
+	return 1e6;
+}
+
+/* Most histogram series a file may hold. */
+#define SERIES_MAX 256
+
+/* histogram:FILE or histogram:FILE:SERIES - the _bucket lines of a
+ * Prometheus histogram in the text exposition format (a scrape of the
+ * user's service; other lines are skipped), read when the spec is parsed.
+ * SERIES is "name" or "name{label=\"value\",...}" and picks one series
+ * when the file holds several (FILE itself has no ':').  Each bucket
+ * gets its share of the draws, spread uniformly across it (from the
+ * bound below, 0 for the first, to its own; the linear interpolation of
+ * Prometheus' histogram_quantile); the +Inf bucket's share is drawn at
+ * the largest finite bound. */
+static bool histogram_parse(const char *args, struct delay_model *m, char *err,
+			    size_t errlen)
+{
+	struct delay_data *d = file_data(args, err, errlen);
+	struct series *all = NULL, *se = NULL;
+	size_t nseries = 0, line_no = 0, linecap = 0, found = 0;
+	const char *colon = strchr(args, ':');
+	char path[DELAY_TEXT_MAX], *line = NULL;
+	double unit, total, prev = 0, below = 0;
+	bool ok = false;
+	FILE *f;
+
+	if (d == NULL)
+		return false;
+	snprintf(path, sizeof(path), "%.*s", (int)(colon != NULL ? (size_t)(colon - args)
+							       : strlen(args)), args);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return drop_data(d);
+	}
+	all = calloc(SERIES_MAX, sizeof(*all));
+	if (all == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	while (getline(&line, &linecap, f) != -1) {
+		char *s = trimmed(line), key[512], le_text[64], *end;
+		size_t nl = strcspn(s, "{ \t");
+		const char *p = s + nl;
+		struct series *t = NULL;
+		double le, count;
+
+		line_no++;
+		if (*s == '#' || nl < 7 || strncmp(s + nl - 7, "_bucket", 7) != 0)
+			continue;
+		if (nl - 7 >= sizeof(key) / 2 ||
+		    !parse_labels(&p, key + nl - 7, sizeof(key) - (nl - 7), le_text,
+				  sizeof(le_text))) {
+			snprintf(err, errlen, "%s:%zu: not a sample of the text format", path,
+				 line_no);
+			goto out;
+		}
+		memcpy(key, s, nl - 7);
+		errno = 0;
+		le = strcmp(le_text, "+Inf") == 0 ? (double)INFINITY : strtod(le_text, &end);
+		count = strtod(p, &end);
+		if (le_text[0] == '\0' || (!isinf(le) && !(le >= 0)) ||
+		    end == p || (*end != '\0' && *end != ' ' && *end != '\t') ||
+		    !(count >= 0) || isinf(count)) {
+			snprintf(err, errlen, "%s:%zu: expected NAME_bucket{...,le=\"BOUND\"} "
+				 "COUNT with BOUND and COUNT >= 0", path, line_no);
+			goto out;
+		}
+		for (size_t i = 0; i < nseries && t == NULL; i++)
+			if (strcmp(all[i].key, key) == 0)
+				t = &all[i];
+		if (t == NULL) {
+			if (nseries == SERIES_MAX) {
+				snprintf(err, errlen, "%s:%zu: more than %d series", path,
+					 line_no, SERIES_MAX);
+				goto out;
+			}
+			t = &all[nseries++];
+			snprintf(t->key, sizeof(t->key), "%s", key);
+			t->name_len = nl - 7;
+		}
+		if (t->n == t->cap) {
+			struct bucket *grown = realloc(t->b, (t->cap = t->cap ? 2 * t->cap : 16) *
+							      sizeof(*grown));
+
+			if (grown == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			t->b = grown;
+		}
+		t->b[t->n].le = le;
+		t->b[t->n++].count = count;
+	}
+	for (size_t i = 0; i < nseries; i++)
+		if (colon == NULL || series_matches(&all[i], colon + 1)) {
+			se = se != NULL ? se : &all[i];
+			found++;
+		}
+	if (found == 0) {
+		snprintf(err, errlen, "%s: no histogram series%s%.60s", path,
+			 colon != NULL ? " matches " : " (no NAME_bucket lines)",
+			 colon != NULL ? colon + 1 : "");
+		goto out;
+	}
+	if (found > 1) {
+		snprintf(err, errlen, "%s: %zu histogram series; name one: "
+			 "histogram:FILE:NAME{LABEL=\"VALUE\",...}", path, found);
+		goto out;
+	}
+	qsort(se->b, se->n, sizeof(*se->b), cmp_bucket);
+	total = se->b[se->n - 1].count;
+	unit = unit_us(se->key, se->name_len);
+	for (size_t i = 0; i < se->n; i++)
+		if (se->b[i].count < prev || (i > 0 && se->b[i].le == se->b[i - 1].le)) {
+			snprintf(err, errlen, "%s: %.*s: the bucket counts must grow with le, "
+				 "one bucket per le", path, (int)se->name_len, se->key);
+			goto out;
+		} else {
+			prev = se->b[i].count;
+		}
+	if (!(total > 0) || isinf(se->b[0].le)) {
+		snprintf(err, errlen, "%s: %.*s: no observations in a finite bucket", path,
+			 (int)se->name_len, se->key);
+		goto out;
+	}
+	if (se->b[se->n - 1].le * unit > (double)DELAY_LIMIT_MS * 1000.0 &&
+	    !isinf(se->b[se->n - 1].le)) {
+		snprintf(err, errlen, "%s: %.*s: a bound above %u ms", path,
+			 (int)se->name_len, se->key, DELAY_LIMIT_MS);
+		goto out;
+	}
+	/* Knots: (0, 0), then each finite bound at its cumulative share; the
+	 * +Inf bucket's share as a step at the largest finite bound. */
+	if (!knots_alloc(d, se->n + 2)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	d->kx[0] = 0;
+	d->kF[0] = 0;
+	d->nknots = 1;
+	for (size_t i = 0; i < se->n; i++) {
+		double x = isinf(se->b[i].le) ? d->kx[d->nknots - 1] : se->b[i].le * unit;
+
+		below = se->b[i].count / total;
+		d->kx[d->nknots] = x;
+		d->kF[d->nknots++] = i + 1 == se->n ? 1.0 : below;
+	}
+	m->data = d;
+	ok = true;
+out:
+	for (size_t i = 0; all != NULL && i < nseries; i++)
+		free(all[i].b);
+	free(all);
+	free(line);
+	fclose(f);
+	return ok ? true : drop_data(d);
+}
+
+#define histogram_describe table_describe
+#define histogram_equal table_equal
+#define histogram_draw table_draw
+#define histogram_range table_range
+#define histogram_cdf table_cdf
+#define histogram_quantile table_quantile
+
 /* ---- the table -------------------------------------------------------------- */
 
 /* A row: the model `name` and its seven functions, name_parse() to
  * name_quantile(); one it lacks is a compile error. */
-#define ROW(kind, fn, syn, ex)                                                 \
-	[kind] = {.name = #fn, .syntax = syn, .example = ex,                   \
+#define ROW(kind, fn, syn, ex, reads)                                          \
+	[kind] = {.name = #fn, .syntax = syn, .example = ex, .file = reads,    \
 		  .parse = fn##_parse, .describe = fn##_describe,              \
 		  .equal = fn##_equal, .draw = fn##_draw, .range = fn##_range, \
 		  .cdf = fn##_cdf, .quantile = fn##_quantile}
 
 static const struct delay_type types[] = {
-	ROW(DELAY_UNIFORM, uniform, "uniform:MIN:MAX", "uniform:500:2000"),
-	ROW(DELAY_FIXED, fixed, "fixed:MS", "fixed:300"),
-	ROW(DELAY_LOGNORMAL, lognormal, "lognormal:MEDIAN:P99", "lognormal:80:300"),
-	ROW(DELAY_EXPONENTIAL, exponential, "exponential:MEAN", "exponential:100"),
+	ROW(DELAY_UNIFORM, uniform, "uniform:MIN:MAX", "uniform:500:2000", false),
+	ROW(DELAY_FIXED, fixed, "fixed:MS", "fixed:300", false),
+	ROW(DELAY_LOGNORMAL, lognormal, "lognormal:MEDIAN:P99", "lognormal:80:300", false),
+	ROW(DELAY_EXPONENTIAL, exponential, "exponential:MEAN", "exponential:100", false),
 	ROW(DELAY_QUANTILES, quantiles, "quantiles:P=MS,...",
-	    "quantiles:50=80,90=200,99=900,99.9=3000"),
+	    "quantiles:50=80,90=200,99=900,99.9=3000", false),
 	ROW(DELAY_MIX, mix, "mix:W*MODEL,...",
-	    "mix:0.95*lognormal:80:300,0.05*fixed:5000"),
+	    "mix:0.95*lognormal:80:300,0.05*fixed:5000", false),
+	ROW(DELAY_SAMPLES, samples, "samples:FILE", "samples:docs/examples/latencies.txt",
+	    true),
+	ROW(DELAY_HISTOGRAM, histogram, "histogram:FILE[:SERIES]",
+	    "histogram:docs/examples/histogram.prom:"
+	    "http_request_duration_seconds{route=\"/user\"}", true),
 };
 
 _Static_assert(sizeof(types) / sizeof(types[0]) == DELAY_KINDS,
@@ -901,6 +1442,15 @@ static const struct delay_type *type_named(const char *name, size_t len)
 	return NULL;
 }
 
+bool delay_spec_reads_file(const char *text)
+{
+	const char *colon = strchr(text, ':');
+	const struct delay_type *t = colon != NULL ? type_named(text, (size_t)(colon - text))
+						   : NULL;
+
+	return t != NULL && t->file;
+}
+
 bool delay_model_parse(const char *text, struct delay_model *m, char *err,
 		       size_t errlen)
 {
@@ -908,7 +1458,7 @@ bool delay_model_parse(const char *text, struct delay_model *m, char *err,
 	const char *colon = strchr(text, ':');
 	const struct delay_type *t = colon != NULL ? type_named(text, (size_t)(colon - text))
 						   : NULL;
-	char msg[160];
+	char msg[256];
 
 	if (t == NULL) {
 		expected(msg, sizeof(msg));

@@ -25,6 +25,8 @@ enum delay_kind {
 	DELAY_EXPONENTIAL, /* memoryless: mean_ms */
 	DELAY_QUANTILES,   /* given percentiles: data */
 	DELAY_MIX,         /* weighted parts, each a model: data */
+	DELAY_SAMPLES,     /* latencies from a file, one a line: data */
+	DELAY_HISTOGRAM,   /* a Prometheus histogram from a file: data */
 	DELAY_KINDS        /* how many kinds there are; not a kind */
 };
 
@@ -47,7 +49,7 @@ struct delay_model {
 	uint32_t clamp_ms;
 	double mu;          /* lognormal, derived: ln(median in us) */
 	double sigma;       /* lognormal, derived from the p99 */
-	struct delay_data *data; /* quantiles, mix; NULL for the other kinds */
+	struct delay_data *data; /* quantiles, mix, samples, histogram; else NULL */
 };
 
 /* What a kind with data keeps there; opaque (delay.c). */
@@ -72,7 +74,9 @@ struct delay_data;
 struct delay_type {
 	const char *name;    /* "lognormal": a spec's text up to its first ':' */
 	const char *syntax;  /* "lognormal:MEDIAN:P99", as messages name it */
-	const char *example; /* a valid spec, "lognormal:80:300": tests draw it */
+	const char *example; /* a valid spec, "lognormal:80:300": tests draw it
+			      * (a file's path from the top of the tree) */
+	bool file;           /* the spec names a file, read by parse */
 
 	/* Read the arguments of a spec (the text after "name:") into *m,
 	 * whose kind is set and whose other fields are as they were.
@@ -101,6 +105,11 @@ struct delay_type {
 
 /* The row of kind k (k < DELAY_KINDS), never NULL. */
 const struct delay_type *delay_type_of(enum delay_kind k);
+
+/* Does `text` name a model whose spec names a file (samples:,
+ * histogram:)?  A parse of it that fails is then a bad file, not a bad
+ * spec: userd exits 78. */
+bool delay_spec_reads_file(const char *text);
 
 /* Make *m uniform in [min_ms, max_ms] (min <= max), keeping its cap and
  * dropping its reference to data. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "delay.h"
 #include "testutil.h"
@@ -95,7 +96,7 @@ START_TEST(test_every_kind_has_a_whole_row)
 {
 	const struct delay_type *t = delay_type_of((enum delay_kind)_i);
 	struct delay_model m = {.clamp_ms = 60000};
-	char err[256], text[64];
+	char err[256], text[DELAY_TEXT_MAX];
 
 	ck_assert_ptr_nonnull(t->name);
 	ck_assert_ptr_nonnull(t->syntax);
@@ -364,6 +365,159 @@ START_TEST(test_mix_holds_its_parts)
 }
 END_TEST
 
+/* A model read from a file (text written to a temporary one), or its
+ * message in err. */
+static bool file_model(const char *kind, const char *text, const char *series,
+		       struct delay_model *m, char *err, size_t errlen, char *path)
+{
+	char spec[DELAY_TEXT_MAX];
+
+	path[0] = '\0';
+	testutil_write_temp(path, text);
+	snprintf(spec, sizeof(spec), "%s:%s%s%s", kind, path, series != NULL ? ":" : "",
+		 series != NULL ? series : "");
+	m->clamp_ms = 60000;
+	return delay_model_parse(spec, m, err, errlen);
+}
+
+/* samples:FILE draws each line's latency with its share, nothing else:
+ * no smoothing; blank lines and comments are skipped. */
+START_TEST(test_samples_are_drawn_as_they_are)
+{
+	struct delay_model m = {0};
+	char err[256], path[64];
+	struct rng r;
+
+	ck_assert_msg(file_model("samples", "# ms\n1\n2\n\n 2 \n3.5\n", NULL, &m, err,
+				 sizeof(err), path), "%s", err);
+	ck_assert_double_eq(delay_cdf(&m, 2000, false), 0.25);
+	ck_assert_double_eq(delay_cdf(&m, 2000, true), 0.75);
+	ck_assert_double_eq(delay_cdf(&m, 2500, true), 0.75);
+	ck_assert_double_eq(delay_quantile(&m, 0.5), 2000);
+	ck_assert_double_eq(delay_quantile(&m, 1), 3500);
+	rng_seed(&r, 3);
+	for (int i = 0; i < 1000; i++) {
+		uint64_t us = delay_draw_us(&m, &r);
+
+		ck_assert_msg(us == 1000 || us == 2000 || us == 3500, "drew %" PRIu64, us);
+	}
+	delay_model_unref(&m);
+	unlink(path);
+}
+END_TEST
+
+/* Bad samples files name the file and the line. */
+START_TEST(test_samples_errors_name_file_and_line)
+{
+	static const struct {
+		const char *text, *message;
+	} cases[] = {
+		{"1\n2\nabc\n", ":3: 'abc' is not a number of milliseconds"},
+		{"1\n-2\n", ":2: '-2' is not a number"},
+		{"3600001\n", ":1: '3600001' is not a number"},
+		{"1 2\n", ":1: '1 2' is not"},
+		{"nan\n", ":1: 'nan' is not"},
+		{"# nothing\n\n", ": no latencies"},
+	};
+	struct delay_model m = {0};
+	char err[256], path[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert(!file_model("samples", cases[i].text, NULL, &m, err, sizeof(err),
+				      path));
+		ck_assert_msg(strstr(err, path) != NULL && strstr(err, cases[i].message) != NULL,
+			      "%s: %s", cases[i].text, err);
+		ck_assert_ptr_null(m.data);
+		unlink(path);
+	}
+	ck_assert(!delay_model_parse("samples:/nonexistent/x", &m, err, sizeof(err)));
+	ck_assert_str_eq(err, "'samples:/nonexistent/x': /nonexistent/x: No such file or "
+			      "directory");
+	ck_assert(delay_spec_reads_file("samples:x") && delay_spec_reads_file("histogram:x"));
+	ck_assert(!delay_spec_reads_file("fixed:1") && !delay_spec_reads_file("nope"));
+}
+END_TEST
+
+/* histogram: each bucket gets its share, spread uniformly across it
+ * (0 to the first bound), the +Inf bucket's at the largest bound; le in
+ * seconds unless the name says milliseconds; labels pick the series. */
+START_TEST(test_histogram_buckets)
+{
+	static const char scrape[] =
+		"# TYPE lat_milliseconds histogram\n"
+		"lat_milliseconds_bucket{route=\"/users\",le=\"10\"} 1\n"
+		"lat_milliseconds_bucket{route=\"/users\",le=\"+Inf\"} 1\n"
+		"lat_milliseconds_bucket{route=\"/user\",le=\"10\"} 50\n"
+		"lat_milliseconds_bucket{route=\"/user\",le=\"20\"} 80\n"
+		"lat_milliseconds_bucket{route=\"/user\",le=\"+Inf\"} 100 1700000000000\n"
+		"lat_milliseconds_sum{route=\"/user\"} 1500\n"
+		"lat_seconds_bucket{le=\"0.5\"} 3\n"
+		"lat_seconds_bucket{le=\"+Inf\"} 4\n";
+	struct delay_model m = {0};
+	char err[256], path[64];
+
+	ck_assert(!file_model("histogram", scrape, NULL, &m, err, sizeof(err), path));
+	ck_assert_msg(strstr(err, ": 3 histogram series; name one") != NULL, "%s", err);
+	unlink(path);
+	ck_assert(!file_model("histogram", scrape, "lat_milliseconds", &m, err, sizeof(err),
+			      path));
+	ck_assert_msg(strstr(err, ": 2 histogram series") != NULL, "%s", err);
+	unlink(path);
+	ck_assert(!file_model("histogram", scrape, "lat_milliseconds{route=\"/u\"}", &m, err,
+			      sizeof(err), path));
+	ck_assert_msg(strstr(err, ": no histogram series matches lat_milliseconds") != NULL,
+		      "%s", err);
+	unlink(path);
+	ck_assert_msg(file_model("histogram", scrape, "lat_milliseconds{route=\"/user\"}", &m,
+				 err, sizeof(err), path), "%s", err);
+	ck_assert_double_eq_tol(delay_cdf(&m, 5000, true), 0.25, 1e-12);
+	ck_assert_double_eq_tol(delay_cdf(&m, 10000, true), 0.5, 1e-12);
+	ck_assert_double_eq_tol(delay_cdf(&m, 15000, true), 0.65, 1e-12);
+	ck_assert_double_eq_tol(delay_cdf(&m, 20000, false), 0.8, 1e-12);
+	ck_assert_double_eq(delay_cdf(&m, 20000, true), 1);
+	ck_assert_double_eq_tol(delay_quantile(&m, 0.25), 5000, 1e-6);
+	ck_assert_double_eq(delay_quantile(&m, 0.9), 20000);
+	delay_model_unref(&m);
+	unlink(path);
+	ck_assert_msg(file_model("histogram", scrape, "lat_seconds", &m, err, sizeof(err),
+				 path), "%s", err);
+	ck_assert_double_eq_tol(delay_cdf(&m, 250000, true), 0.375, 1e-12);
+	ck_assert_double_eq(delay_quantile(&m, 1), 500000);
+	delay_model_unref(&m);
+	unlink(path);
+}
+END_TEST
+
+/* Bad histograms name the file (and the line where one is at fault). */
+START_TEST(test_histogram_errors)
+{
+	static const struct {
+		const char *text, *message;
+	} cases[] = {
+		{"a_bucket{le=\"1\"} 5\na_bucket{le=\"2\"} 4\n", "a: the bucket counts must grow"},
+		{"x 1\na_bucket{le=\"1\" 5\n", ":2: not a sample of the text format"},
+		{"a_bucket{le=\"-1\"} 5\n", ":1: expected NAME_bucket"},
+		{"a_bucket{le=\"1\"} x\n", ":1: expected NAME_bucket"},
+		{"a_bucket 5\n", ":1: expected NAME_bucket"},
+		{"a_count 5\n", ": no histogram series (no NAME_bucket lines)"},
+		{"a_bucket{le=\"1\"} 0\na_bucket{le=\"+Inf\"} 0\n", "a: no observations"},
+		{"a_bucket{le=\"+Inf\"} 3\n", "a: no observations in a finite bucket"},
+		{"a_bucket{le=\"3601\"} 3\n", "a: a bound above 3600000 ms"},
+	};
+	struct delay_model m = {0};
+	char err[256], path[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert(!file_model("histogram", cases[i].text, NULL, &m, err, sizeof(err),
+				      path));
+		ck_assert_msg(strstr(err, path) != NULL && strstr(err, cases[i].message) != NULL,
+			      "%s: %s", cases[i].text, err);
+		ck_assert_ptr_null(m.data);
+		unlink(path);
+	}
+}
+END_TEST
+
 /* The data is counted: a copy that took a reference outlives the model
  * it came from; parsing over a model drops its old data, --delay-min
  * (delay_set_uniform) too.  Under ASan a missed reference is a
@@ -602,7 +756,7 @@ START_TEST(test_parse_messages)
 		{"lognormal:10:5", "'lognormal:10:5': need 0 < MEDIAN <= P99"},
 	};
 	struct delay_model m = model("uniform:1:2", 60000);
-	char err[160];
+	char err[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ck_assert(!delay_model_parse(cases[i].text, &m, err, sizeof(err)));
@@ -810,6 +964,10 @@ static Suite *delay_suite(void)
 	tcase_add_test(models, test_quantiles_data_is_counted);
 	tcase_add_test(models, test_mix_shares);
 	tcase_add_test(models, test_mix_holds_its_parts);
+	tcase_add_test(models, test_samples_are_drawn_as_they_are);
+	tcase_add_test(models, test_samples_errors_name_file_and_line);
+	tcase_add_test(models, test_histogram_buckets);
+	tcase_add_test(models, test_histogram_errors);
 	tcase_add_test(models, test_cap_clamps_every_model);
 	tcase_add_test(models, test_seed_determinism);
 	tcase_add_test(models, test_equal_is_kind_parameters_and_cap);

@@ -287,6 +287,52 @@ START_TEST(test_sample_seed_file_and_bounds)
 }
 END_TEST
 
+/* samples:FILE is read at start and again at each reload (a file that
+ * changed changes the delays); a bad one stops the start with exit 78
+ * and a message naming the file and line, and a reload onto a bad one
+ * keeps the running model. */
+START_TEST(test_file_models_read_at_start_and_reload)
+{
+	char samples[64] = "", conf[64] = "", spec[96], out[512], errs[512];
+	const char *args[] = {"--config", conf, NULL};
+	const char *bad[] = {"--delay", spec, NULL};
+	int status;
+
+	testutil_write_temp(samples, "5\n");
+	snprintf(spec, sizeof(spec), "delay = samples:%s\n", samples);
+	testutil_write_temp(conf, spec);
+	start(args);
+	client_request(&r, "GET", d.base, "/user/1");
+	client_assert_user(&r, 1);
+	ck_assert_double_eq(delay_ms(&r), 5.0);
+
+	testutil_write_temp(samples, "# slower now\n300\n");
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	for (int i = 0; i < 100 && !daemon_log_contains(&d, "reloaded"); i++)
+		usleep(50000);
+	client_request(&r, "GET", d.base, "/user/2");
+	client_assert_user(&r, 2);
+	ck_assert_double_eq(delay_ms(&r), 300.0);
+
+	testutil_write_temp(samples, "300\nslow\n");
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	for (int i = 0; i < 100 && !daemon_log_contains(&d, "reload failed"); i++)
+		usleep(50000);
+	ck_assert(daemon_log_contains(&d, ":2: 'slow' is not a number of milliseconds"));
+	client_request(&r, "GET", d.base, "/user/3");
+	ck_assert_double_eq(delay_ms(&r), 300.0);
+
+	snprintf(spec, sizeof(spec), "samples:%s", samples);
+	status = daemon_run(bad, out, errs, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d: %s", status,
+		      errs);
+	ck_assert_msg(strstr(errs, samples) != NULL &&
+		      strstr(errs, ":2: 'slow' is not a number") != NULL, "stderr: %s", errs);
+	unlink(samples);
+	unlink(conf);
+}
+END_TEST
+
 START_TEST(test_delay_override)
 {
 	const char *args[] = {"--delay", "fixed:2000", "--max-delay", "5000", NULL};
@@ -896,6 +942,7 @@ static Suite *features_suite(void)
 	tcase_add_test(delays, test_delay_override);
 	tcase_add_loop_test(delays, test_sample_follows_every_model, 0, DELAY_KINDS);
 	tcase_add_test(delays, test_sample_seed_file_and_bounds);
+	tcase_add_test(delays, test_file_models_read_at_start_and_reload);
 	tcase_add_test(delays, test_no_delay_override);
 	tcase_add_test(faults, test_fail_param);
 	tcase_add_test(faults, test_error_rate);
