@@ -393,6 +393,13 @@ static const struct opt options[] = {
 		 "in milliseconds, one per line, and exit; --seed makes them "
 		 "reproducible",
 	 .default_text = ""},
+	{.name = "fit", .metavar = "FILE", .type = OPT_ACTION,
+	 .help = "read response times from FILE (plain numbers in ms, JSON lines "
+		 "with a duration field, an nginx $request_time or Apache %D access "
+		 "log, or a Prometheus histogram scrape), print the quantiles: spec "
+		 "that reproduces them, a lognormal: one where it fits, their KS "
+		 "distances, and exit",
+	 .default_text = ""},
 	{.name = "help", .short_name = 'h', .type = OPT_ACTION,
 	 .help = "show this help and exit", .default_text = ""},
 	{.name = "version", .short_name = 'V', .type = OPT_ACTION,
@@ -450,6 +457,8 @@ void config_free(struct config *cfg)
 {
 	free(cfg->config_path);
 	free(cfg->check_url);
+	free(cfg->fit_path);
+	cfg->fit_path = NULL;
 	free(cfg->bind);
 	free(cfg->admin);
 	free(cfg->admin_token_file);
@@ -747,6 +756,13 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 				return CONFIG_USAGE_ERROR;
 			}
 			return CONFIG_CHECK;
+		}
+		if (strcmp(o->name, "fit") == 0) {
+			if (!set_string(&cfg->fit_path, optarg)) {
+				util_error(err, errlen, "out of memory");
+				return CONFIG_USAGE_ERROR;
+			}
+			return CONFIG_FIT;
 		}
 		if (strcmp(o->name, "sample") == 0) {
 			/* The options after it count: config_load says

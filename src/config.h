@@ -46,6 +46,7 @@ struct config {
 	char *config_path;         /* --config FILE, or NULL */
 	char *check_url;           /* --check URL, or NULL */
 	unsigned sample_count;     /* --sample N, or 0 */
+	char *fit_path;            /* --fit FILE, or NULL */
 	char *bind;                /* NULL: every interface, IPv6 and IPv4 */
 	unsigned port;
 	bool reuse_port;           /* SO_REUSEPORT: share the port */
@@ -77,6 +78,7 @@ enum config_result {
 	CONFIG_VERSION,      /* --version: print the version and exit 0 */
 	CONFIG_CHECK,        /* --check URL (in check_url): probe it and exit */
 	CONFIG_SAMPLE,       /* --sample N (in sample_count): print N draws and exit */
+	CONFIG_FIT,          /* --fit FILE (in fit_path): print its specs and exit */
 	CONFIG_USAGE_ERROR,  /* bad command line: message in err, exit 64 */
 	CONFIG_FILE_ERROR,   /* bad config file, or a file a setting names (a
 			      * --delay samples:FILE): "FILE:LINE: ..." in err,

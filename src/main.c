@@ -20,6 +20,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "fit.h"
 #include "http.h"
 #include "listener.h"
 #include "log.h"
@@ -542,6 +543,15 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	case CONFIG_CHECK:
 		rc = check(app.cfg.check_url);
+		config_free(&app.cfg);
+		return rc;
+	case CONFIG_FIT:
+		if (fit_file(app.cfg.fit_path, stdout, err, sizeof(err))) {
+			rc = EXIT_SUCCESS;
+		} else {
+			fprintf(stderr, "userd: --fit: %s\n", err);
+			rc = EXIT_CONFIG;
+		}
 		config_free(&app.cfg);
 		return rc;
 	case CONFIG_SAMPLE:

@@ -287,6 +287,73 @@ START_TEST(test_sample_seed_file_and_bounds)
 }
 END_TEST
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The two-sample Kolmogorov-Smirnov distance of x[0..n) and y[0..m)
+ * (sorted here). */
+static double ks_two(uint64_t *x, size_t n, uint64_t *y, size_t m)
+{
+	size_t i = 0, j = 0;
+	double dist = 0;
+
+	qsort(x, n, sizeof(*x), cmp_u64);
+	qsort(y, m, sizeof(*y), cmp_u64);
+	while (i < n && j < m) {
+		uint64_t v = x[i] < y[j] ? x[i] : y[j];
+
+		while (i < n && x[i] == v)
+			i++;
+		while (j < m && y[j] == v)
+			j++;
+		dist = fmax(dist, fabs((double)i / (double)n - (double)j / (double)m));
+	}
+	return dist;
+}
+
+/* The fit round trip: 20,000 draws of a known model, userd --fit on
+ * them, then 20,000 draws of the quantiles: spec it prints (another
+ * seed): the two samples pass a two-sample KS test at the 1 % level
+ * (distance below 1.628 sqrt(2 / 20000) = 0.0163). */
+START_TEST(test_fit_round_trip)
+{
+	static const char *const models[] = {"lognormal:80:300", "exponential:100"};
+	const char *spec0 = models[_i];
+	const char *a1[] = {"--sample", "20000", "--seed", "1", "--delay", spec0, NULL};
+	char path[64] = "", spec[DELAY_TEXT_MAX], *text, *t2;
+	const char *a2[] = {"--fit", path, NULL};
+	const char *a3[] = {"--sample", "20000", "--seed", "2", "--delay", spec, NULL};
+	char *fout = malloc(SAMPLE_OUT), *ferr = malloc(SAMPLE_OUT);
+	uint64_t *x, *y;
+	size_t n, m;
+	int status;
+	double dist;
+
+	ck_assert(fout != NULL && ferr != NULL);
+	x = run_sample(a1, &n, &text);
+	testutil_write_temp(path, text);
+	status = daemon_run(a2, fout, ferr, 65536);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "--fit: %s", ferr);
+	ck_assert_msg(sscanf(fout, "%383s", spec) == 1 && strncmp(spec, "quantiles:", 10) == 0,
+		      "--fit printed %s", fout);
+	y = run_sample(a3, &m, &t2);
+	dist = ks_two(x, n, y, m);
+	ck_assert_msg(dist < 1.628 * sqrt(2.0 / 20000), "%s -> %s: two-sample KS %.4f", spec0,
+		      spec, dist);
+	unlink(path);
+	free(x);
+	free(y);
+	free(text);
+	free(t2);
+	free(fout);
+	free(ferr);
+}
+END_TEST
+
 /* samples:FILE is read at start and again at each reload (a file that
  * changed changes the delays); a bad one stops the start with exit 78
  * and a message naming the file and line, and a reload onto a bad one
@@ -943,6 +1010,7 @@ static Suite *features_suite(void)
 	tcase_add_loop_test(delays, test_sample_follows_every_model, 0, DELAY_KINDS);
 	tcase_add_test(delays, test_sample_seed_file_and_bounds);
 	tcase_add_test(delays, test_file_models_read_at_start_and_reload);
+	tcase_add_loop_test(delays, test_fit_round_trip, 0, 2);
 	tcase_add_test(delays, test_no_delay_override);
 	tcase_add_test(faults, test_fail_param);
 	tcase_add_test(faults, test_error_rate);
