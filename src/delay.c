@@ -24,18 +24,24 @@
  *     tests/check_control_json.c's gen_delay() (GET /config round trips).
  *
  * Data of variable size (quantile points, a sample, the parts of a
- * mixture) cannot live in struct delay_model as fields: a model is a
- * plain value copied whole into each settings snapshot (settings.h) and
- * rule effect (rules.c).  The path is one pointer to immutable data with
- * a reference count, made by parse; then delay.h gets
- * delay_model_ref/delay_model_unref, and each copy that outlives its
- * source takes and drops a reference: struct config (config_free; main.c
- * copies a snapshot's settings into one), the snapshot (settings_create,
- * settings_unref), control_patch()'s result (admin.c's edit_config), the
- * rule sets (rules_unref), and live.c's own copy (live_set_model,
- * live_destroy, and the copy live_render_json takes under its lock).  A
- * request's copy (routes.c) borrows: its snapshot holds the data.  Draws
- * only read it, so they stay free of locks and allocation.
+ * mixture, a histogram) cannot live in struct delay_model as fields: a
+ * model is a value copied whole into each settings snapshot (settings.h)
+ * and rule effect (rules.c).  It is one pointer, m->data, to immutable
+ * data with a reference count (struct delay_data below), made by parse;
+ * delay_model_ref/delay_model_unref take and drop a reference, and each
+ * copy that outlives its source does so: struct config (config_free;
+ * control.c's control_config_json and control_patch copy settings into
+ * one), the snapshot (settings_create, settings_unref), control_patch()'s
+ * result (admin.c's edit_config drops it once the snapshot has its own),
+ * the rule sets (rules_unref, and rules_add_fields when it fails), a
+ * mix's parts (the mix's data holds one each), and live.c's own copy
+ * (live_set_model, live_destroy, and the copy live_render_json takes
+ * under its lock).  delay_model_parse drops the reference the model held
+ * and returns one for the new data; delay_set_uniform drops it.  Borrowed,
+ * with no reference: a request's copy (routes.c: its snapshot holds the
+ * data), main.c's view_of (never freed), /metrics' model (the request's
+ * snapshot).  Draws only read the data, so they stay free of locks and
+ * allocation.
  */
 #include "delay.h"
 #include "decimal.h"
