@@ -380,6 +380,27 @@ static bool file_model(const char *kind, const char *text, const char *series,
 	return delay_model_parse(spec, m, err, errlen);
 }
 
+/* A file's text, and what the message for it must say. */
+struct file_case {
+	const char *text, *message;
+};
+
+/* Each file of `cases` is refused as a `kind` model, with a message that
+ * names the file and says what it must, and no data left behind. */
+static void refused(const char *kind, const struct file_case *cases, size_t n)
+{
+	struct delay_model m = {0};
+	char err[256], path[64];
+
+	for (size_t i = 0; i < n; i++) {
+		ck_assert(!file_model(kind, cases[i].text, NULL, &m, err, sizeof(err), path));
+		ck_assert_msg(strstr(err, path) != NULL && strstr(err, cases[i].message) != NULL,
+			      "%s: %s", cases[i].text, err);
+		ck_assert_ptr_null(m.data);
+		unlink(path);
+	}
+}
+
 /* samples:FILE draws each line's latency with its share, nothing else:
  * no smoothing; blank lines and comments are skipped. */
 START_TEST(test_samples_are_drawn_as_they_are)
@@ -409,9 +430,7 @@ END_TEST
 /* Bad samples files name the file and the line. */
 START_TEST(test_samples_errors_name_file_and_line)
 {
-	static const struct {
-		const char *text, *message;
-	} cases[] = {
+	static const struct file_case cases[] = {
 		{"1\n2\nabc\n", ":3: 'abc' is not a number of milliseconds"},
 		{"1\n-2\n", ":2: '-2' is not a number"},
 		{"3600001\n", ":1: '3600001' is not a number"},
@@ -420,16 +439,9 @@ START_TEST(test_samples_errors_name_file_and_line)
 		{"# nothing\n\n", ": no latencies"},
 	};
 	struct delay_model m = {0};
-	char err[256], path[64];
+	char err[256];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ck_assert(!file_model("samples", cases[i].text, NULL, &m, err, sizeof(err),
-				      path));
-		ck_assert_msg(strstr(err, path) != NULL && strstr(err, cases[i].message) != NULL,
-			      "%s: %s", cases[i].text, err);
-		ck_assert_ptr_null(m.data);
-		unlink(path);
-	}
+	refused("samples", cases, sizeof(cases) / sizeof(cases[0]));
 	ck_assert(!delay_model_parse("samples:/nonexistent/x", &m, err, sizeof(err)));
 	ck_assert_str_eq(err, "'samples:/nonexistent/x': /nonexistent/x: No such file or "
 			      "directory");
@@ -491,9 +503,7 @@ END_TEST
 /* Bad histograms name the file (and the line where one is at fault). */
 START_TEST(test_histogram_errors)
 {
-	static const struct {
-		const char *text, *message;
-	} cases[] = {
+	static const struct file_case cases[] = {
 		{"a_bucket{le=\"1\"} 5\na_bucket{le=\"2\"} 4\n", "a: the bucket counts must grow"},
 		{"x 1\na_bucket{le=\"1\" 5\n", ":2: not a sample of the text format"},
 		{"a_bucket{le=\"-1\"} 5\n", ":1: expected NAME_bucket"},
@@ -504,17 +514,7 @@ START_TEST(test_histogram_errors)
 		{"a_bucket{le=\"+Inf\"} 3\n", "a: no observations in a finite bucket"},
 		{"a_bucket{le=\"3601\"} 3\n", "a: a bound above 3600000 ms"},
 	};
-	struct delay_model m = {0};
-	char err[256], path[64];
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ck_assert(!file_model("histogram", cases[i].text, NULL, &m, err, sizeof(err),
-				      path));
-		ck_assert_msg(strstr(err, path) != NULL && strstr(err, cases[i].message) != NULL,
-			      "%s: %s", cases[i].text, err);
-		ck_assert_ptr_null(m.data);
-		unlink(path);
-	}
+	refused("histogram", cases, sizeof(cases) / sizeof(cases[0]));
 }
 END_TEST
 
