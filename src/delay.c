@@ -48,6 +48,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -55,6 +56,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- what every model uses ---------------------------------------------- */
 
@@ -1008,6 +1011,47 @@ static char *trimmed(char *s)
 	return s;
 }
 
+/* Longest line a model's file may have, newline included. */
+#define FILE_LINE_MAX 8192
+
+/* Open `path` to read a model from: a regular file only (a FIFO or a
+ * device, /dev/zero, would never end, and opening a FIFO blocks); NULL
+ * with "PATH: reason" in err. */
+static FILE *open_regular(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+/* The next line of f into buf (FILE_LINE_MAX bytes): 1; 0 at the end;
+ * -1 when it is longer than that. */
+static int next_line(FILE *f, char *buf)
+{
+	size_t len;
+
+	if (fgets(buf, FILE_LINE_MAX, f) == NULL)
+		return 0;
+	len = strlen(buf);
+	return len + 1 == FILE_LINE_MAX && buf[len - 1] != '\n' ? -1 : 1;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -1027,19 +1071,24 @@ static bool samples_parse(const char *args, struct delay_model *m, char *err,
 {
 	struct delay_data *d = file_data(args, err, errlen);
 	double *v = NULL;
-	size_t n = 0, cap = 0, line_no = 0, linecap = 0;
-	char *line = NULL;
+	size_t n = 0, cap = 0, line_no = 0;
+	char *line = malloc(FILE_LINE_MAX);
 	FILE *f;
 	bool ok = false;
+	int got;
 
-	if (d == NULL)
-		return false;
-	f = fopen(args, "r");
+	if (d == NULL || line == NULL) {
+		free(line);
+		if (d != NULL)
+			snprintf(err, errlen, "out of memory");
+		return d != NULL ? drop_data(d) : false;
+	}
+	f = open_regular(args, err, errlen);
 	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", args, strerror(errno));
+		free(line);
 		return drop_data(d);
 	}
-	while (getline(&line, &linecap, f) != -1) {
+	while ((got = next_line(f, line)) > 0) {
 		char *s = trimmed(line), *end;
 		double x;
 
@@ -1070,8 +1119,12 @@ static bool samples_parse(const char *args, struct delay_model *m, char *err,
 		}
 		v[n++] = floor(x * 1000.0 + 0.5); /* whole microseconds */
 	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", args, strerror(errno));
+	if (got < 0 || ferror(f)) {
+		if (got < 0)
+			snprintf(err, errlen, "%s:%zu: longer than %d bytes", args, line_no + 1,
+				 FILE_LINE_MAX - 1);
+		else
+			snprintf(err, errlen, "%s: %s", args, strerror(errno));
 		goto out;
 	}
 	if (n == 0) {
@@ -1249,20 +1302,25 @@ static bool histogram_parse(const char *args, struct delay_model *m, char *err,
 {
 	struct delay_data *d = file_data(args, err, errlen);
 	struct series *all = NULL, *se = NULL;
-	size_t nseries = 0, line_no = 0, linecap = 0, found = 0;
+	size_t nseries = 0, line_no = 0, found = 0;
 	const char *colon = strchr(args, ':');
-	char path[DELAY_TEXT_MAX], *line = NULL;
+	char path[DELAY_TEXT_MAX], *line = malloc(FILE_LINE_MAX);
 	double unit, total, prev = 0, below = 0;
 	bool ok = false;
 	FILE *f;
+	int got;
 
-	if (d == NULL)
-		return false;
+	if (d == NULL || line == NULL) {
+		free(line);
+		if (d != NULL)
+			snprintf(err, errlen, "out of memory");
+		return d != NULL ? drop_data(d) : false;
+	}
 	snprintf(path, sizeof(path), "%.*s", (int)(colon != NULL ? (size_t)(colon - args)
 							       : strlen(args)), args);
-	f = fopen(path, "r");
+	f = open_regular(path, err, errlen);
 	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(line);
 		return drop_data(d);
 	}
 	all = calloc(SERIES_MAX, sizeof(*all));
@@ -1270,7 +1328,7 @@ static bool histogram_parse(const char *args, struct delay_model *m, char *err,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	while (getline(&line, &linecap, f) != -1) {
+	while ((got = next_line(f, line)) > 0) {
 		char *s = trimmed(line), key[512], le_text[64], *end;
 		size_t nl = strcspn(s, "{ \t");
 		const char *p = s + nl;
@@ -1323,6 +1381,11 @@ static bool histogram_parse(const char *args, struct delay_model *m, char *err,
 		}
 		t->b[t->n].le = le;
 		t->b[t->n++].count = count;
+	}
+	if (got < 0) {
+		snprintf(err, errlen, "%s:%zu: longer than %d bytes", path, line_no + 1,
+			 FILE_LINE_MAX - 1);
+		goto out;
 	}
 	for (size_t i = 0; i < nseries; i++)
 		if (colon == NULL || series_matches(&all[i], colon + 1)) {

@@ -445,6 +445,20 @@ START_TEST(test_samples_errors_name_file_and_line)
 	ck_assert(!delay_model_parse("samples:/nonexistent/x", &m, err, sizeof(err)));
 	ck_assert_str_eq(err, "'samples:/nonexistent/x': /nonexistent/x: No such file or "
 			      "directory");
+	ck_assert(!delay_model_parse("samples:/dev/zero", &m, err, sizeof(err)));
+	ck_assert_str_eq(err, "'samples:/dev/zero': /dev/zero: not a regular file");
+	ck_assert(!delay_model_parse("histogram:/dev/null", &m, err, sizeof(err)));
+	ck_assert_str_eq(err, "'histogram:/dev/null': /dev/null: not a regular file");
+	{
+		static char longline[9000];
+		struct file_case too_long[] = {{longline, ":2: longer than 8191 bytes"}};
+
+		memset(longline, '1', sizeof(longline) - 2);
+		longline[0] = '1';
+		longline[1] = '\n';
+		refused("samples", too_long, 1);
+		refused("histogram", too_long, 1);
+	}
 	ck_assert(delay_spec_reads_file("samples:x") && delay_spec_reads_file("histogram:x"));
 	ck_assert(!delay_spec_reads_file("fixed:1") && !delay_spec_reads_file("nope"));
 }
