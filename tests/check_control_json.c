@@ -134,7 +134,7 @@ static void gen_share(char *buf, size_t len, double below)
 {
 	double v = below * (double)gen(1000000007) / 1000000007.0;
 
-	switch (gen(6)) {
+	switch (gen(7)) {
 	case 0:
 		snprintf(buf, len, "%.*f", (int)(1 + gen(18)), v);
 		break;
@@ -177,6 +177,10 @@ static void gen_delay(char *buf, size_t len)
 		break;
 	case 1:
 		snprintf(buf, len, "uniform:%" PRIu64 ":%" PRIu64, lo, hi);
+		break;
+	case 6: /* the rows' examples: files, from the top of the tree */
+		snprintf(buf, len, "%s", delay_type_of(gen(2) ? DELAY_SAMPLES
+							      : DELAY_HISTOGRAM)->example);
 		break;
 	case 5:
 		snprintf(buf, len, "mix:0.%03" PRIu64 "*fixed:%" PRIu64
