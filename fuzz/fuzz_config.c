@@ -108,6 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case CONFIG_HELP:
 	case CONFIG_VERSION:
 	case CONFIG_CHECK:
+	case CONFIG_SAMPLE:
+	case CONFIG_FIT:
 		break;
 	case CONFIG_USAGE_ERROR:
 	case CONFIG_FILE_ERROR:

@@ -210,10 +210,13 @@ static struct settings *edit_config(const struct settings *now, void *arg,
 {
 	const struct body *b = arg;
 	struct run_settings run;
+	struct settings *next;
 
 	if (!control_patch(b->data, b->len, &now->run, &run, errors))
 		return NULL;
-	return settings_create(&run, now->rules);
+	next = settings_create(&run, now->rules);
+	delay_model_unref(&run.delay); /* the snapshot took its own */
+	return next;
 }
 
 static struct settings *edit_rules(const struct settings *now, void *arg,

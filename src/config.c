@@ -93,10 +93,11 @@ static bool parse_rate(const char *name, const char *text, double *out,
 static bool parse_delay(struct config *cfg, const char *name, const char *arg,
 			char *err, size_t errlen)
 {
-	char msg[160];
+	char msg[256];
 
 	if (!delay_model_parse(arg, &cfg->run.delay, msg, sizeof(msg))) {
 		util_error(err, errlen, "%s: %s", name, msg);
+		cfg->bad_file = delay_spec_reads_file(arg);
 		return false;
 	}
 	/* A uniform model names both bounds. */
@@ -272,7 +273,12 @@ static const struct opt options[] = {
 	{.name = "delay", .short_name = 'd', .metavar = "MODEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_delay, .show = show_delay,
 	 .help = "how delays are drawn, in milliseconds: fixed:MS, "
-		 "uniform:MIN:MAX or lognormal:MEDIAN:P99"},
+		 "uniform:MIN:MAX, lognormal:MEDIAN:P99, exponential:MEAN, "
+		 "quantiles:P=MS,... (e.g. quantiles:50=80,99=900,99.9=3000) or "
+		 "mix:W*MODEL,... (e.g. mix:0.95*lognormal:80:300,0.05*fixed:5000), "
+		 "samples:FILE (one latency in ms a line) or histogram:FILE[:SERIES] "
+		 "(a Prometheus scrape's _bucket lines); files are read at start and "
+		 "reload, a bad one exits 78"},
 	{.name = "delay-min", .metavar = "MS", .type = OPT_PARSED, .reloadable = true,
 	 .parse = parse_delay_min,
 	 .help = "the uniform model's lower bound", .default_text = ""},
@@ -382,6 +388,18 @@ static const struct opt options[] = {
 		 "if it is 200, else 1; a health check for the container image, "
 		 "which has no shell or curl",
 	 .default_text = ""},
+	{.name = "sample", .metavar = "N", .type = OPT_ACTION,
+	 .help = "print N delays (1..100000000) drawn from the configured --delay, "
+		 "in milliseconds, one per line, and exit; --seed makes them "
+		 "reproducible",
+	 .default_text = ""},
+	{.name = "fit", .metavar = "FILE", .type = OPT_ACTION,
+	 .help = "read response times from FILE (plain numbers in ms, JSON lines "
+		 "with a duration field, an nginx $request_time or Apache %D access "
+		 "log, or a Prometheus histogram scrape), print the quantiles: spec "
+		 "that reproduces them, a lognormal: one where it fits, their KS "
+		 "distances, and exit",
+	 .default_text = ""},
 	{.name = "help", .short_name = 'h', .type = OPT_ACTION,
 	 .help = "show this help and exit", .default_text = ""},
 	{.name = "version", .short_name = 'V', .type = OPT_ACTION,
@@ -392,6 +410,7 @@ static const struct opt options[] = {
 
 /* Every value but an address, a file name or the rules fits. */
 _Static_assert(CONFIG_VALUE_MAX > FAULT_MIX_TEXT_MAX, "a mix of faults fits");
+_Static_assert(CONFIG_VALUE_MAX >= DELAY_TEXT_MAX, "every delay model fits");
 
 /* OPT_UINT values are `unsigned`, the delay model's fields uint32_t. */
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
@@ -438,12 +457,15 @@ void config_free(struct config *cfg)
 {
 	free(cfg->config_path);
 	free(cfg->check_url);
+	free(cfg->fit_path);
+	cfg->fit_path = NULL;
 	free(cfg->bind);
 	free(cfg->admin);
 	free(cfg->admin_token_file);
 	free(cfg->admin_tls_cert);
 	free(cfg->admin_tls_key);
 	rules_unref(cfg->rules);
+	delay_model_unref(&cfg->run.delay);
 	cfg->config_path = NULL;
 	cfg->check_url = NULL;
 	cfg->bind = NULL;
@@ -735,9 +757,27 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 			}
 			return CONFIG_CHECK;
 		}
+		if (strcmp(o->name, "fit") == 0) {
+			if (!set_string(&cfg->fit_path, optarg)) {
+				util_error(err, errlen, "out of memory");
+				return CONFIG_USAGE_ERROR;
+			}
+			return CONFIG_FIT;
+		}
+		if (strcmp(o->name, "sample") == 0) {
+			/* The options after it count: config_load says
+			 * CONFIG_SAMPLE once the configuration is whole. */
+			uint64_t n;
+
+			if (!parse_number("--sample", optarg, 1, CONFIG_MAX_SAMPLE, &n,
+					  err, errlen))
+				return CONFIG_USAGE_ERROR;
+			cfg->sample_count = (unsigned)n;
+			continue;
+		}
 		snprintf(name, sizeof(name), "--%s", o->name);
 		if (!apply(cfg, o, name, optarg, err, errlen))
-			return CONFIG_USAGE_ERROR;
+			return cfg->bad_file ? CONFIG_FILE_ERROR : CONFIG_USAGE_ERROR;
 	}
 	if (optind < argc) {
 		util_error(err, errlen, "unexpected argument '%s'", argv[optind]);
@@ -900,6 +940,8 @@ enum config_result config_load(struct config *cfg, int argc, char *const argv[],
 			r = CONFIG_USAGE_ERROR;
 		}
 	}
+	if (r == CONFIG_OK && cfg->sample_count > 0)
+		r = CONFIG_SAMPLE;
 	if (r == CONFIG_USAGE_ERROR || r == CONFIG_FILE_ERROR) {
 		config_free(cfg);
 		config_defaults(cfg);

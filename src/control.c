@@ -17,6 +17,7 @@ json_t *control_config_json(const struct run_settings *run)
 
 	config_defaults(&cfg);
 	cfg.run = *run;
+	delay_model_ref(&cfg.run.delay); /* config_free drops it */
 	for (size_t i = 0; o != NULL && i < config_option_count(); i++) {
 		char value[CONFIG_VALUE_MAX];
 		const char *name = config_option_name(i);
@@ -115,6 +116,7 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 	}
 	config_defaults(&next);
 	next.run = *current;
+	delay_model_ref(&next.run.delay); /* config_free drops it */
 	fields = json_object();
 	json_object_foreach(obj, name, v) {
 		if (strcmp(name, "rule") == 0)
@@ -133,6 +135,7 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 	}
 	if (bad == 0) {
 		*out = next.run;
+		delay_model_ref(&out->delay);
 		json_decref(fields);
 	} else {
 		*errors = fields != NULL ? fields : one_error("body", "out of memory");

@@ -1,5 +1,5 @@
 /* delay.h - simulated backend delays: the models (fixed, uniform,
- * lognormal), their text form, draws from a random stream, and what each
+ * lognormal, exponential), their text form, draws from a random stream, and what each
  * model predicts (the range, CDF and quantiles the live page charts).
  *
  * Each model is one row of the table in delay.c (struct delay_type): its
@@ -22,6 +22,11 @@ enum delay_kind {
 	DELAY_UNIFORM = 0, /* uniform in [min_ms, max_ms] */
 	DELAY_FIXED,       /* always min_ms */
 	DELAY_LOGNORMAL,   /* long tail: median_ms and p99_ms */
+	DELAY_EXPONENTIAL, /* memoryless: mean_ms */
+	DELAY_QUANTILES,   /* given percentiles: data */
+	DELAY_MIX,         /* weighted parts, each a model: data */
+	DELAY_SAMPLES,     /* latencies from a file, one a line: data */
+	DELAY_HISTOGRAM,   /* a Prometheus histogram from a file: data */
 	DELAY_KINDS        /* how many kinds there are; not a kind */
 };
 
@@ -29,19 +34,33 @@ enum delay_kind {
  *
  * Each parameter belongs to one kind's code in delay.c; a model of
  * another kind leaves it as it was, so --delay-min/--delay-max (which
- * edit the uniform bounds) start from the bounds last set.  A plain
- * value without pointers: settings snapshots and rule effects copy it
- * whole (see delay.c for a kind whose data has no fixed size). */
+ * edit the uniform bounds) start from the bounds last set.  A value
+ * copied whole into settings snapshots and rule effects; a kind whose
+ * data has no fixed size keeps it in `data`, immutable and counted: a
+ * copy that outlives its source takes a reference (delay_model_ref) and
+ * drops it (delay_model_unref); see delay.c for the list. */
 struct delay_model {
 	enum delay_kind kind;
 	uint32_t min_ms;    /* uniform lower bound; fixed: the delay */
 	uint32_t max_ms;    /* uniform upper bound; fixed: the delay */
 	uint32_t median_ms; /* lognormal */
 	uint32_t p99_ms;    /* lognormal */
+	uint32_t mean_ms;   /* exponential */
 	uint32_t clamp_ms;
 	double mu;          /* lognormal, derived: ln(median in us) */
 	double sigma;       /* lognormal, derived from the p99 */
+	struct delay_data *data; /* quantiles, mix, samples, histogram; else NULL */
 };
+
+/* What a kind with data keeps there; opaque (delay.c). */
+struct delay_data;
+
+/* Room for any model's text (delay_model_describe), NUL included. */
+#define DELAY_TEXT_MAX 384
+
+/* Most points a quantiles: model has, and parts a mix: has. */
+#define DELAY_POINTS_MAX 16
+#define DELAY_PARTS_MAX 8
 
 /* Largest delay a model may be configured with, in ms (one hour). */
 #define DELAY_LIMIT_MS 3600000u
@@ -55,7 +74,9 @@ struct delay_model {
 struct delay_type {
 	const char *name;    /* "lognormal": a spec's text up to its first ':' */
 	const char *syntax;  /* "lognormal:MEDIAN:P99", as messages name it */
-	const char *example; /* a valid spec, "lognormal:80:300": tests draw it */
+	const char *example; /* a valid spec, "lognormal:80:300": tests draw it
+			      * (a file's path from the top of the tree) */
+	bool file;           /* the spec names a file, read by parse */
 
 	/* Read the arguments of a spec (the text after "name:") into *m,
 	 * whose kind is set and whose other fields are as they were.
@@ -85,18 +106,36 @@ struct delay_type {
 /* The row of kind k (k < DELAY_KINDS), never NULL. */
 const struct delay_type *delay_type_of(enum delay_kind k);
 
-/* Make *m uniform in [min_ms, max_ms] (min <= max), keeping its cap. */
+/* Does `text` name a model whose spec names a file (samples:,
+ * histogram:)?  A parse of it that fails is then a bad file, not a bad
+ * spec: userd exits 78. */
+bool delay_spec_reads_file(const char *text);
+
+/* Make *m uniform in [min_ms, max_ms] (min <= max), keeping its cap and
+ * dropping its reference to data. */
 void delay_set_uniform(struct delay_model *m, uint32_t min_ms, uint32_t max_ms);
 
-/* Parse a model: "fixed:MS", "uniform:MIN:MAX" or "lognormal:MEDIAN:P99"
- * (milliseconds, each at most DELAY_LIMIT_MS; MIN <= MAX; 0 < MEDIAN <= P99).
- * Returns true with *m updated (its cap kept), or false with a message in
- * err ("'TEXT': ...") and *m untouched. */
+/* Parse a model: "fixed:MS", "uniform:MIN:MAX", "lognormal:MEDIAN:P99",
+ * "exponential:MEAN", "quantiles:P=MS,P=MS,..." or "mix:W*MODEL,..."
+ * (milliseconds, each at most DELAY_LIMIT_MS; MIN <= MAX; 0 < MEDIAN <=
+ * P99).
+ * Returns true with *m updated (its cap kept; the reference to data it
+ * held dropped, and one to its new data, if any, for the caller), or
+ * false with a message in err ("'TEXT': ...") and *m untouched. */
 bool delay_model_parse(const char *text, struct delay_model *m, char *err,
 		       size_t errlen);
 
+/* Take a reference to m's data for a copy of *m (nothing when it has
+ * none).  Lock-free: any thread, any time the source is alive. */
+void delay_model_ref(const struct delay_model *m);
+
+/* Drop the reference *m holds (the last frees the data) and set
+ * m->data to NULL; nothing when it has none. */
+void delay_model_unref(struct delay_model *m);
+
 /* Describe *m the way delay_model_parse reads it, e.g. "uniform:500:2000"
- * (cut to fit len, NUL-terminated when len > 0).  The cap is not part of
+ * (cut to fit len, NUL-terminated when len > 0; DELAY_TEXT_MAX always
+ * fits).  The cap is not part of
  * it. */
 void delay_model_describe(const struct delay_model *m, char *buf, size_t len);
 

@@ -92,6 +92,7 @@ struct live *live_create(const struct delay_model *m)
 		return NULL;
 	}
 	l->model = *m;
+	delay_model_ref(&l->model);
 	reset_histogram(l, m);
 	return l;
 }
@@ -101,6 +102,7 @@ void live_destroy(struct live *l)
 	if (l == NULL)
 		return;
 	free(l->snap);
+	delay_model_unref(&l->model);
 	pthread_mutex_destroy(&l->snap_lock);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
@@ -112,7 +114,9 @@ void live_set_model(struct live *l, const struct delay_model *m)
 		return;
 	pthread_mutex_lock(&l->lock);
 	if (!delay_model_equal(&l->model, m)) {
+		delay_model_unref(&l->model);
 		l->model = *m;
+		delay_model_ref(&l->model);
 		reset_histogram(l, m);
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -284,13 +288,14 @@ char *live_render_json(struct live *l, const struct metrics_gauges *g,
 		       uint64_t now_ns, size_t *len)
 {
 	struct delay_model m;
-	char model[64];
+	char model[DELAY_TEXT_MAX];
 	json_t *o = json_object();
 	char *text = NULL;
 	bool ok;
 
 	pthread_mutex_lock(&l->lock);
 	m = l->model;
+	delay_model_ref(&m); /* live_set_model may drop l->model's */
 	pthread_mutex_unlock(&l->lock);
 	delay_model_describe(&m, model, sizeof(model));
 
@@ -308,6 +313,7 @@ char *live_render_json(struct live *l, const struct metrics_gauges *g,
 	if (ok)
 		text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
 	json_decref(o);
+	delay_model_unref(&m);
 	if (text != NULL)
 		*len = strlen(text);
 	return text;

@@ -312,6 +312,17 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		put(&b, "userd_config_changes_total{source=\"%s\"} %llu\n",
 		    change_source_names[c], (unsigned long long)GET(m->config_changes[c]));
 
+	if (g->delay != NULL) {
+		char text[DELAY_TEXT_MAX], value[2 * DELAY_TEXT_MAX];
+
+		delay_model_describe(g->delay, text, sizeof(text));
+		label_value(value, sizeof(value), text);
+		put(&b, "# HELP userd_delay_model_info The delay model in force "
+			"(--delay), by kind and as its spec.\n"
+			"# TYPE userd_delay_model_info gauge\n"
+			"userd_delay_model_info{kind=\"%s\",model=\"%s\"} 1\n",
+		    delay_type_of(g->delay->kind)->name, value);
+	}
 	put(&b, "# HELP userd_build_info Versions of userd and its libraries.\n"
 		"# TYPE userd_build_info gauge\n"
 		"userd_build_info{version=\"%s\",libmicrohttpd=\"%s\","

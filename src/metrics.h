@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "delay.h"
 #include "fault.h"
 
 struct metrics;
@@ -29,6 +30,7 @@ struct metrics_gauges {
 	uint64_t in_flight;   /* requests accepted and not yet answered */
 	uint64_t connections; /* open client connections */
 	int ready;            /* 1 while accepting work, 0 while draining */
+	const struct delay_model *delay; /* the model in force; NULL: none shown */
 };
 
 /* The versions reported by userd_build_info. */

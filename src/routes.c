@@ -360,7 +360,10 @@ static void route_metrics(const struct route_call *call, struct route_answer *an
 {
 	struct metrics_gauges g = call->env->gauges(call->env->gauges_cls);
 	size_t len = 0;
-	char *text = metrics_render(call->env->metrics, &g, &len);
+	char *text;
+
+	g.delay = &call->req->settings->delay; /* this request's snapshot's */
+	text = metrics_render(call->env->metrics, &g, &len);
 
 	answer_body(ans, text, len, content_type_metrics);
 }

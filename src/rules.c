@@ -49,8 +49,10 @@ void rules_unref(struct rules *r)
 {
 	if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
 		return;
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		free(r->rule[i].text);
+		delay_model_unref(&r->rule[i].effect.delay);
+	}
 	free(r->rule);
 	free(r);
 }
@@ -190,7 +192,7 @@ static bool canonical(struct rule *rule)
 {
 	static const char *const keys[] = {"route", "ids", "delay", "fault"};
 	/* ids the longest: RULES_MAX_RANGES ranges of two 20-digit ids. */
-	char route[8] = "", delay[64] = "", fault[FAULT_TEXT_MAX] = "";
+	char route[8] = "", delay[DELAY_TEXT_MAX] = "", fault[FAULT_TEXT_MAX] = "";
 	char ids[RULES_MAX_RANGES * 42 + 1] = "";
 	const char *values[] = {route, ids, delay, fault};
 	const char **parts[] = {&rule->parts.route, &rule->parts.ids, &rule->parts.delay,
@@ -253,21 +255,24 @@ bool rules_add_fields(struct rules *r, const struct rule_field *fields, size_t n
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!parse_field(&rule, fields[i].key, fields[i].value, err, errlen))
-			return false;
+			goto fail;
 	if (!rule.effect.has_delay && !rule.effect.has_fault) {
 		snprintf(err, errlen, "a rule needs a delay or a fault (or both)");
-		return false;
+		goto fail;
 	}
 	grown = realloc(r->rule, (r->n + 1) * sizeof(*grown));
 	if (grown == NULL || !canonical(&rule)) {
 		if (grown != NULL)
 			r->rule = grown;
 		snprintf(err, errlen, "out of memory");
-		return false;
+		goto fail;
 	}
 	r->rule = grown;
 	r->rule[r->n++] = rule;
 	return true;
+fail:
+	delay_model_unref(&rule.effect.delay); /* a parsed model's data */
+	return false;
 }
 
 bool rules_add(struct rules *r, const char *text, char *err, size_t errlen)

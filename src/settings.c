@@ -11,6 +11,7 @@ struct settings *settings_create(const struct run_settings *run, struct rules *r
 	if (s == NULL)
 		return NULL;
 	s->run = *run;
+	delay_model_ref(&s->run.delay);
 	s->rules = rules_ref(rules);
 	atomic_init(&s->refs, 1);
 	return s;
@@ -28,5 +29,6 @@ void settings_unref(struct settings *s)
 	if (s == NULL || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	rules_unref(s->rules);
+	delay_model_unref(&s->run.delay);
 	free(s);
 }

@@ -32,6 +32,7 @@ static void use_model(const char *text, uint32_t clamp_ms)
 
 	live_destroy(l);
 	l = live_create(&m);
+	delay_model_unref(&m); /* the live page took its own */
 	ck_assert_ptr_nonnull(l);
 }
 
@@ -216,6 +217,7 @@ static void draws_match_model(const char *text, uint32_t clamp_ms, unsigned n)
 	 * or take the noise. */
 	ck_assert_msg(fabs(sum - (double)inside) <= 5 * sqrt((double)n) + 3,
 		      "%s: expected %.1f inside, drew %lld", text, sum, inside);
+	delay_model_unref(&m);
 }
 
 START_TEST(test_uniform_matches_model)
@@ -290,7 +292,7 @@ static struct delay_model table_case(int i)
 START_TEST(test_expected_is_the_models_cdf)
 {
 	struct delay_model m = table_case(_i);
-	char text[64];
+	char text[DELAY_TEXT_MAX];
 	json_t *d, *expected;
 	uint64_t lo, hi;
 	double lo_us, w_us, total;
@@ -313,6 +315,7 @@ START_TEST(test_expected_is_the_models_cdf)
 			      "expected %.3f, the model's CDF says %.3f", text, m.clamp_ms,
 			      i, got, want);
 	}
+	delay_model_unref(&m);
 }
 END_TEST
 

@@ -86,6 +86,26 @@ START_TEST(test_histogram_is_cumulative)
 }
 END_TEST
 
+/* userd_delay_model_info names the model in force when there is one. */
+START_TEST(test_delay_model_info)
+{
+	struct delay_model dm = {.clamp_ms = 60000};
+	struct metrics_gauges g = {.ready = 1, .delay = &dm};
+	char err[160];
+	size_t len;
+
+	ck_assert(strstr(render(), "userd_delay_model_info") == NULL); /* none given */
+	ck_assert(delay_model_parse("quantiles:50=80,99.9=3000", &dm, err, sizeof(err)));
+	free(text);
+	text = metrics_render(m, &g, &len);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(strstr(text, "# TYPE userd_delay_model_info gauge\n"
+				   "userd_delay_model_info{kind=\"quantiles\","
+				   "model=\"quantiles:50=80,99.9=3000\"} 1\n") != NULL, "%s", text);
+	delay_model_unref(&dm);
+}
+END_TEST
+
 START_TEST(test_gauges_counters_info)
 {
 	metrics_disconnect(m);
@@ -246,6 +266,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, test_counts_by_route_and_code);
 	tcase_add_test(tc, test_histogram_is_cumulative);
 	tcase_add_test(tc, test_gauges_counters_info);
+	tcase_add_test(tc, test_delay_model_info);
 	tcase_add_test(tc, test_build_info_file_is_escaped);
 	tcase_add_test(tc, test_every_sample_has_help_and_type);
 	tcase_add_test(tc, test_lateness_quantile);

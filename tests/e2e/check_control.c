@@ -19,6 +19,7 @@
 
 #include "client.h"
 #include "daemon.h"
+#include "delay.h"
 #include "testutil.h"
 
 static struct daemon d;
@@ -231,6 +232,58 @@ START_TEST(test_rules_first_match_wins)
 END_TEST
 
 /* ---- the control API ----------------------------------------------------- */
+
+/* The model in force, as GET /config, /metrics (userd_delay_model_info)
+ * and the live page (/live's "model", within 2.5 s) say it: all three
+ * the same, before and after a PATCH. */
+static void model_shown_is(const char *spec)
+{
+	char series[DELAY_TEXT_MAX + 64];
+	struct reply r = {0};
+	json_t *j;
+
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/config", NULL, NULL, 10), CURLE_OK);
+	j = json_of(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "delay")), spec);
+	json_decref(j);
+	/* /live is a snapshot shared for LIVE_SNAPSHOT_MAX_AGE_MS (100 ms):
+	 * it shows the new model within a few of those. */
+	for (int tries = 0;; tries++) {
+		bool same;
+
+		ck_assert_int_eq(get(&r, "/live", 10), CURLE_OK);
+		j = json_of(&r);
+		same = strcmp(json_string_value(json_object_get(j, "model")), spec) == 0;
+		if (!same && tries == 50)
+			ck_abort_msg("/live shows %s, not %s",
+				     json_string_value(json_object_get(j, "model")), spec);
+		json_decref(j);
+		if (same)
+			break;
+		usleep(50000);
+	}
+	client_release(&r);
+	snprintf(series, sizeof(series), "userd_delay_model_info{kind=\"quantiles\",model=\"%s\"}",
+		 spec);
+	ck_assert_double_eq(metric(series), 1);
+}
+
+START_TEST(test_model_in_force_is_shown)
+{
+	const char *args[] = {"--delay", "quantiles:50=1,99=2", "--admin", "127.0.0.1:0",
+			      NULL};
+	struct reply r = {0};
+
+	start_with_admin(args);
+	model_shown_is("quantiles:50=1,99=2");
+	ck_assert_int_eq(fetch(&r, "PATCH", admin_base, "/config",
+			       "{\"delay\": \"quantiles:50=0.5,90=1,99.9=3.25\"}", NULL, 10),
+			 CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	client_release(&r);
+	model_shown_is("quantiles:50=0.5,90=1,99.9=3.25");
+}
+END_TEST
 
 START_TEST(test_admin_config_get_patch_reset)
 {
@@ -801,6 +854,7 @@ static Suite *control_suite(void)
 	tcase_add_test(faults, test_bad_fault_options);
 	tcase_add_test(rules, test_rules_first_match_wins);
 	tcase_add_test(admin, test_admin_config_get_patch_reset);
+	tcase_add_test(admin, test_model_in_force_is_shown);
 	tcase_add_test(admin, test_admin_rules_and_stats);
 	tcase_add_test(admin, test_admin_token);
 	tcase_add_test(admin, test_admin_unix_socket_and_off_loopback);
