@@ -303,7 +303,12 @@ static const struct opt options[] = {
 	 .parse = parse_rule, .show = show_rules,
 	 .help = "give matching requests their own delay or fault, e.g. "
 		 "'route=/user ids=13,100-199 delay=fixed:5000 fault=reset'; "
-		 "repeat it for more rules: the first that matches wins",
+		 "repeat it for more rules: the first that matches wins; "
+		 "'times=N' (the first N matches only) and 'after=N' (from the "
+		 "N+1th on) count per=id (the default), per=client (address) or "
+		 "per=all, from 0 at each start, reload and PUT /rules, at most "
+		 "1024 ids or clients per rule (64 KiB; past them the rule does "
+		 "not match); 'retry-after=S' with fault=status:CODE",
 	 .default_text = "none"},
 	{.name = "max-batch", .metavar = "N", .type = OPT_UINT,
 	 .offset = AT(run.max_batch), .min = 1, .max = CONFIG_MAX_BATCH,

@@ -141,24 +141,52 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 	return bad == 0;
 }
 
+/* A rule part that is a whole number, as a JSON integer into `obj`;
+ * nonzero when out of memory. */
+static int set_number(json_t *obj, const char *key, const char *text)
+{
+	return text != NULL &&
+	       json_object_set_new(obj, key, json_integer((json_int_t)strtoll(text, NULL, 10)));
+}
+
+/* What a counted rule has counted, read-only: {"matches", "keys",
+ * "untracked"} ("keys" and "untracked" unless per=all). */
+static json_t *counted_json(const struct rules *r, size_t i, const char *per)
+{
+	struct rule_counts c;
+
+	rules_counts(r, i, &c);
+	if (per != NULL && strcmp(per, "all") == 0)
+		return json_pack("{sI}", "matches", (json_int_t)c.matches);
+	return json_pack("{sIsIsI}", "matches", (json_int_t)c.matches, "keys",
+			 (json_int_t)c.keys, "untracked", (json_int_t)c.untracked);
+}
+
 /* The rules as PUT /rules takes them: a list of objects {"match":
- * {"route", "ids"}, "delay", "fault"}, each field there when the rule
- * has it, in canonical form. */
+ * {"route", "ids"}, "delay", "fault", "retry-after", "times", "after",
+ * "per"}, each field there when the rule has it, in canonical form; a
+ * counted rule has "counted" too (read-only: PUT /rules ignores it). */
 json_t *control_rules_json(const struct rules *r)
 {
 	json_t *list = json_array();
 
 	for (size_t i = 0; list != NULL && i < rules_count(r); i++) {
 		struct rule_parts p;
+		struct rule_counts c;
 		json_t *rule = json_object(), *match = json_object();
 
 		rules_parts(r, i, &p);
+		rules_counts(r, i, &c);
 		if (rule == NULL || match == NULL ||
 		    (p.route != NULL && json_object_set_new(match, "route", json_string(p.route))) ||
 		    (p.ids != NULL && json_object_set_new(match, "ids", json_string(p.ids))) ||
 		    (json_object_size(match) > 0 && json_object_set(rule, "match", match)) ||
 		    (p.delay != NULL && json_object_set_new(rule, "delay", json_string(p.delay))) ||
 		    (p.fault != NULL && json_object_set_new(rule, "fault", json_string(p.fault))) ||
+		    set_number(rule, "retry-after", p.retry_after) ||
+		    set_number(rule, "times", p.times) || set_number(rule, "after", p.after) ||
+		    (p.per != NULL && json_object_set_new(rule, "per", json_string(p.per))) ||
+		    (c.counted && json_object_set_new(rule, "counted", counted_json(r, i, p.per))) ||
 		    json_array_append(list, rule)) {
 			json_decref(list);
 			list = NULL;
@@ -219,13 +247,23 @@ static bool ids_text(const json_t *v, char **text, char *err, size_t errlen)
 	return *text != NULL;
 }
 
+/* The fields of a rule object besides "match", in the order rules.h
+ * lists them; "counted" (what GET /rules shows) is read-only and skipped. */
+static const char *const rule_keys[] = {"delay", "fault", "retry-after", "times", "after",
+					"per"};
+#define RULE_KEYS (sizeof(rule_keys) / sizeof(rule_keys[0]))
+
+/* Room for a whole number's text. */
+#define NUMBER_MAX 24
+
 /* Add one rule of PUT /rules to `rules`: an object with "match" (route,
- * ids), "delay" and "fault", each field taken as what it is (never
- * joined into a line and split again), or a rule line as a string.
- * False with a message in err. */
+ * ids) and the fields of rule_keys, each taken as what it is (never
+ * joined into a line and split again; a count may be a JSON integer or
+ * a string), or a rule line as a string.  False with a message in err. */
 static bool add_rule(struct rules *rules, const json_t *rule, char *err, size_t errlen)
 {
-	struct rule_field fields[4];
+	struct rule_field fields[2 + RULE_KEYS];
+	char numbers[RULE_KEYS][NUMBER_MAX];
 	const json_t *match, *v;
 	const char *key;
 	char *ids = NULL;
@@ -240,9 +278,13 @@ static bool add_rule(struct rules *rules, const json_t *rule, char *err, size_t 
 		return false;
 	}
 	json_object_foreach((json_t *)(uintptr_t)rule, key, v) {
-		if (strcmp(key, "match") != 0 && strcmp(key, "delay") != 0 &&
-		    strcmp(key, "fault") != 0) {
-			snprintf(err, errlen, "unknown field '%.40s': match, delay or fault", key);
+		bool known = strcmp(key, "match") == 0 || strcmp(key, "counted") == 0;
+
+		for (size_t k = 0; k < RULE_KEYS; k++)
+			known = known || strcmp(key, rule_keys[k]) == 0;
+		if (!known) {
+			snprintf(err, errlen, "unknown field '%.40s': match, delay, fault, "
+				 "retry-after, times, after or per", key);
 			return false;
 		}
 	}
@@ -260,24 +302,36 @@ static bool add_rule(struct rules *rules, const json_t *rule, char *err, size_t 
 			}
 		}
 	}
-	for (int k = 0; k < 4; k++) {
-		static const char *const keys[] = {"route", "ids", "delay", "fault"};
-
-		v = json_object_get(k < 2 ? match : rule, keys[k]);
+	if (match != NULL && (v = json_object_get(match, "route")) != NULL) {
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "route: expected a string");
+			return false;
+		}
+		fields[n++] = (struct rule_field){"route", json_string_value(v)};
+	}
+	if (match != NULL && (v = json_object_get(match, "ids")) != NULL) {
+		if (!ids_text(v, &ids, err, errlen))
+			return false;
+		fields[n++] = (struct rule_field){"ids", ids};
+	}
+	for (size_t k = 0; k < RULE_KEYS; k++) {
+		v = json_object_get(rule, rule_keys[k]);
 		if (v == NULL)
 			continue;
-		if (k == 1) {
-			if (!ids_text(v, &ids, err, errlen))
-				return false;
-			fields[n++] = (struct rule_field){keys[k], ids};
+		if (k >= 2 && k <= 4 && json_is_integer(v)) {
+			/* A negative number reads as text that rules refuse. */
+			snprintf(numbers[k], NUMBER_MAX, "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(v));
+			fields[n++] = (struct rule_field){rule_keys[k], numbers[k]};
 			continue;
 		}
 		if (!json_is_string(v)) {
-			snprintf(err, errlen, "%s: expected a string", keys[k]);
+			snprintf(err, errlen, "%s: expected a %s", rule_keys[k],
+				 k >= 2 && k <= 4 ? "whole number" : "string");
 			free(ids);
 			return false;
 		}
-		fields[n++] = (struct rule_field){keys[k], json_string_value(v)};
+		fields[n++] = (struct rule_field){rule_keys[k], json_string_value(v)};
 	}
 	ok = rules_add_fields(rules, fields, n, err, errlen);
 	free(ids);

@@ -361,6 +361,8 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 	struct exchanges *xs = conn->xs;
 	struct exchange *ex = &conn->ex;
 	struct settings *s = settings_now(xs);
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	struct route_request req = {
 		.method = method,
 		.path = url,
@@ -368,6 +370,7 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 		.rng = &conn->rng,
 		.settings = &s->run,
 		.rules = s->rules,
+		.client = info != NULL ? info->client_addr : NULL,
 		.accepted = ex->accepted,
 		.draining = atomic_load(&xs->draining),
 		.now_ns = timerq_now(),

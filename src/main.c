@@ -196,7 +196,7 @@ static bool change(struct app *app, enum change how, struct settings *expected,
 		[CHANGE_ADMIN] = "the control API",
 		[CHANGE_RESET] = "the control API's reset",
 	};
-	struct settings *old_current, *old_base = NULL;
+	struct settings *old_current, *old_base = NULL, *fresh = NULL;
 	struct config before, after;
 	char changed[256], text[1024];
 
@@ -209,7 +209,14 @@ static bool change(struct app *app, enum change how, struct settings *expected,
 		old_base = app->base;
 		app->base = settings_ref(next);
 	} else if (how == CHANGE_RESET) {
-		next = app->base;
+		/* The base's rules anew, so their counts restart as they did
+		 * at start (the base itself when out of memory). */
+		struct rules *rules = rules_copy(app->base->rules);
+
+		if (rules != NULL || app->base->rules == NULL)
+			fresh = settings_create(&app->base->run, rules);
+		rules_unref(rules);
+		next = fresh != NULL ? fresh : app->base;
 	}
 	before = view_of(app->current);
 	after = view_of(next);
@@ -225,6 +232,7 @@ static bool change(struct app *app, enum change how, struct settings *expected,
 	pthread_mutex_unlock(&app->settings_lock);
 	settings_unref(old_current);
 	settings_unref(old_base);
+	settings_unref(fresh);
 	if (how == CHANGE_RELOAD)
 		log_info("reloaded: %s (changed: %s)", text,
 			 changed[0] != '\0' ? changed : "nothing");

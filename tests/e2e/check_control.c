@@ -359,6 +359,72 @@ START_TEST(test_admin_rules_and_stats)
 }
 END_TEST
 
+/* The count of rule `i` in GET /rules ("counted": {"matches"}). */
+static long long rule_matches(size_t i)
+{
+	struct reply r = {0};
+	json_t *j;
+	long long n;
+
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/rules", NULL, NULL, 10), CURLE_OK);
+	j = json_of(&r);
+	n = json_integer_value(json_object_get(json_object_get(json_array_get(j, i),
+								 "counted"), "matches"));
+	json_decref(j);
+	client_release(&r);
+	return n;
+}
+
+/* Faults by count: user 7 fails twice with Retry-After, then answers;
+ * other users are not counted against it; counts restart with every new
+ * rule set (PUT /rules, reset) but not with PATCH /config. */
+START_TEST(test_rules_by_count)
+{
+	const char *args[] = {"--delay", "fixed:0", "--admin", "127.0.0.1:0", "--rule",
+			      "ids=7 times=2 fault=status:503 retry-after=2", NULL};
+	struct reply r = {0};
+	char hdr[32];
+
+	start_with_admin(args);
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < 2; k++) {
+			ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
+			client_assert_error(&r, 503);
+			ck_assert_ptr_nonnull(client_header(&r, "Retry-After", hdr, sizeof(hdr)));
+			ck_assert_str_eq(hdr, "2");
+			ck_assert_int_eq(get(&r, "/user/8", 10), CURLE_OK);
+			client_assert_user(&r, 8);
+		}
+		ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
+		client_assert_user(&r, 7);
+		ck_assert_int_eq(rule_matches(0), 3);
+		ck_assert_int_eq(fetch(&r, "PATCH", admin_base, "/config",
+				       "{\"error-rate\": \"0\"}", NULL, 10), CURLE_OK);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
+		client_assert_user(&r, 7);
+		if (round == 0) /* the same rule again: a new set, new counts */
+			ck_assert_int_eq(fetch(&r, "PUT", admin_base, "/rules",
+					       "[\"ids=7 times=2 fault=status:503 retry-after=2\"]",
+					       NULL, 10), CURLE_OK);
+		else
+			ck_assert_int_eq(fetch(&r, "POST", admin_base, "/config/reset", "", NULL,
+					       10), CURLE_OK);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_int_eq(rule_matches(0), 0);
+	}
+	/* per=client, after=1: the second request from this client on. */
+	ck_assert_int_eq(fetch(&r, "PUT", admin_base, "/rules",
+			       "[{\"fault\": \"status:500\", \"after\": 1, \"per\": \"client\"}]",
+			       NULL, 10), CURLE_OK);
+	ck_assert_int_eq(get(&r, "/user/1", 10), CURLE_OK);
+	client_assert_user(&r, 1);
+	ck_assert_int_eq(get(&r, "/user/2", 10), CURLE_OK);
+	client_assert_error(&r, 500);
+	client_release(&r);
+}
+END_TEST
+
 START_TEST(test_admin_token)
 {
 	char path[] = "/tmp/userd-token-XXXXXX";
@@ -802,6 +868,7 @@ static Suite *control_suite(void)
 	tcase_add_test(rules, test_rules_first_match_wins);
 	tcase_add_test(admin, test_admin_config_get_patch_reset);
 	tcase_add_test(admin, test_admin_rules_and_stats);
+	tcase_add_test(admin, test_rules_by_count);
 	tcase_add_test(admin, test_admin_token);
 	tcase_add_test(admin, test_admin_unix_socket_and_off_loopback);
 	tcase_add_test(admin, test_admin_unix_socket_logs_no_tcp_option);
