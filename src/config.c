@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "decimal.h"
+#include "journal.h"
 #include "listener.h"
 #include "util.h"
 
@@ -353,6 +354,11 @@ static const struct opt options[] = {
 	 .help = "do not serve the live page (GET /) nor its JSON (GET /live); "
 		 "both answer 404",
 	 .default_text = ""},
+	{.name = "journal", .metavar = "N", .type = OPT_UINT, .offset = AT(journal),
+	 .max = JOURNAL_MAX,
+	 .help = "keep the last N finished user requests for the control API's "
+		 "GET /requests; at most 640 bytes each, allocated at start (the "
+		 "default takes 2.5 MiB at most); 0 keeps none"},
 	{.name = "admin", .metavar = "ADDR:PORT", .type = OPT_TEXT,
 	 .offset = AT(admin), .noun = "address",
 	 .help = "serve the control API on this address: HOST:PORT or unix:PATH; "
@@ -427,6 +433,7 @@ void config_defaults(struct config *cfg)
 	cfg->connection_memory = CONFIG_DEFAULT_CONNECTION_MEMORY;
 	cfg->timeout_s = CONFIG_DEFAULT_TIMEOUT_S;
 	cfg->dashboard = true;
+	cfg->journal = CONFIG_DEFAULT_JOURNAL;
 	delay_set_uniform(&cfg->run.delay, CONFIG_DEFAULT_DELAY_MIN_MS,
 			  CONFIG_DEFAULT_DELAY_MAX_MS);
 	cfg->run.delay.clamp_ms = CONFIG_DEFAULT_DELAY_CLAMP_MS;

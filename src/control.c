@@ -1,6 +1,7 @@
 /* control.c - the control API's JSON; see control.h. */
 #include "control.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -412,4 +413,120 @@ json_t *control_stats_json(struct metrics *m, const struct metrics_gauges *g)
 	json_object_set_new(o, "requests", requests);
 	json_object_set_new(o, "faults", faults);
 	return o;
+}
+
+/* ---- the journal ----------------------------------------------------------- */
+
+/* A whole number from lo to hi in `text`. */
+static bool whole(const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*text < '0' || *text > '9')
+		return false;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool control_requests_filter(const struct control_requests_query *q,
+			     struct journal_filter *f, json_t **errors)
+{
+	json_t *bad = json_object();
+	uint64_t v;
+
+	memset(f, 0, sizeof(*f));
+	*errors = NULL;
+	if (q->route != NULL) {
+		if (q->route[0] == '/' && strlen(q->route) < JOURNAL_TEXT_MAX)
+			f->route = q->route;
+		else
+			json_object_set_new(bad, "route", message("expected a path: /user or /users"));
+	}
+	if (q->id != NULL) {
+		if (whole(q->id, 0, UINT64_MAX, &f->id))
+			f->has_id = true;
+		else
+			json_object_set_new(bad, "id", message("expected a user id"));
+	}
+	if (q->status != NULL) {
+		if (whole(q->status, 100, 599, &v))
+			f->status = (unsigned)v;
+		else
+			json_object_set_new(bad, "status", message("expected a status, 100 to 599"));
+	}
+	if (q->fault != NULL) {
+		if (q->fault[0] != '\0')
+			f->fault = q->fault;
+		else
+			json_object_set_new(bad, "fault", message("expected a fault (reset, "
+				"status:503), a kind (status) or none"));
+	}
+	if (q->since != NULL) {
+		char *end;
+		double t;
+
+		errno = 0;
+		t = strtod(q->since, &end);
+		if (errno == 0 && end != q->since && *end == '\0' && t >= 0 && t < 1e12) {
+			f->has_since = true;
+			f->since_us = (int64_t)(t * 1e6);
+		} else {
+			json_object_set_new(bad, "since", message("expected a Unix time in "
+				"seconds, e.g. 1765000000.5"));
+		}
+	}
+	if (q->limit != NULL) {
+		if (whole(q->limit, 1, JOURNAL_MAX, &v))
+			f->limit = (size_t)v;
+		else
+			json_object_set_new(bad, "limit", message("expected a count, 1 or more"));
+	}
+	if (bad == NULL || json_object_size(bad) > 0) {
+		*errors = bad != NULL ? bad : one_error("query", "out of memory");
+		return false;
+	}
+	json_decref(bad);
+	return true;
+}
+
+/* Microseconds of Unix time as seconds. */
+static json_t *seconds(int64_t us)
+{
+	return json_real((double)us / 1e6);
+}
+
+json_t *control_requests_json(const struct journal_entry *e, size_t n)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list != NULL && i < n; i++) {
+		const struct journal_entry *x = &e[i];
+		json_t *o = json_pack("{sI so so so so so so sI so sf sI so sI so sb}",
+				      "seq", (json_int_t)x->seq,
+				      "arrived", seconds(x->arrived_us),
+				      "answered", seconds(x->answered_us),
+				      "method", message(x->method),
+				      "path", message(x->path),
+				      "query", message(x->query),
+				      "ids", message(x->ids),
+				      "status", (json_int_t)x->status,
+				      "fault", x->fault[0] != '\0' ? message(x->fault) : json_null(),
+				      "delay_ms", (double)x->delay_us / 1000.0,
+				      "bytes", (json_int_t)x->bytes,
+				      "client", message(x->client),
+				      "port", (json_int_t)x->port,
+				      "rule", x->rule >= 0 ? json_integer(x->rule) : json_null(),
+				      "cut", x->cut);
+
+		if (o == NULL || json_array_append_new(list, o) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	return list;
 }

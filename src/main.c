@@ -449,6 +449,7 @@ static int start(struct app *app, const char *token)
 	hopts.timers = app->timers;
 	hopts.version = PACKAGE_VERSION;
 	hopts.dashboard = app->cfg.dashboard;
+	hopts.journal = app->cfg.journal;
 	hopts.tls_cert = app->tls.cert;
 	hopts.tls_key = app->tls.key;
 	hopts.tls_trust = app->tls.trust;

@@ -153,6 +153,7 @@ static void answer_after(const struct routes_env *env, struct route_answer *ans,
 {
 	if (f.fault.kind != FAULT_NONE)
 		metrics_fault(env->metrics, f.fault.kind);
+	ans->injected = f.fault;
 	if (f.fault.kind != FAULT_NONE && fault_is_answer(f.fault.kind)) {
 		free(body);
 		if (f.fault.arg == 503 && f.retry_after_s == 0) {

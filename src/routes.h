@@ -93,6 +93,7 @@ struct route_answer {
 	struct fault fault;          /* then fail this way (not a status: */
 				     /* those are answers); FAULT_NONE */
 	unsigned retry_after_s;      /* 0, or a Retry-After header */
+	struct fault injected;       /* the fault drawn, of any class */
 	int rule;                    /* the index of the rule that applied */
 				     /* (the first, in a batch); -1: none */
 	bool timed;                  /* tell the delay (Server-Timing) */
