@@ -413,6 +413,14 @@ START_TEST(test_rules_by_count)
 		ck_assert_int_eq(r.status, 200);
 		ck_assert_int_eq(rule_matches(0), 0);
 	}
+	/* A reload installs the rules anew too. */
+	ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
+	ck_assert_int_eq(rule_matches(0), 1);
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	for (int tries = 0; tries < 100 && !daemon_log_contains(&d, "reloaded:"); tries++)
+		usleep(50 * 1000);
+	ck_assert(daemon_log_contains(&d, "reloaded:"));
+	ck_assert_int_eq(rule_matches(0), 0);
 	/* per=client, after=1: the second request from this client on. */
 	ck_assert_int_eq(fetch(&r, "PUT", admin_base, "/rules",
 			       "[{\"fault\": \"status:500\", \"after\": 1, \"per\": \"client\"}]",
