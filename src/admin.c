@@ -294,6 +294,43 @@ static MHD_Result_t put_rules(struct admin *a, struct MHD_Connection *c,
 	return answer_json(c, 200, list);
 }
 
+/* GET /requests (count: GET /requests/count): the journal's entries
+ * that the query's filters match, newest last; DELETE /requests empties
+ * it. */
+static MHD_Result_t requests(struct admin *a, struct MHD_Connection *c, bool count,
+			     bool clear)
+{
+	struct journal *j = http_journal(a->ops.srv);
+	struct control_requests_query q;
+	struct journal_filter f;
+	struct journal_entry *got;
+	size_t n, total;
+	json_t *errors;
+
+	if (j == NULL)
+		return answer_error(c, 404, "the journal is off (--journal 0)", NULL);
+	if (clear) {
+		journal_clear(j);
+		return answer_json(c, 200, json_pack("{sb}", "cleared", 1));
+	}
+#define ARG(k) MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k)
+	q = (struct control_requests_query){ARG("route"), ARG("id"), ARG("status"),
+					     ARG("fault"), ARG("since"), ARG("limit")};
+#undef ARG
+	if (!control_requests_filter(&q, &f, &errors))
+		return answer_error(c, 400, "some filters are not valid", errors);
+	if (!journal_query(j, &f, count ? NULL : &got, &n, &total))
+		return answer_json(c, 500, NULL);
+	if (count)
+		return answer_json(c, 200, json_pack("{sI}", "count", (json_int_t)total));
+	{
+		json_t *list = control_requests_json(got, n);
+
+		free(got);
+		return answer_json(c, 200, list);
+	}
+}
+
 static MHD_Result_t get_stats(struct admin *a, struct MHD_Connection *c)
 {
 	struct metrics_gauges g = http_gauges(a->ops.srv);
@@ -508,8 +545,13 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
 		return put_rules(a, c, up);
 	if (strcmp(url, "/stats") == 0 && get)
 		return get_stats(a, c);
+	if (strcmp(url, "/requests") == 0 && (get || strcmp(method, "DELETE") == 0))
+		return requests(a, c, false, !get);
+	if (strcmp(url, "/requests/count") == 0 && get)
+		return requests(a, c, true, false);
 	if (strcmp(url, "/config") == 0 || strcmp(url, "/config/reset") == 0 ||
-	    strcmp(url, "/rules") == 0 || strcmp(url, "/stats") == 0)
+	    strcmp(url, "/rules") == 0 || strcmp(url, "/stats") == 0 ||
+	    strcmp(url, "/requests") == 0 || strcmp(url, "/requests/count") == 0)
 		return answer_error(c, 405, "method not allowed", NULL);
 	return answer_error(c, 404, "not found", NULL);
 }

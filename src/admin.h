@@ -6,6 +6,8 @@
  *   POST /config/reset  back to the command line and config file
  *   GET  /rules         the rules in force; PUT /rules replaces them
  *   GET  /stats         the live counts, as JSON
+ *   GET  /requests      the journal's last requests, filtered; DELETE
+ *                       /requests empties it; GET /requests/count counts
  *
  * With a token, every request needs "Authorization: Bearer TOKEN" (401
  * otherwise); with TLS files it speaks only HTTPS.  What the API changes, it changes through `struct

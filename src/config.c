@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "decimal.h"
+#include "journal.h"
 #include "listener.h"
 #include "util.h"
 
@@ -309,7 +310,12 @@ static const struct opt options[] = {
 	 .parse = parse_rule, .show = show_rules,
 	 .help = "give matching requests their own delay or fault, e.g. "
 		 "'route=/user ids=13,100-199 delay=fixed:5000 fault=reset'; "
-		 "repeat it for more rules: the first that matches wins",
+		 "repeat it for more rules: the first that matches wins; "
+		 "'times=N' (the first N matches only) and 'after=N' (from the "
+		 "N+1th on) count per=id (the default), per=client (address) or "
+		 "per=all, from 0 at each start, reload and PUT /rules, at most "
+		 "1024 ids or clients per rule (64 KiB; past them the rule does "
+		 "not match); 'retry-after=S' with fault=status:CODE",
 	 .default_text = "none"},
 	{.name = "max-batch", .metavar = "N", .type = OPT_UINT,
 	 .offset = AT(run.max_batch), .min = 1, .max = CONFIG_MAX_BATCH,
@@ -354,6 +360,11 @@ static const struct opt options[] = {
 	 .help = "do not serve the live page (GET /) nor its JSON (GET /live); "
 		 "both answer 404",
 	 .default_text = ""},
+	{.name = "journal", .metavar = "N", .type = OPT_UINT, .offset = AT(journal),
+	 .max = JOURNAL_MAX,
+	 .help = "keep the last N finished user requests for the control API's "
+		 "GET /requests; at most 640 bytes each, allocated at start (the "
+		 "default takes 2.5 MiB at most); 0 keeps none"},
 	{.name = "admin", .metavar = "ADDR:PORT", .type = OPT_TEXT,
 	 .offset = AT(admin), .noun = "address",
 	 .help = "serve the control API on this address: HOST:PORT or unix:PATH; "
@@ -441,6 +452,7 @@ void config_defaults(struct config *cfg)
 	cfg->connection_memory = CONFIG_DEFAULT_CONNECTION_MEMORY;
 	cfg->timeout_s = CONFIG_DEFAULT_TIMEOUT_S;
 	cfg->dashboard = true;
+	cfg->journal = CONFIG_DEFAULT_JOURNAL;
 	delay_set_uniform(&cfg->run.delay, CONFIG_DEFAULT_DELAY_MIN_MS,
 			  CONFIG_DEFAULT_DELAY_MAX_MS);
 	cfg->run.delay.clamp_ms = CONFIG_DEFAULT_DELAY_CLAMP_MS;

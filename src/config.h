@@ -28,6 +28,7 @@
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT_S 10
 #define CONFIG_DEFAULT_MAX_BATCH 100
 #define CONFIG_MAX_BATCH 10000
+#define CONFIG_DEFAULT_JOURNAL 4096
 #define CONFIG_MAX_THREADS 1024
 #define CONFIG_MAX_CONNECTIONS 1000000
 #define CONFIG_MAX_TIMER_SLACK_MS 1000
@@ -60,6 +61,7 @@ struct config {
 	unsigned connection_memory; /* bytes of header buffer per connection */
 	unsigned timeout_s;        /* idle connection timeout, 0 = none */
 	bool dashboard;            /* serve GET / and GET /live (default) */
+	unsigned journal;          /* requests the journal keeps; 0: none */
 	char *admin;               /* the control API's ADDR:PORT or unix:PATH */
 	char *admin_token_file;
 	char *admin_tls_cert;      /* PEM certificate file: the control API over HTTPS */

@@ -1,6 +1,7 @@
 /* control.c - the control API's JSON; see control.h. */
 #include "control.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -144,24 +145,52 @@ bool control_patch(const char *body, size_t len, const struct run_settings *curr
 	return bad == 0;
 }
 
+/* A rule part that is a whole number, as a JSON integer into `obj`;
+ * nonzero when out of memory. */
+static int set_number(json_t *obj, const char *key, const char *text)
+{
+	return text != NULL &&
+	       json_object_set_new(obj, key, json_integer((json_int_t)strtoll(text, NULL, 10)));
+}
+
+/* What a counted rule has counted, read-only: {"matches", "keys",
+ * "untracked"} ("keys" and "untracked" unless per=all). */
+static json_t *counted_json(const struct rules *r, size_t i, const char *per)
+{
+	struct rule_counts c;
+
+	rules_counts(r, i, &c);
+	if (per != NULL && strcmp(per, "all") == 0)
+		return json_pack("{sI}", "matches", (json_int_t)c.matches);
+	return json_pack("{sIsIsI}", "matches", (json_int_t)c.matches, "keys",
+			 (json_int_t)c.keys, "untracked", (json_int_t)c.untracked);
+}
+
 /* The rules as PUT /rules takes them: a list of objects {"match":
- * {"route", "ids"}, "delay", "fault"}, each field there when the rule
- * has it, in canonical form. */
+ * {"route", "ids"}, "delay", "fault", "retry-after", "times", "after",
+ * "per"}, each field there when the rule has it, in canonical form; a
+ * counted rule has "counted" too (read-only: PUT /rules ignores it). */
 json_t *control_rules_json(const struct rules *r)
 {
 	json_t *list = json_array();
 
 	for (size_t i = 0; list != NULL && i < rules_count(r); i++) {
 		struct rule_parts p;
+		struct rule_counts c;
 		json_t *rule = json_object(), *match = json_object();
 
 		rules_parts(r, i, &p);
+		rules_counts(r, i, &c);
 		if (rule == NULL || match == NULL ||
 		    (p.route != NULL && json_object_set_new(match, "route", json_string(p.route))) ||
 		    (p.ids != NULL && json_object_set_new(match, "ids", json_string(p.ids))) ||
 		    (json_object_size(match) > 0 && json_object_set(rule, "match", match)) ||
 		    (p.delay != NULL && json_object_set_new(rule, "delay", json_string(p.delay))) ||
 		    (p.fault != NULL && json_object_set_new(rule, "fault", json_string(p.fault))) ||
+		    set_number(rule, "retry-after", p.retry_after) ||
+		    set_number(rule, "times", p.times) || set_number(rule, "after", p.after) ||
+		    (p.per != NULL && json_object_set_new(rule, "per", json_string(p.per))) ||
+		    (c.counted && json_object_set_new(rule, "counted", counted_json(r, i, p.per))) ||
 		    json_array_append(list, rule)) {
 			json_decref(list);
 			list = NULL;
@@ -222,13 +251,23 @@ static bool ids_text(const json_t *v, char **text, char *err, size_t errlen)
 	return *text != NULL;
 }
 
+/* The fields of a rule object besides "match", in the order rules.h
+ * lists them; "counted" (what GET /rules shows) is read-only and skipped. */
+static const char *const rule_keys[] = {"delay", "fault", "retry-after", "times", "after",
+					"per"};
+#define RULE_KEYS (sizeof(rule_keys) / sizeof(rule_keys[0]))
+
+/* Room for a whole number's text. */
+#define NUMBER_MAX 24
+
 /* Add one rule of PUT /rules to `rules`: an object with "match" (route,
- * ids), "delay" and "fault", each field taken as what it is (never
- * joined into a line and split again), or a rule line as a string.
- * False with a message in err. */
+ * ids) and the fields of rule_keys, each taken as what it is (never
+ * joined into a line and split again; a count may be a JSON integer or
+ * a string), or a rule line as a string.  False with a message in err. */
 static bool add_rule(struct rules *rules, const json_t *rule, char *err, size_t errlen)
 {
-	struct rule_field fields[4];
+	struct rule_field fields[2 + RULE_KEYS];
+	char numbers[RULE_KEYS][NUMBER_MAX];
 	const json_t *match, *v;
 	const char *key;
 	char *ids = NULL;
@@ -243,9 +282,13 @@ static bool add_rule(struct rules *rules, const json_t *rule, char *err, size_t 
 		return false;
 	}
 	json_object_foreach((json_t *)(uintptr_t)rule, key, v) {
-		if (strcmp(key, "match") != 0 && strcmp(key, "delay") != 0 &&
-		    strcmp(key, "fault") != 0) {
-			snprintf(err, errlen, "unknown field '%.40s': match, delay or fault", key);
+		bool known = strcmp(key, "match") == 0 || strcmp(key, "counted") == 0;
+
+		for (size_t k = 0; k < RULE_KEYS; k++)
+			known = known || strcmp(key, rule_keys[k]) == 0;
+		if (!known) {
+			snprintf(err, errlen, "unknown field '%.40s': match, delay, fault, "
+				 "retry-after, times, after or per", key);
 			return false;
 		}
 	}
@@ -263,24 +306,36 @@ static bool add_rule(struct rules *rules, const json_t *rule, char *err, size_t 
 			}
 		}
 	}
-	for (int k = 0; k < 4; k++) {
-		static const char *const keys[] = {"route", "ids", "delay", "fault"};
-
-		v = json_object_get(k < 2 ? match : rule, keys[k]);
+	if (match != NULL && (v = json_object_get(match, "route")) != NULL) {
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "route: expected a string");
+			return false;
+		}
+		fields[n++] = (struct rule_field){"route", json_string_value(v)};
+	}
+	if (match != NULL && (v = json_object_get(match, "ids")) != NULL) {
+		if (!ids_text(v, &ids, err, errlen))
+			return false;
+		fields[n++] = (struct rule_field){"ids", ids};
+	}
+	for (size_t k = 0; k < RULE_KEYS; k++) {
+		v = json_object_get(rule, rule_keys[k]);
 		if (v == NULL)
 			continue;
-		if (k == 1) {
-			if (!ids_text(v, &ids, err, errlen))
-				return false;
-			fields[n++] = (struct rule_field){keys[k], ids};
+		if (k >= 2 && k <= 4 && json_is_integer(v)) {
+			/* A negative number reads as text that rules refuse. */
+			snprintf(numbers[k], NUMBER_MAX, "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(v));
+			fields[n++] = (struct rule_field){rule_keys[k], numbers[k]};
 			continue;
 		}
 		if (!json_is_string(v)) {
-			snprintf(err, errlen, "%s: expected a string", keys[k]);
+			snprintf(err, errlen, "%s: expected a %s", rule_keys[k],
+				 k >= 2 && k <= 4 ? "whole number" : "string");
 			free(ids);
 			return false;
 		}
-		fields[n++] = (struct rule_field){keys[k], json_string_value(v)};
+		fields[n++] = (struct rule_field){rule_keys[k], json_string_value(v)};
 	}
 	ok = rules_add_fields(rules, fields, n, err, errlen);
 	free(ids);
@@ -361,4 +416,120 @@ json_t *control_stats_json(struct metrics *m, const struct metrics_gauges *g)
 	json_object_set_new(o, "requests", requests);
 	json_object_set_new(o, "faults", faults);
 	return o;
+}
+
+/* ---- the journal ----------------------------------------------------------- */
+
+/* A whole number from lo to hi in `text`. */
+static bool whole(const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*text < '0' || *text > '9')
+		return false;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool control_requests_filter(const struct control_requests_query *q,
+			     struct journal_filter *f, json_t **errors)
+{
+	json_t *bad = json_object();
+	uint64_t v;
+
+	memset(f, 0, sizeof(*f));
+	*errors = NULL;
+	if (q->route != NULL) {
+		if (q->route[0] == '/' && strlen(q->route) < JOURNAL_TEXT_MAX)
+			f->route = q->route;
+		else
+			json_object_set_new(bad, "route", message("expected a path: /user or /users"));
+	}
+	if (q->id != NULL) {
+		if (whole(q->id, 0, UINT64_MAX, &f->id))
+			f->has_id = true;
+		else
+			json_object_set_new(bad, "id", message("expected a user id"));
+	}
+	if (q->status != NULL) {
+		if (whole(q->status, 100, 599, &v))
+			f->status = (unsigned)v;
+		else
+			json_object_set_new(bad, "status", message("expected a status, 100 to 599"));
+	}
+	if (q->fault != NULL) {
+		if (q->fault[0] != '\0')
+			f->fault = q->fault;
+		else
+			json_object_set_new(bad, "fault", message("expected a fault (reset, "
+				"status:503), a kind (status) or none"));
+	}
+	if (q->since != NULL) {
+		char *end;
+		double t;
+
+		errno = 0;
+		t = strtod(q->since, &end);
+		if (errno == 0 && end != q->since && *end == '\0' && t >= 0 && t < 1e12) {
+			f->has_since = true;
+			f->since_us = (int64_t)(t * 1e6);
+		} else {
+			json_object_set_new(bad, "since", message("expected a Unix time in "
+				"seconds, e.g. 1765000000.5"));
+		}
+	}
+	if (q->limit != NULL) {
+		if (whole(q->limit, 1, JOURNAL_MAX, &v))
+			f->limit = (size_t)v;
+		else
+			json_object_set_new(bad, "limit", message("expected a count, 1 or more"));
+	}
+	if (bad == NULL || json_object_size(bad) > 0) {
+		*errors = bad != NULL ? bad : one_error("query", "out of memory");
+		return false;
+	}
+	json_decref(bad);
+	return true;
+}
+
+/* Microseconds of Unix time as seconds. */
+static json_t *seconds(int64_t us)
+{
+	return json_real((double)us / 1e6);
+}
+
+json_t *control_requests_json(const struct journal_entry *e, size_t n)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list != NULL && i < n; i++) {
+		const struct journal_entry *x = &e[i];
+		json_t *o = json_pack("{sI so so so so so so sI so sf sI so sI so sb}",
+				      "seq", (json_int_t)x->seq,
+				      "arrived", seconds(x->arrived_us),
+				      "answered", seconds(x->answered_us),
+				      "method", message(x->method),
+				      "path", message(x->path),
+				      "query", message(x->query),
+				      "ids", message(x->ids),
+				      "status", (json_int_t)x->status,
+				      "fault", x->fault[0] != '\0' ? message(x->fault) : json_null(),
+				      "delay_ms", (double)x->delay_us / 1000.0,
+				      "bytes", (json_int_t)x->bytes,
+				      "client", message(x->client),
+				      "port", (json_int_t)x->port,
+				      "rule", x->rule >= 0 ? json_integer(x->rule) : json_null(),
+				      "cut", x->cut);
+
+		if (o == NULL || json_array_append_new(list, o) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	return list;
 }

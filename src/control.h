@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "journal.h"
 #include "metrics.h"
 #include "rules.h"
 
@@ -42,5 +43,25 @@ bool control_parse_rules(const char *body, size_t len, struct rules **out,
 /* The live counts: waiting, in flight, connections, ready, requests by
  * route and status, faults by kind.  NULL when out of memory. */
 json_t *control_stats_json(struct metrics *m, const struct metrics_gauges *g);
+
+/* The query of GET /requests and GET /requests/count, each value NULL
+ * when absent. */
+struct control_requests_query {
+	const char *route, *id, *status, *fault, *since, *limit;
+};
+
+/* The journal filter `q` asks for into *f: route (/user, /users, or any
+ * path), id, status (100-599), fault ("reset", "status:503", a kind or
+ * "none"), since (Unix time in seconds, decimals allowed), limit (the
+ * newest N).  True; or false with *errors an object naming each bad key.
+ * f's strings are q's. */
+bool control_requests_filter(const struct control_requests_query *q,
+			     struct journal_filter *f, json_t **errors);
+
+/* Journal entries as GET /requests answers them, in the order given: a
+ * list of objects (seq, arrived and answered in Unix seconds, method,
+ * path, query, ids, status, fault, delay_ms, bytes, client, port, rule,
+ * cut).  NULL when out of memory. */
+json_t *control_requests_json(const struct journal_entry *e, size_t n);
 
 #endif

@@ -18,9 +18,13 @@
  */
 #include "exchange.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "access.h"
 #include "log.h"
@@ -55,6 +59,8 @@ struct exchange {
 	bool waited;                   /* was suspended on the timer */
 	bool flushed;                  /* the drain's flush ended its wait */
 	struct transport transport;    /* its fault, to do after the delay */
+	struct fault injected;         /* the fault drawn, of any class */
+	int rule;                      /* the rule that applied; -1: none */
 	unsigned hang_timeout_s;
 	uint64_t started_ns;
 	uint64_t deadline_ns;
@@ -101,6 +107,8 @@ static void use_answer(struct conn *conn, struct route_answer *ans)
 
 	ex->delay_us = ans->delay_us;
 	ex->body_len = ans->body_len;
+	ex->injected = ans->injected;
+	ex->rule = ans->rule;
 	transport_set(&ex->transport, ans->fault);
 	if (ans->shared) {
 		use_canned(ex, ans->canned, ans->status);
@@ -361,6 +369,8 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 	struct exchanges *xs = conn->xs;
 	struct exchange *ex = &conn->ex;
 	struct settings *s = settings_now(xs);
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	struct route_request req = {
 		.method = method,
 		.path = url,
@@ -368,6 +378,7 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 		.rng = &conn->rng,
 		.settings = &s->run,
 		.rules = s->rules,
+		.client = info != NULL ? info->client_addr : NULL,
 		.accepted = ex->accepted,
 		.draining = atomic_load(&xs->draining),
 		.now_ns = timerq_now(),
@@ -448,6 +459,7 @@ MHD_Result_t exchange_on_request(void *cls, struct MHD_Connection *c,
 		ex = &conn->ex;
 		memset(ex, 0, sizeof(*ex));
 		ex->canned = CANNED_INTERNAL; /* until an answer is chosen */
+		ex->rule = -1;
 		ex->started_ns = timerq_now();
 		ex->method = method;
 		ex->url = url;
@@ -504,8 +516,62 @@ static MHD_Result_t add_query_arg(void *cls, enum MHD_ValueKind kind,
 	return access_query_add(cls, key, value) ? MHD_YES : MHD_NO; /* NO: full */
 }
 
-static void log_access(struct MHD_Connection *c, const struct exchange *ex,
-		       uint64_t now_ns)
+/* Copy `text` into `buf` (len bytes); true when it was cut to fit. */
+static bool copy_cut(char *buf, size_t len, const char *text)
+{
+	return text != NULL && (size_t)snprintf(buf, len, "%s", text) >= len;
+}
+
+/* The journal's entry of a finished exchange, as the access log sees it
+ * (`x`), with what only the journal keeps. */
+static void journal_exchange(struct journal *j, struct MHD_Connection *c,
+			     const struct exchange *ex, const struct access_exchange *x)
+{
+	struct journal_entry e;
+	struct access_entry a;
+	struct timespec now;
+	const char *ids = NULL;
+
+	memset(&e, 0, sizeof(e));
+	access_entry_of(x, &a);
+	clock_gettime(CLOCK_REALTIME, &now);
+	e.answered_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	e.arrived_us = e.answered_us - (int64_t)((x->completed_ns - x->started_ns) / 1000);
+	e.delay_us = a.delay_us;
+	e.bytes = a.bytes;
+	e.status = a.status;
+	e.rule = ex->rule;
+	if (a.fault != NULL)
+		snprintf(e.fault, sizeof(e.fault), "%s", a.fault);
+	else if (ex->injected.kind != FAULT_NONE && fault_is_answer(ex->injected.kind))
+		fault_describe(&ex->injected, e.fault, sizeof(e.fault));
+	if (x->client != NULL && x->client->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)x->client;
+
+		inet_ntop(AF_INET, &in->sin_addr, e.client, sizeof(e.client));
+		e.port = ntohs(in->sin_port);
+	} else if (x->client != NULL && x->client->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+			(const struct sockaddr_in6 *)(const void *)x->client;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, e.client, sizeof(e.client));
+		e.port = ntohs(in6->sin6_port);
+	}
+	if (x->path != NULL && strncmp(x->path, "/user/", 6) == 0)
+		ids = x->path + 6;
+	else if (x->path != NULL && strcmp(x->path, "/users") == 0)
+		ids = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ids");
+	e.cut = copy_cut(e.method, sizeof(e.method), x->method) |
+		copy_cut(e.path, sizeof(e.path), x->path) |
+		copy_cut(e.query, sizeof(e.query), x->query) |
+		copy_cut(e.ids, sizeof(e.ids), ids);
+	journal_add(j, &e);
+}
+
+/* Write the access-log line and the journal's entry of a finished
+ * exchange (each when on). */
+static void record(struct exchanges *xs, struct MHD_Connection *c,
+		   const struct exchange *ex, uint64_t now_ns)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -527,9 +593,14 @@ static void log_access(struct MHD_Connection *c, const struct exchange *ex,
 		.timer_late_ns = ex->timer_late_ns,
 	};
 
+	if (ex->log_format == ACCESS_LOG_OFF && xs->journal == NULL)
+		return;
 	q.buf[0] = '\0';
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
-	access_log_exchange(ex->log_format, &x);
+	if (ex->log_format != ACCESS_LOG_OFF)
+		access_log_exchange(ex->log_format, &x);
+	if (xs->journal != NULL)
+		journal_exchange(xs->journal, c, ex, &x);
 }
 
 void exchange_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -561,8 +632,7 @@ void exchange_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			live_record(xs->live, ex->metrics_route == METRICS_ROUTE_USER
 					? LIVE_ROUTE_USER : LIVE_ROUTE_USERS,
 				    ex->status, ex->started_ns, now);
-		if (ex->log_format != ACCESS_LOG_OFF)
-			log_access(c, ex, now);
+		record(xs, c, ex, now);
 	}
 	if (ex->flushed || ex->transport.rushed) {
 		/* What the flush's client got: its answer in full, or no more. */

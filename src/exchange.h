@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "journal.h"
 #include "live.h"
 #include "metrics.h"
 #include "mhd_compat.h"
@@ -37,6 +38,7 @@ struct exchanges {
 	timerq *timers;
 	struct metrics *metrics;
 	struct live *live;          /* NULL with --no-dashboard */
+	struct journal *journal;    /* NULL with --journal 0 */
 	struct routes_env env;
 	pthread_mutex_t settings_lock;
 	struct settings *settings;  /* under settings_lock; a reference */

@@ -161,6 +161,7 @@ static void free_server(struct http_server *srv)
 	settings_unref(srv->xs.settings);
 	responses_shared_free(&srv->xs.shared);
 	live_destroy(srv->xs.live);
+	journal_destroy(srv->xs.journal);
 	metrics_destroy(srv->xs.metrics);
 	free(srv->ordinal_of_fd);
 	pthread_mutex_destroy(&srv->xs.settings_lock);
@@ -214,8 +215,11 @@ static struct http_server *new_server(const struct http_options *opts)
 	srv->xs.metrics = metrics_create(&build);
 	if (opts->dashboard)
 		srv->xs.live = live_create(&opts->settings->run.delay);
+	if (opts->journal > 0)
+		srv->xs.journal = journal_create(opts->journal);
 	if (srv->ordinal_of_fd == NULL || srv->xs.metrics == NULL ||
 	    (opts->dashboard && srv->xs.live == NULL) ||
+	    (opts->journal > 0 && srv->xs.journal == NULL) ||
 	    !responses_shared_build(&srv->xs.shared)) {
 		free_server(srv);
 		return NULL;
@@ -351,6 +355,11 @@ void http_set_settings(struct http_server *srv, struct settings *s)
 struct metrics *http_metrics(struct http_server *srv)
 {
 	return srv->xs.metrics;
+}
+
+struct journal *http_journal(struct http_server *srv)
+{
+	return srv->xs.journal;
 }
 
 struct metrics_gauges http_gauges(struct http_server *srv)

@@ -34,6 +34,7 @@ struct http_options {
 	timerq *timers;           /* shared deadline queue (not owned) */
 	const char *version;      /* reported by /metrics */
 	bool dashboard;           /* serve the live page: GET / and GET /live */
+	unsigned journal;         /* keep the last this many requests; 0: none */
 	const char *tls_cert;     /* PEM text: serve HTTPS with it and tls_key;
 				   * NULL: plain HTTP.  Kept by the caller
 				   * until http_stop(). */
@@ -71,6 +72,10 @@ void http_set_settings(struct http_server *srv, struct settings *s);
 
 /* The server's metrics registry (for the control API's counts). */
 struct metrics *http_metrics(struct http_server *srv);
+
+/* The server's journal of requests (for the control API), or NULL when
+ * it keeps none. */
+struct journal *http_journal(struct http_server *srv);
 
 /* Waiting, in flight, open connections, ready: now.  Thread-safe. */
 struct metrics_gauges http_gauges(struct http_server *srv);

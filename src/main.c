@@ -179,12 +179,14 @@ static struct settings *in_force(struct app *app)
 enum change {
 	CHANGE_RELOAD, /* `next` is the new base, and in force */
 	CHANGE_ADMIN,  /* `next` in force, if `expected` still is */
-	CHANGE_RESET,  /* the base in force again */
+	CHANGE_RESET,  /* `next`, made from the base `expected`, in force, if
+			* `expected` is still the base */
 };
 
 /* Apply a change under the owner's lock, tell every module that reads
  * settings, count and log it.  Returns false (nothing changed) only for
- * CHANGE_ADMIN when `expected` is no longer in force. */
+ * CHANGE_ADMIN when `expected` is no longer in force, and for
+ * CHANGE_RESET when it is no longer the base. */
 static bool change(struct app *app, enum change how, struct settings *expected,
 		   struct settings *next)
 {
@@ -203,15 +205,14 @@ static bool change(struct app *app, enum change how, struct settings *expected,
 	char changed[256], text[1024];
 
 	pthread_mutex_lock(&app->settings_lock);
-	if (how == CHANGE_ADMIN && app->current != expected) {
+	if ((how == CHANGE_ADMIN && app->current != expected) ||
+	    (how == CHANGE_RESET && app->base != expected)) {
 		pthread_mutex_unlock(&app->settings_lock);
 		return false;
 	}
 	if (how == CHANGE_RELOAD) {
 		old_base = app->base;
 		app->base = settings_ref(next);
-	} else if (how == CHANGE_RESET) {
-		next = app->base;
 	}
 	before = view_of(app->current);
 	after = view_of(next);
@@ -247,9 +248,32 @@ static bool control_replace(void *cls, struct settings *expected, struct setting
 	return change(cls, CHANGE_ADMIN, expected, next);
 }
 
+/* Back to the base, with its rules made anew so that their counts
+ * restart as they did at start (the base itself when that cannot be
+ * done).  The copy reads rule files, so it is made outside the lock, and
+ * made again if a reload lands in between. */
 static void control_reset(void *cls)
 {
-	change(cls, CHANGE_RESET, NULL, NULL);
+	struct app *app = cls;
+
+	for (;;) {
+		struct settings *base, *fresh = NULL;
+		struct rules *rules;
+		bool done;
+
+		pthread_mutex_lock(&app->settings_lock);
+		base = settings_ref(app->base);
+		pthread_mutex_unlock(&app->settings_lock);
+		rules = rules_copy(base->rules);
+		if (rules != NULL || base->rules == NULL)
+			fresh = settings_create(&base->run, rules);
+		rules_unref(rules);
+		done = change(app, CHANGE_RESET, base, fresh != NULL ? fresh : base);
+		settings_unref(fresh);
+		settings_unref(base);
+		if (done)
+			return;
+	}
 }
 
 /* SIGHUP: re-read the config file and apply what can change without a
@@ -443,6 +467,7 @@ static int start(struct app *app, const char *token)
 	hopts.timers = app->timers;
 	hopts.version = PACKAGE_VERSION;
 	hopts.dashboard = app->cfg.dashboard;
+	hopts.journal = app->cfg.journal;
 	hopts.tls_cert = app->tls.cert;
 	hopts.tls_key = app->tls.key;
 	hopts.tls_trust = app->tls.trust;

@@ -136,23 +136,32 @@ static void answer_error(struct route_answer *ans, unsigned status, const char *
 		ans->status = status;
 }
 
+/* A fault drawn for a request, with the Retry-After its rule sets (0:
+ * the fault's own). */
+struct drawn_fault {
+	struct fault fault;
+	unsigned retry_after_s;
+};
+
 /* The tail of every delayed route: after `delay_us`, `body` (malloc'd,
  * taken over; NULL when out of memory, which is answered at once), or the
  * fault `f` (counted): an answer fault (its status) is answered here (503
  * is shared), a transport fault is the HTTP layer's to do, after the
  * delay. */
 static void answer_after(const struct routes_env *env, struct route_answer *ans,
-			 uint64_t delay_us, struct fault f, char *body, size_t len)
+			 uint64_t delay_us, struct drawn_fault f, char *body, size_t len)
 {
-	if (f.kind != FAULT_NONE)
-		metrics_fault(env->metrics, f.kind);
-	if (f.kind != FAULT_NONE && fault_is_answer(f.kind)) {
+	if (f.fault.kind != FAULT_NONE)
+		metrics_fault(env->metrics, f.fault.kind);
+	ans->injected = f.fault;
+	if (f.fault.kind != FAULT_NONE && fault_is_answer(f.fault.kind)) {
 		free(body);
-		if (f.arg == 503) {
+		if (f.fault.arg == 503 && f.retry_after_s == 0) {
 			answer_canned(ans, CANNED_FAULT);
 		} else {
-			answer_error(ans, f.arg, "injected fault");
-			ans->retry_after_s = f.arg == 429 ? 1 : 0;
+			answer_error(ans, f.fault.arg, "injected fault");
+			ans->retry_after_s = f.retry_after_s > 0 ? f.retry_after_s
+				: f.fault.arg == 429 ? 1 : 0;
 		}
 		ans->delay_us = delay_us;
 		return;
@@ -161,7 +170,7 @@ static void answer_after(const struct routes_env *env, struct route_answer *ans,
 	if (body != NULL) {
 		ans->timed = true;
 		ans->delay_us = delay_us;
-		ans->fault = f;
+		ans->fault = f.fault;
 	}
 }
 
@@ -225,23 +234,24 @@ static uint64_t draw_delay(const struct routes_env *env, const struct delay_para
  * then the matching rule's, then the draw: --error-rate's share is a 503,
  * --faults' shares follow.  Always draws, so a seeded connection's stream
  * does not depend on any of them. */
-static struct fault draw_fault(const struct delay_params *p,
-			       const struct route_request *req,
-			       const struct rule_effect *rule)
+static struct drawn_fault draw_fault(const struct delay_params *p,
+				     const struct route_request *req,
+				     const struct rule_effect *rule)
 {
 	const struct run_settings *s = req->settings;
-	struct fault unavailable = {.kind = FAULT_STATUS, .arg = 503};
+	struct drawn_fault unavailable = {.fault = {.kind = FAULT_STATUS, .arg = 503}};
 	double u = rng_unit(req->rng);
 
 	if (p->fault.kind != FAULT_NONE)
-		return p->fault;
+		return (struct drawn_fault){.fault = p->fault};
 	if (p->fail)
 		return unavailable;
 	if (rule != NULL && rule->has_fault)
-		return rule->fault;
+		return (struct drawn_fault){.fault = rule->fault,
+					    .retry_after_s = rule->retry_after_s};
 	if (u < s->error_rate)
 		return unavailable;
-	return fault_mix_pick(&s->faults, s->error_rate, u);
+	return (struct drawn_fault){.fault = fault_mix_pick(&s->faults, s->error_rate, u)};
 }
 
 /* A copy of buf[0..len) in a new allocation, or NULL. */
@@ -264,8 +274,8 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	const struct rule_effect *rule;
 	uint64_t id, delay_us;
 	struct user u;
-	size_t len;
-	struct fault fault;
+	size_t len, index;
+	struct drawn_fault fault;
 
 	if (!user_parse_id(call->rest, call->rest_len, &id)) {
 		answer_canned(ans, CANNED_BAD_ID);
@@ -277,11 +287,12 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	}
 	/* Draw in one fixed order (delay, record, fault) so a seeded
 	 * connection is reproducible. */
-	rule = rules_match(req->rules, RULES_ROUTE_USER, id);
+	rule = rules_apply(req->rules, RULES_ROUTE_USER, id, req->client, &index);
+	ans->rule = rule != NULL ? (int)index : -1;
 	delay_us = draw_delay(env, &p, req, rule);
 	user_fetch(&u, id, req->rng);
 	fault = draw_fault(&p, req, rule);
-	len = fault.kind != FAULT_NONE && fault_is_answer(fault.kind)
+	len = fault.fault.kind != FAULT_NONE && fault_is_answer(fault.fault.kind)
 		? 0 : render_user(&u, body, sizeof(body));
 	answer_after(env, ans, delay_us, fault, copy_of(body, len), len);
 }
@@ -320,12 +331,16 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 	}
 	n = request_parse_ids(v, len, ids, max, err, sizeof(err));
 	for (size_t i = 0; i < n; i++) {
-		const struct rule_effect *r = rules_match(req->rules, RULES_ROUTE_USERS, ids[i]);
+		size_t index;
+		const struct rule_effect *r = rules_apply(req->rules, RULES_ROUTE_USERS, ids[i],
+							  req->client, &index);
 		uint64_t d = draw_delay(env, &p, req, r);
 
 		/* The batch fails the way the first id with a faulty rule says. */
 		if (rule == NULL && r != NULL && r->has_fault)
 			rule = r;
+		if (r != NULL && ans->rule < 0)
+			ans->rule = (int)index;
 		delay_us = d > delay_us ? d : delay_us;
 		user_fetch(&users[i], ids[i], req->rng);
 	}
@@ -447,6 +462,7 @@ const char *routes_path(int i)
 void routes_reject(struct route_answer *ans, unsigned status, const char *msg)
 {
 	memset(ans, 0, sizeof(*ans));
+	ans->rule = -1;
 	ans->counted = true;
 	ans->metrics_route = METRICS_ROUTE_OTHER;
 	answer_error(ans, status, msg);
@@ -465,6 +481,7 @@ void routes_dispatch(const struct routes_env *env, const struct route_request *r
 	int i;
 
 	memset(ans, 0, sizeof(*ans));
+	ans->rule = -1;
 	ans->metrics_route = METRICS_ROUTE_OTHER;
 	i = routes_match(req->path, strlen(req->path), &call.rest, &call.rest_len);
 	r = i < 0 ? NULL : &routes[i];

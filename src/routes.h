@@ -66,6 +66,7 @@ struct route_request {
 	struct rng *rng;             /* the connection's stream */
 	const struct run_settings *settings;
 	const struct rules *rules;   /* overrides by route and id, or NULL */
+	const struct sockaddr *client; /* the client's address, or NULL */
 	bool accepted;               /* arrived before the drain began */
 	bool draining;               /* the drain has begun */
 	uint64_t now_ns;             /* CLOCK_MONOTONIC */
@@ -92,6 +93,9 @@ struct route_answer {
 	struct fault fault;          /* then fail this way (not a status: */
 				     /* those are answers); FAULT_NONE */
 	unsigned retry_after_s;      /* 0, or a Retry-After header */
+	struct fault injected;       /* the fault drawn, of any class */
+	int rule;                    /* the index of the rule that applied */
+				     /* (the first, in a batch); -1: none */
 	bool timed;                  /* tell the delay (Server-Timing) */
 	bool counted;                /* user traffic: counted and logged */
 	enum metrics_route metrics_route;

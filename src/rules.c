@@ -3,6 +3,8 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +16,43 @@ struct id_range {
 	uint64_t lo, hi;
 };
 
+/* What a counted rule counts apart. */
+enum per {
+	PER_ID = 0,
+	PER_CLIENT,
+	PER_ALL,
+};
+
+/* One key's count: an id, or a client address as 16 bytes (IPv4 mapped
+ * into IPv6). */
+struct count_slot {
+	uint8_t key[16];
+	uint64_t n;
+	bool used;
+};
+
+#define COUNT_SLOTS (RULES_COUNT_KEYS * 2) /* open addressing, half full */
+
+/* A counted rule's mutable part, behind a pointer so the set stays
+ * const for its readers: the whole count (an atomic) and, per id or
+ * client, a table of keys under a short lock. */
+struct rule_count {
+	_Atomic uint64_t matches;
+	_Atomic uint64_t untracked;
+	pthread_mutex_t lock;
+	size_t keys;
+	struct count_slot *slot;     /* COUNT_SLOTS, at the first match */
+};
+
 struct rule {
 	unsigned routes;             /* RULES_ROUTE_*; 0: any */
 	size_t nranges;              /* 0: any id */
 	struct id_range ranges[RULES_MAX_RANGES];
 	struct rule_effect effect;
+	bool has_times, has_after, has_per, has_retry_after;
+	uint64_t times, after, retry_after;
+	enum per per;
+	struct rule_count *count;    /* NULL: not counted */
 	struct rule_parts parts;     /* canonical, pointing into text */
 	char *text;                  /* canonical form, malloc'd */
 };
@@ -50,6 +84,13 @@ void rules_unref(struct rules *r)
 	if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
+		struct rule_count *c = r->rule[i].count;
+
+		if (c != NULL) {
+			pthread_mutex_destroy(&c->lock);
+			free(c->slot);
+			free(c);
+		}
 		free(r->rule[i].text);
 		delay_model_unref(&r->rule[i].effect.delay);
 	}
@@ -123,6 +164,33 @@ static bool parse_ids(struct rule *rule, const char *v, size_t len, char *err,
 	return true;
 }
 
+/* A whole number from lo to hi for field `key`, once. */
+static bool parse_number(const char *key, const char *value, uint64_t lo, uint64_t hi,
+			 bool *has, uint64_t *out, char *err, size_t errlen)
+{
+	uint64_t n = 0;
+
+	if (*has) {
+		snprintf(err, errlen, "%s: given twice", key);
+		return false;
+	}
+	for (const char *c = value; *c != '\0'; c++) {
+		if (*c < '0' || *c > '9' || n > hi) {
+			n = hi + 1;
+			break;
+		}
+		n = n * 10 + (uint64_t)(*c - '0');
+	}
+	if (n < lo || n > hi) {
+		snprintf(err, errlen, "%s: '%.40s' is not a whole number from %" PRIu64
+			 " to %" PRIu64, key, value, lo, hi);
+		return false;
+	}
+	*out = n;
+	*has = true;
+	return true;
+}
+
 /* One field of a rule, its value whole (NUL-terminated). */
 static bool parse_field(struct rule *rule, const char *key, const char *value, char *err,
 			size_t errlen)
@@ -171,7 +239,34 @@ static bool parse_field(struct rule *rule, const char *key, const char *value, c
 		rule->effect.has_fault = true;
 		return true;
 	}
-	snprintf(err, errlen, "unknown key '%.40s': route, ids, delay or fault", key);
+	if (strcmp(key, "retry-after") == 0)
+		return parse_number(key, value, 1, RULES_RETRY_AFTER_MAX, &rule->has_retry_after,
+				    &rule->retry_after, err, errlen);
+	if (strcmp(key, "times") == 0)
+		return parse_number(key, value, 1, RULES_TIMES_MAX, &rule->has_times,
+				    &rule->times, err, errlen);
+	if (strcmp(key, "after") == 0)
+		return parse_number(key, value, 0, RULES_TIMES_MAX, &rule->has_after,
+				    &rule->after, err, errlen);
+	if (strcmp(key, "per") == 0) {
+		static const char *const names[] = {[PER_ID] = "id", [PER_CLIENT] = "client",
+						    [PER_ALL] = "all"};
+
+		if (rule->has_per) {
+			snprintf(err, errlen, "per: given twice");
+			return false;
+		}
+		for (int k = 0; k < 3; k++)
+			if (strcmp(value, names[k]) == 0) {
+				rule->per = (enum per)k;
+				rule->has_per = true;
+				return true;
+			}
+		snprintf(err, errlen, "per: '%.40s' is not id, client or all", value);
+		return false;
+	}
+	snprintf(err, errlen, "unknown key '%.40s': route, ids, delay, fault, retry-after, "
+		 "times, after or per", key);
 	return false;
 }
 
@@ -186,17 +281,24 @@ static const char *put(char *block, size_t *at, const char *s)
 }
 
 /* Make the rule's canonical text and parts, in one malloc'd block at
- * rule->text: the text "route=R ids=I delay=D fault=F" (the fields it
- * has), then each part's value.  False when out of memory. */
+ * rule->text: the text "route=R ids=I delay=D fault=F ..." (the fields it
+ * has, in the order of keys[]), then each part's value.  False when out
+ * of memory. */
 static bool canonical(struct rule *rule)
 {
-	static const char *const keys[] = {"route", "ids", "delay", "fault"};
+	enum { KEYS = 8 };
+	static const char *const keys[KEYS] = {"route", "ids", "delay", "fault",
+					       "retry-after", "times", "after", "per"};
+	static const char *const pers[] = {[PER_ID] = "", [PER_CLIENT] = "client",
+					   [PER_ALL] = "all"};
 	/* ids the longest: RULES_MAX_RANGES ranges of two 20-digit ids. */
 	char route[8] = "", delay[DELAY_TEXT_MAX] = "", fault[FAULT_TEXT_MAX] = "";
+	char retry[24] = "", times[24] = "", after[24] = "", per[8] = "";
 	char ids[RULES_MAX_RANGES * 42 + 1] = "";
-	const char *values[] = {route, ids, delay, fault};
-	const char **parts[] = {&rule->parts.route, &rule->parts.ids, &rule->parts.delay,
-				&rule->parts.fault};
+	const char *values[KEYS] = {route, ids, delay, fault, retry, times, after, per};
+	const char **parts[KEYS] = {&rule->parts.route, &rule->parts.ids, &rule->parts.delay,
+				    &rule->parts.fault, &rule->parts.retry_after,
+				    &rule->parts.times, &rule->parts.after, &rule->parts.per};
 	size_t used = 0, size = 0, at = 0;
 	char *block;
 
@@ -218,26 +320,57 @@ static bool canonical(struct rule *rule)
 		delay_model_describe(&rule->effect.delay, delay, sizeof(delay));
 	if (rule->effect.has_fault)
 		fault_describe(&rule->effect.fault, fault, sizeof(fault));
+	if (rule->has_retry_after)
+		snprintf(retry, sizeof(retry), "%" PRIu64, rule->retry_after);
+	if (rule->has_times)
+		snprintf(times, sizeof(times), "%" PRIu64, rule->times);
+	if (rule->has_after)
+		snprintf(after, sizeof(after), "%" PRIu64, rule->after);
+	snprintf(per, sizeof(per), "%s", pers[rule->per]);
 	/* The text: each "key=value" and a blank or the NUL; the parts:
 	 * each value and its NUL. */
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < KEYS; k++)
 		if (values[k][0] != '\0')
 			size += strlen(keys[k]) + 1 + 2 * (strlen(values[k]) + 1);
 	block = malloc(size + 1);
 	if (block == NULL)
 		return false;
 	block[0] = '\0';
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < KEYS; k++)
 		if (values[k][0] != '\0')
 			at += (size_t)sprintf(block + at, "%s%s=%s", at > 0 ? " " : "", keys[k],
 					      values[k]);
 	at++;
 	memset(&rule->parts, 0, sizeof(rule->parts));
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < KEYS; k++)
 		if (values[k][0] != '\0')
 			*parts[k] = put(block, &at, values[k]);
 	assert(at <= size + 1);
 	rule->text = block;
+	return true;
+}
+
+/* The counted rule's fields consistent?  Then its count, zero. */
+static bool counting(struct rule *rule, char *err, size_t errlen)
+{
+	if (rule->has_retry_after &&
+	    !(rule->effect.has_fault && rule->effect.fault.kind == FAULT_STATUS)) {
+		snprintf(err, errlen, "retry-after: only with a status fault (fault=status:503)");
+		return false;
+	}
+	if (!rule->has_times && !rule->has_after) {
+		if (rule->has_per) {
+			snprintf(err, errlen, "per: only with times or after");
+			return false;
+		}
+		return true;
+	}
+	rule->count = calloc(1, sizeof(*rule->count));
+	if (rule->count == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	pthread_mutex_init(&rule->count->lock, NULL);
 	return true;
 }
 
@@ -260,10 +393,17 @@ bool rules_add_fields(struct rules *r, const struct rule_field *fields, size_t n
 		snprintf(err, errlen, "a rule needs a delay or a fault (or both)");
 		goto fail;
 	}
+	if (!counting(&rule, err, errlen))
+		return false;
+	rule.effect.retry_after_s = (unsigned)rule.retry_after;
 	grown = realloc(r->rule, (r->n + 1) * sizeof(*grown));
 	if (grown == NULL || !canonical(&rule)) {
 		if (grown != NULL)
 			r->rule = grown;
+		if (rule.count != NULL) {
+			pthread_mutex_destroy(&rule.count->lock);
+			free(rule.count);
+		}
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -273,6 +413,20 @@ bool rules_add_fields(struct rules *r, const struct rule_field *fields, size_t n
 fail:
 	delay_model_unref(&rule.effect.delay); /* a parsed model's data */
 	return false;
+}
+
+struct rules *rules_copy(const struct rules *r)
+{
+	struct rules *copy = r != NULL ? rules_create() : NULL;
+	char err[128];
+
+	for (size_t i = 0; copy != NULL && i < r->n; i++) {
+		if (!rules_add(copy, r->rule[i].text, err, sizeof(err))) {
+			rules_unref(copy);
+			copy = NULL;
+		}
+	}
+	return copy;
 }
 
 bool rules_add(struct rules *r, const char *text, char *err, size_t errlen)
@@ -328,13 +482,124 @@ static bool matches(const struct rule *rule, unsigned route, uint64_t id)
 	return false;
 }
 
-const struct rule_effect *rules_match(const struct rules *r, unsigned route,
-				      uint64_t id)
+/* The request's key for `per`: its id, or its client's address. */
+static void count_key(enum per per, uint64_t id, const struct sockaddr *client,
+		      uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (per == PER_ID) {
+		memcpy(key, &id, sizeof(id));
+	} else if (client != NULL && client->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)client;
+
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &in->sin_addr, 4);
+	} else if (client != NULL && client->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+			(const struct sockaddr_in6 *)(const void *)client;
+
+		memcpy(key, &in6->sin6_addr, 16);
+	}
+}
+
+/* FNV-1a of a key. */
+static size_t key_hash(const uint8_t key[16])
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * UINT64_C(1099511628211);
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* Count one more match of `key`: its count from 1, or 0 when the table
+ * is full (or cannot be made) and the key is new. */
+static uint64_t count_keyed(struct rule_count *c, const uint8_t key[16])
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->slot == NULL)
+		c->slot = calloc(COUNT_SLOTS, sizeof(*c->slot));
+	if (c->slot != NULL) {
+		for (size_t i = key_hash(key) % COUNT_SLOTS;; i = (i + 1) % COUNT_SLOTS) {
+			struct count_slot *s = &c->slot[i];
+
+			if (s->used && memcmp(s->key, key, 16) == 0) {
+				n = ++s->n;
+				break;
+			}
+			if (!s->used) {
+				if (c->keys == RULES_COUNT_KEYS)
+					break;
+				s->used = true;
+				memcpy(s->key, key, 16);
+				n = s->n = 1;
+				c->keys++;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* Does the counted rule apply to this match?  Counts it. */
+static bool count_applies(const struct rule *rule, uint64_t id,
+			  const struct sockaddr *client)
+{
+	uint64_t n = atomic_fetch_add(&rule->count->matches, 1) + 1;
+
+	if (rule->per != PER_ALL) {
+		uint8_t key[16];
+
+		count_key(rule->per, id, client, key);
+		n = count_keyed(rule->count, key);
+		if (n == 0) {
+			atomic_fetch_add(&rule->count->untracked, 1);
+			return false;
+		}
+	}
+	return n > rule->after && (!rule->has_times || n - rule->after <= rule->times);
+}
+
+const struct rule_effect *rules_apply(const struct rules *r, unsigned route, uint64_t id,
+				      const struct sockaddr *client, size_t *index)
 {
 	if (r == NULL)
 		return NULL;
-	for (size_t i = 0; i < r->n; i++)
-		if (matches(&r->rule[i], route, id))
-			return &r->rule[i].effect;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rule *rule = &r->rule[i];
+
+		if (!matches(rule, route, id) ||
+		    (rule->count != NULL && !count_applies(rule, id, client)))
+			continue;
+		if (index != NULL)
+			*index = i;
+		return &rule->effect;
+	}
 	return NULL;
+}
+
+const struct rule_effect *rules_match(const struct rules *r, unsigned route,
+				      uint64_t id)
+{
+	return rules_apply(r, route, id, NULL, NULL);
+}
+
+void rules_counts(const struct rules *r, size_t i, struct rule_counts *out)
+{
+	struct rule_count *c;
+
+	assert(r != NULL && i < r->n);
+	memset(out, 0, sizeof(*out));
+	c = r->rule[i].count;
+	if (c == NULL)
+		return;
+	out->counted = true;
+	out->matches = atomic_load(&c->matches);
+	out->untracked = atomic_load(&c->untracked);
+	pthread_mutex_lock(&c->lock);
+	out->keys = c->keys;
+	pthread_mutex_unlock(&c->lock);
 }

@@ -114,6 +114,43 @@ START_TEST(test_rules_whole_list)
 }
 END_TEST
 
+/* Counts are whole numbers, as JSON integers or text; "counted" is
+ * read-only and ignored. */
+START_TEST(test_rules_counts)
+{
+	static const char good[] = "[{\"match\": {\"ids\": 7}, \"fault\": \"status:503\","
+				   " \"retry-after\": 2, \"times\": \"2\", \"per\": \"client\","
+				   " \"counted\": {\"matches\": 5}}]";
+	static const char *const bad[] = {
+		"[{\"fault\": \"reset\", \"times\": -1}]",
+		"[{\"fault\": \"reset\", \"times\": true}]",
+		"[{\"fault\": \"reset\", \"after\": 1.5}]",
+		"[{\"fault\": \"reset\", \"per\": 1, \"times\": 1}]",
+		"[{\"fault\": \"reset\", \"retry-after\": 2}]",
+	};
+	struct rules *rules = NULL;
+	json_t *errors = NULL, *got;
+
+	ck_assert(control_parse_rules(good, strlen(good), &rules, &errors));
+	ck_assert_str_eq(rules_text(rules, 0), "ids=7 fault=status:503 retry-after=2 times=2 "
+			 "per=client");
+	got = control_rules_json(rules);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(got, 0), "times")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+		json_array_get(got, 0), "counted"), "matches")), 0);
+	json_decref(got);
+	rules_unref(rules);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rules = NULL;
+		ck_assert_msg(!control_parse_rules(bad[i], strlen(bad[i]), &rules, &errors), "%s",
+			      bad[i]);
+		ck_assert_ptr_nonnull(json_object_get(errors, "0"));
+		json_decref(errors);
+		errors = NULL;
+	}
+}
+END_TEST
+
 /* ---- round trips, as properties over generated values ------------------ */
 
 /* A small seeded generator, so that a failure can be replayed. */
@@ -473,8 +510,20 @@ START_TEST(test_rules_answered_as_objects)
 }
 END_TEST
 
+/* A count field: an integer, or sometimes its text. */
+static void gen_count(json_t *rule, const char *key, uint64_t n)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%" PRIu64, n);
+	json_object_set_new(rule, key, gen(4) == 0 ? json_string(text)
+				       : json_integer((json_int_t)n));
+}
+
 /* A random rule as PUT /rules takes it: an object with some of route,
- * ids (a string, an id or a list), delay and fault; or a rule line. */
+ * ids (a string, an id or a list), delay, fault, retry-after (with a
+ * status fault), times, after and per (an integer or its text), and
+ * sometimes the read-only "counted" that GET /rules adds. */
 static json_t *gen_rule(void)
 {
 	json_t *rule = json_object(), *match = json_object();
@@ -520,6 +569,20 @@ static json_t *gen_rule(void)
 	if (json_object_get(rule, "delay") == NULL || gen(2)) {
 		gen_fault(text, sizeof(text));
 		json_object_set_new(rule, "fault", json_string(text));
+		if (strncmp(text, "status:", 7) == 0 && gen(2))
+			gen_count(rule, "retry-after", 1 + gen(gen(2) ? 10 : RULES_RETRY_AFTER_MAX));
+	}
+	if (gen(3) == 0)
+		gen_count(rule, "times", 1 + gen(gen(2) ? 5 : RULES_TIMES_MAX));
+	if (gen(3) == 0)
+		gen_count(rule, "after", gen(gen(2) ? 5 : RULES_TIMES_MAX + 1));
+	if ((json_object_get(rule, "times") != NULL || json_object_get(rule, "after") != NULL)) {
+		if (gen(2))
+			json_object_set_new(rule, "per", json_string(
+				(const char *const[]){"id", "client", "all"}[gen(3)]));
+		if (gen(4) == 0)
+			json_object_set_new(rule, "counted", json_pack("{sI}", "matches",
+								       (json_int_t)gen(99)));
 	}
 	return rule;
 }
@@ -560,6 +623,7 @@ START_TEST(test_get_rules_put_back_is_identity)
 				ck_assert_int_eq(ea->has_fault, eb->has_fault);
 				ck_assert(!ea->has_delay || delay_model_equal(&ea->delay, &eb->delay));
 				ck_assert_int_eq(memcmp(&ea->fault, &eb->fault, sizeof(ea->fault)), 0);
+				ck_assert_uint_eq(ea->retry_after_s, eb->retry_after_s);
 			}
 		}
 		free(text);
@@ -585,6 +649,7 @@ static Suite *control_json_suite(void)
 	tcase_add_test(tc, test_small_shares_come_back);
 	tcase_add_test(tc, test_rule_fields_stay_structured);
 	tcase_add_test(tc, test_rules_answered_as_objects);
+	tcase_add_test(tc, test_rules_counts);
 	tcase_add_test(tc, test_get_rules_put_back_is_identity);
 	tcase_add_test(tc, test_patch_takes_what_the_command_line_takes);
 	tcase_add_test(tc, test_get_config_patched_back_is_identity);

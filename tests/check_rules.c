@@ -1,7 +1,10 @@
 /* Unit tests for src/rules.c: rules built from a line or field by field,
  * their canonical form, and matching. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,10 @@ static const struct {
 	{"route=/users delay=uniform:1:2 fault=status:503", "route=/users delay=uniform:1:2 fault=status:503"},
 	{"route=/user route=/users fault=hang", "fault=hang"}, /* both routes: any */
 	{"ids=1 ids=2-3 delay=lognormal:10:100", "ids=1,2-3 delay=lognormal:10:100"},
+	{"per=id times=02 retry-after=3 fault=status:503 ids=7",
+	 "ids=7 fault=status:503 retry-after=3 times=2"},         /* per=id: the default */
+	{"after=0 per=all fault=reset", "fault=reset after=0 per=all"},
+	{"per=client after=1 times=2 delay=fixed:1", "delay=fixed:1 times=2 after=1 per=client"},
 };
 
 START_TEST(test_canonical_text)
@@ -166,6 +173,18 @@ START_TEST(test_bad_lines_say_why)
 		{"delay=fixed:x", "delay:"},
 		{"fault=bogus", "unknown fault"},
 		{"what=1 fault=reset", "unknown key 'what'"},
+		{"times=0 fault=reset", "times: '0' is not a whole number from 1"},
+		{"times=-1 fault=reset", "times: '-1'"},
+		{"times=1000000001 fault=reset", "to 1000000000"},
+		{"times=99999999999999999999999 fault=reset", "times:"},
+		{"after=x fault=reset", "after: 'x'"},
+		{"times=1 times=2 fault=reset", "times: given twice"},
+		{"per=id fault=reset", "per: only with times or after"},
+		{"per=user times=1 fault=reset", "per: 'user' is not id, client or all"},
+		{"retry-after=2 fault=reset", "retry-after: only with a status fault"},
+		{"retry-after=2 delay=fixed:1", "retry-after: only with a status fault"},
+		{"retry-after=0 fault=status:503", "retry-after: '0'"},
+		{"retry-after=86401 fault=status:503", "to 86400"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -173,6 +192,176 @@ START_TEST(test_bad_lines_say_why)
 		ck_assert_msg(strstr(err, bad[i].says) != NULL, "%s: %s", bad[i].line, err);
 	}
 	ck_assert_uint_eq(rules_count(r), 0);
+}
+END_TEST
+
+/* ---- faults by count ---------------------------------------------------- */
+
+/* Apply the set to `n` requests for user `id` from `client`; a bit per
+ * request, 1 where rule `want` applied. */
+static unsigned applied(unsigned n, uint64_t id, const struct sockaddr *client, size_t want)
+{
+	unsigned bits = 0;
+
+	for (unsigned k = 0; k < n; k++) {
+		size_t index = 99;
+
+		if (rules_apply(r, RULES_ROUTE_USER, id, client, &index) != NULL && index == want)
+			bits |= 1u << k;
+	}
+	return bits;
+}
+
+/* times=N: the first N matches; after=N: from the (N+1)th; both: the
+ * N after the first M.  A request the counted rule does not take falls
+ * through to the next rule. */
+START_TEST(test_times_and_after)
+{
+	ck_assert(rules_add(r, "ids=7 times=2 fault=status:503 retry-after=1", err, sizeof(err)));
+	ck_assert(rules_add(r, "ids=8 after=3 fault=reset", err, sizeof(err)));
+	ck_assert(rules_add(r, "ids=9 after=1 times=2 fault=reset", err, sizeof(err)));
+	ck_assert(rules_add(r, "delay=fixed:1", err, sizeof(err)));
+	ck_assert_uint_eq(applied(2, 7, NULL, 0), 0x3);
+	ck_assert_uint_eq(applied(3, 7, NULL, 3), 0x7); /* then the next rule */
+	ck_assert_uint_eq(applied(6, 8, NULL, 1), 0x38);
+	ck_assert_uint_eq(applied(5, 9, NULL, 2), 0x06);
+	ck_assert_uint_eq(rules_match(r, RULES_ROUTE_USER, 10) != NULL, 1);
+	ck_assert_uint_eq(rules_match(NULL, RULES_ROUTE_USER, 7) == NULL, 1);
+}
+END_TEST
+
+/* The effect carries Retry-After; a rule without it has 0. */
+START_TEST(test_retry_after)
+{
+	const struct rule_effect *e;
+
+	ck_assert(rules_add(r, "ids=7 fault=status:503 retry-after=2", err, sizeof(err)));
+	ck_assert(rules_add(r, "fault=status:429", err, sizeof(err)));
+	e = rules_match(r, RULES_ROUTE_USER, 7);
+	ck_assert(e != NULL && e->fault.arg == 503);
+	ck_assert_uint_eq(e->retry_after_s, 2);
+	ck_assert_uint_eq(rules_match(r, RULES_ROUTE_USER, 8)->retry_after_s, 0);
+}
+END_TEST
+
+static struct sockaddr_in v4(const char *addr, unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+
+	ck_assert_int_eq(inet_pton(AF_INET, addr, &a.sin_addr), 1);
+	return a;
+}
+
+/* per=id (the default): each id its own count; per=client: each client
+ * address (not port) its own, whatever the id; per=all: one count. */
+START_TEST(test_per_kinds)
+{
+	struct sockaddr_in a = v4("127.0.0.1", 1000), a2 = v4("127.0.0.1", 2000),
+			   b = v4("127.0.0.2", 1000);
+	struct sockaddr_in6 c = {.sin6_family = AF_INET6};
+	struct rule_counts n;
+
+	c.sin6_addr.s6_addr[15] = 1; /* ::1, not 127.0.0.1 */
+	ck_assert(rules_add(r, "route=/user ids=1-2 times=1 fault=reset", err, sizeof(err)));
+	ck_assert(rules_add(r, "ids=3-4 times=1 per=client fault=reset", err, sizeof(err)));
+	ck_assert(rules_add(r, "ids=5-6 times=1 per=all fault=reset", err, sizeof(err)));
+	ck_assert_uint_eq(applied(2, 1, NULL, 0), 0x1);
+	ck_assert_uint_eq(applied(2, 2, NULL, 0), 0x1);
+	ck_assert_uint_eq(applied(1, 3, (struct sockaddr *)&a, 1), 0x1);
+	ck_assert_uint_eq(applied(1, 4, (struct sockaddr *)&a2, 1), 0x0);
+	ck_assert_uint_eq(applied(2, 4, (struct sockaddr *)&b, 1), 0x1);
+	ck_assert_uint_eq(applied(2, 3, (struct sockaddr *)&c, 1), 0x1);
+	ck_assert_uint_eq(applied(2, 5, NULL, 2), 0x1);
+	ck_assert_uint_eq(applied(2, 6, NULL, 2), 0x0);
+	rules_counts(r, 0, &n);
+	ck_assert(n.counted);
+	ck_assert_uint_eq(n.matches, 4);
+	ck_assert_uint_eq(n.keys, 2);
+	rules_counts(r, 1, &n);
+	ck_assert_uint_eq(n.matches, 6);
+	ck_assert_uint_eq(n.keys, 3);
+	rules_counts(r, 2, &n);
+	ck_assert_uint_eq(n.matches, 4);
+	ck_assert_uint_eq(n.keys, 0);
+}
+END_TEST
+
+/* Counts belong to the set: a new set of the same rules starts at 0. */
+START_TEST(test_counts_restart_with_a_new_set)
+{
+	struct rules *again = rules_create();
+	struct rule_counts n;
+
+	ck_assert(rules_add(r, "ids=7 times=2 fault=status:503", err, sizeof(err)));
+	ck_assert(rules_add(again, rules_text(r, 0), err, sizeof(err)));
+	ck_assert_uint_eq(applied(3, 7, NULL, 0), 0x3);
+	ck_assert(rules_equal(r, again));
+	rules_counts(again, 0, &n);
+	ck_assert_uint_eq(n.matches, 0);
+	ck_assert_ptr_nonnull(rules_match(again, RULES_ROUTE_USER, 7));
+	rules_counts(r, 0, &n);
+	ck_assert_uint_eq(n.matches, 3);
+	rules_unref(again);
+}
+END_TEST
+
+/* Past RULES_COUNT_KEYS ids, a new id is not matched and is counted as
+ * untracked; the ids already known go on being counted. */
+START_TEST(test_count_keys_are_bounded)
+{
+	struct rule_counts n;
+
+	ck_assert(rules_add(r, "times=1 fault=reset", err, sizeof(err)));
+	for (uint64_t id = 0; id < RULES_COUNT_KEYS; id++)
+		ck_assert_ptr_nonnull(rules_match(r, RULES_ROUTE_USER, id));
+	ck_assert_ptr_null(rules_match(r, RULES_ROUTE_USER, RULES_COUNT_KEYS));
+	ck_assert_ptr_null(rules_match(r, RULES_ROUTE_USER, 0));
+	rules_counts(r, 0, &n);
+	ck_assert_uint_eq(n.keys, RULES_COUNT_KEYS);
+	ck_assert_uint_eq(n.untracked, 1);
+	ck_assert_uint_eq(n.matches, RULES_COUNT_KEYS + 2);
+}
+END_TEST
+
+/* Several threads at once: a times=N rule applies exactly N times, per
+ * id and all together, and every match is counted once. */
+#define RACERS 4
+#define RACES 2000
+
+static void *race(void *arg)
+{
+	unsigned *hits = arg;
+
+	for (unsigned k = 0; k < RACES; k++) {
+		size_t index;
+
+		if (rules_apply(r, RULES_ROUTE_USER, k % 4, NULL, &index) != NULL)
+			hits[index]++;
+	}
+	return NULL;
+}
+
+START_TEST(test_counting_is_thread_safe)
+{
+	pthread_t t[RACERS];
+	unsigned hits[RACERS][2] = {{0}}, sum[2] = {0};
+	struct rule_counts n;
+
+	ck_assert(rules_add(r, "ids=0-1 times=300 fault=reset", err, sizeof(err)));
+	ck_assert(rules_add(r, "times=700 per=all fault=close", err, sizeof(err)));
+	for (int i = 0; i < RACERS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, race, hits[i]), 0);
+	for (int i = 0; i < RACERS; i++) {
+		pthread_join(t[i], NULL);
+		sum[0] += hits[i][0];
+		sum[1] += hits[i][1];
+	}
+	ck_assert_uint_eq(sum[0], 600);
+	ck_assert_uint_eq(sum[1], 700);
+	rules_counts(r, 0, &n);
+	ck_assert_uint_eq(n.matches, RACERS * RACES / 2);
+	rules_counts(r, 1, &n);
+	ck_assert_uint_eq(n.matches, RACERS * RACES - 600);
 }
 END_TEST
 
@@ -189,6 +378,12 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_long_line_is_kept_whole);
 	tcase_add_test(tc, test_first_match_wins);
 	tcase_add_test(tc, test_bad_lines_say_why);
+	tcase_add_test(tc, test_times_and_after);
+	tcase_add_test(tc, test_retry_after);
+	tcase_add_test(tc, test_per_kinds);
+	tcase_add_test(tc, test_counts_restart_with_a_new_set);
+	tcase_add_test(tc, test_count_keys_are_bounded);
+	tcase_add_test(tc, test_counting_is_thread_safe);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -412,6 +412,196 @@ START_TEST(test_admin_rules_and_stats)
 }
 END_TEST
 
+/* The count of rule `i` in GET /rules ("counted": {"matches"}). */
+static long long rule_matches(size_t i)
+{
+	struct reply r = {0};
+	json_t *j;
+	long long n;
+
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, "/rules", NULL, NULL, 10), CURLE_OK);
+	j = json_of(&r);
+	n = json_integer_value(json_object_get(json_object_get(json_array_get(j, i),
+								 "counted"), "matches"));
+	json_decref(j);
+	client_release(&r);
+	return n;
+}
+
+/* Faults by count: user 7 fails twice with Retry-After, then answers;
+ * other users are not counted against it; counts restart with every new
+ * rule set (PUT /rules, reset) but not with PATCH /config. */
+START_TEST(test_rules_by_count)
+{
+	const char *args[] = {"--delay", "fixed:0", "--admin", "127.0.0.1:0", "--rule",
+			      "ids=7 times=2 fault=status:503 retry-after=2", NULL};
+	struct reply r = {0};
+	char hdr[32];
+
+	start_with_admin(args);
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < 2; k++) {
+			ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
+			client_assert_error(&r, 503);
+			ck_assert_ptr_nonnull(client_header(&r, "Retry-After", hdr, sizeof(hdr)));
+			ck_assert_str_eq(hdr, "2");
+			ck_assert_int_eq(get(&r, "/user/8", 10), CURLE_OK);
+			client_assert_user(&r, 8);
+		}
+		ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
+		client_assert_user(&r, 7);
+		ck_assert_int_eq(rule_matches(0), 3);
+		ck_assert_int_eq(fetch(&r, "PATCH", admin_base, "/config",
+				       "{\"error-rate\": \"0\"}", NULL, 10), CURLE_OK);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
+		client_assert_user(&r, 7);
+		if (round == 0) /* the same rule again: a new set, new counts */
+			ck_assert_int_eq(fetch(&r, "PUT", admin_base, "/rules",
+					       "[\"ids=7 times=2 fault=status:503 retry-after=2\"]",
+					       NULL, 10), CURLE_OK);
+		else
+			ck_assert_int_eq(fetch(&r, "POST", admin_base, "/config/reset", "", NULL,
+					       10), CURLE_OK);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_int_eq(rule_matches(0), 0);
+	}
+	/* A reload installs the rules anew too. */
+	ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
+	ck_assert_int_eq(rule_matches(0), 1);
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	for (int tries = 0; tries < 100 && !daemon_log_contains(&d, "reloaded:"); tries++)
+		usleep(50 * 1000);
+	ck_assert(daemon_log_contains(&d, "reloaded:"));
+	ck_assert_int_eq(rule_matches(0), 0);
+	/* per=client, after=1: the second request from this client on. */
+	ck_assert_int_eq(fetch(&r, "PUT", admin_base, "/rules",
+			       "[{\"fault\": \"status:500\", \"after\": 1, \"per\": \"client\"}]",
+			       NULL, 10), CURLE_OK);
+	ck_assert_int_eq(get(&r, "/user/1", 10), CURLE_OK);
+	client_assert_user(&r, 1);
+	ck_assert_int_eq(get(&r, "/user/2", 10), CURLE_OK);
+	client_assert_error(&r, 500);
+	client_release(&r);
+}
+END_TEST
+
+/* GET admin_base+path as JSON. */
+static json_t *admin_json(const char *path, long status)
+{
+	struct reply r = {0};
+	json_t *j;
+
+	ck_assert_int_eq(fetch(&r, "GET", admin_base, path, NULL, NULL, 10), CURLE_OK);
+	ck_assert_msg(r.status == status, "%s: %ld %s", path, r.status, r.body);
+	j = json_of(&r);
+	client_release(&r);
+	return j;
+}
+
+/* The journal's count for the filters in `query` ("?id=7"), once it has
+ * `want`: a request is journalled when libmicrohttpd reports it
+ * complete, which may be a moment after its client has the answer. */
+static long long journal_count(const char *query, long long want)
+{
+	char path[128];
+	long long n = -1;
+
+	snprintf(path, sizeof(path), "/requests/count%s", query);
+	for (int tries = 0; tries < 50 && n != want; tries++) {
+		json_t *j = admin_json(path, 200);
+
+		n = json_integer_value(json_object_get(j, "count"));
+		json_decref(j);
+		if (n != want)
+			usleep(100 * 1000);
+	}
+	return n;
+}
+
+/* The journal: what a client did, newest last, with the rule and fault
+ * each request got; filters, limit, count and DELETE. */
+START_TEST(test_request_journal)
+{
+	const char *args[] = {"--delay", "fixed:0", "--admin", "127.0.0.1:0", "--journal",
+			      "5", "--rule", "ids=7 times=2 fault=status:503 retry-after=1",
+			      NULL};
+	struct reply r = {0};
+	json_t *j, *e;
+
+	start_with_admin(args);
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(get(&r, "/user/7?x=1", 10), CURLE_OK);
+	ck_assert_int_eq(get(&r, "/users?ids=3,70", 10), CURLE_OK);
+	ck_assert_int_eq(get(&r, "/user/8?fault=close", 10), CURLE_GOT_NOTHING);
+	ck_assert_int_eq(journal_count("", 5), 5);
+	j = admin_json("/requests?id=7", 200);
+	ck_assert_uint_eq(json_array_size(j), 3);
+	for (size_t k = 0; k < 3; k++) {
+		e = json_array_get(j, k);
+		ck_assert_str_eq(json_string_value(json_object_get(e, "path")), "/user/7");
+		ck_assert_str_eq(json_string_value(json_object_get(e, "query")), "x=1");
+		ck_assert_str_eq(json_string_value(json_object_get(e, "method")), "GET");
+		ck_assert_str_eq(json_string_value(json_object_get(e, "client")), "127.0.0.1");
+		ck_assert_int_gt(json_integer_value(json_object_get(e, "port")), 0);
+		ck_assert_int_eq(json_integer_value(json_object_get(e, "status")), k < 2 ? 503 : 200);
+		ck_assert(k < 2 ? json_integer_value(json_object_get(e, "rule")) == 0
+			  : json_is_null(json_object_get(e, "rule")));
+		ck_assert(k < 2 ? strcmp(json_string_value(json_object_get(e, "fault")),
+					 "status:503") == 0
+			  : json_is_null(json_object_get(e, "fault")));
+		ck_assert(json_real_value(json_object_get(e, "answered")) >=
+			  json_real_value(json_object_get(e, "arrived")));
+		ck_assert_int_gt(json_integer_value(json_object_get(e, "bytes")), 0);
+		if (k > 0)
+			ck_assert_int_gt(json_integer_value(json_object_get(e, "seq")),
+					 json_integer_value(json_object_get(
+						 json_array_get(j, k - 1), "seq")));
+	}
+	json_decref(j);
+	ck_assert_int_eq(journal_count("?route=/users", 1), 1);
+	ck_assert_int_eq(journal_count("?id=70", 1), 1);
+	ck_assert_int_eq(journal_count("?status=503&route=/user", 2), 2);
+	ck_assert_int_eq(journal_count("?fault=close", 1), 1);
+	ck_assert_int_eq(journal_count("?fault=none", 2), 2);
+	j = admin_json("/requests?limit=1", 200);
+	ck_assert_uint_eq(json_array_size(j), 1);
+	e = json_array_get(j, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "path")), "/user/8");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "status")), 0);
+	json_decref(j);
+	j = admin_json("/requests?status=x&since=y", 400);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "fields"), "status"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "fields"), "since"));
+	json_decref(j);
+	ck_assert_int_eq(journal_count("?since=4000000000", 0), 0);
+	/* The ring keeps the last 5. */
+	ck_assert_int_eq(get(&r, "/user/9", 10), CURLE_OK);
+	ck_assert_int_eq(journal_count("?id=9", 1), 1);
+	ck_assert_int_eq(journal_count("", 5), 5);
+	ck_assert_int_eq(fetch(&r, "DELETE", admin_base, "/requests", NULL, NULL, 10),
+			 CURLE_OK);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(journal_count("", 0), 0);
+	client_release(&r);
+}
+END_TEST
+
+/* --journal 0: no journal, and the control API says so. */
+START_TEST(test_request_journal_off)
+{
+	const char *args[] = {"--delay", "fixed:0", "--admin", "127.0.0.1:0", "--journal",
+			      "0", NULL};
+	json_t *j;
+
+	start_with_admin(args);
+	j = admin_json("/requests", 404);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "error")),
+				     "--journal 0"));
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(test_admin_token)
 {
 	char path[] = "/tmp/userd-token-XXXXXX";
@@ -856,6 +1046,9 @@ static Suite *control_suite(void)
 	tcase_add_test(admin, test_admin_config_get_patch_reset);
 	tcase_add_test(admin, test_model_in_force_is_shown);
 	tcase_add_test(admin, test_admin_rules_and_stats);
+	tcase_add_test(admin, test_rules_by_count);
+	tcase_add_test(admin, test_request_journal);
+	tcase_add_test(admin, test_request_journal_off);
 	tcase_add_test(admin, test_admin_token);
 	tcase_add_test(admin, test_admin_unix_socket_and_off_loopback);
 	tcase_add_test(admin, test_admin_unix_socket_logs_no_tcp_option);
