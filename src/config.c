@@ -272,7 +272,7 @@ static const struct opt options[] = {
 	{.name = "delay", .short_name = 'd', .metavar = "MODEL", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_delay, .show = show_delay,
 	 .help = "how delays are drawn, in milliseconds: fixed:MS, "
-		 "uniform:MIN:MAX or lognormal:MEDIAN:P99"},
+		 "uniform:MIN:MAX, lognormal:MEDIAN:P99 or exponential:MEAN"},
 	{.name = "delay-min", .metavar = "MS", .type = OPT_PARSED, .reloadable = true,
 	 .parse = parse_delay_min,
 	 .help = "the uniform model's lower bound", .default_text = ""},
@@ -381,6 +381,11 @@ static const struct opt options[] = {
 	 .help = "GET URL (http://HOST:PORT/PATH), print its status and exit: 0 "
 		 "if it is 200, else 1; a health check for the container image, "
 		 "which has no shell or curl",
+	 .default_text = ""},
+	{.name = "sample", .metavar = "N", .type = OPT_ACTION,
+	 .help = "print N delays (1..100000000) drawn from the configured --delay, "
+		 "in milliseconds, one per line, and exit; --seed makes them "
+		 "reproducible",
 	 .default_text = ""},
 	{.name = "help", .short_name = 'h', .type = OPT_ACTION,
 	 .help = "show this help and exit", .default_text = ""},
@@ -735,6 +740,17 @@ enum config_result config_parse_args(struct config *cfg, int argc,
 			}
 			return CONFIG_CHECK;
 		}
+		if (strcmp(o->name, "sample") == 0) {
+			/* The options after it count: config_load says
+			 * CONFIG_SAMPLE once the configuration is whole. */
+			uint64_t n;
+
+			if (!parse_number("--sample", optarg, 1, CONFIG_MAX_SAMPLE, &n,
+					  err, errlen))
+				return CONFIG_USAGE_ERROR;
+			cfg->sample_count = (unsigned)n;
+			continue;
+		}
 		snprintf(name, sizeof(name), "--%s", o->name);
 		if (!apply(cfg, o, name, optarg, err, errlen))
 			return CONFIG_USAGE_ERROR;
@@ -900,6 +916,8 @@ enum config_result config_load(struct config *cfg, int argc, char *const argv[],
 			r = CONFIG_USAGE_ERROR;
 		}
 	}
+	if (r == CONFIG_OK && cfg->sample_count > 0)
+		r = CONFIG_SAMPLE;
 	if (r == CONFIG_USAGE_ERROR || r == CONFIG_FILE_ERROR) {
 		config_free(cfg);
 		config_defaults(cfg);

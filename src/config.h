@@ -31,6 +31,7 @@
 #define CONFIG_MAX_THREADS 1024
 #define CONFIG_MAX_CONNECTIONS 1000000
 #define CONFIG_MAX_TIMER_SLACK_MS 1000
+#define CONFIG_MAX_SAMPLE 100000000 /* --sample N */
 /* Per-connection buffer for request and response headers: 3 KiB takes
  * browser-like requests with about 1.3 KB of headers and keeps a waiting
  * request at ~4.3 KB of RSS (bench/results). */
@@ -44,6 +45,7 @@
 struct config {
 	char *config_path;         /* --config FILE, or NULL */
 	char *check_url;           /* --check URL, or NULL */
+	unsigned sample_count;     /* --sample N, or 0 */
 	char *bind;                /* NULL: every interface, IPv6 and IPv4 */
 	unsigned port;
 	bool reuse_port;           /* SO_REUSEPORT: share the port */
@@ -73,6 +75,7 @@ enum config_result {
 	CONFIG_HELP,         /* --help: print config_usage() and exit 0 */
 	CONFIG_VERSION,      /* --version: print the version and exit 0 */
 	CONFIG_CHECK,        /* --check URL (in check_url): probe it and exit */
+	CONFIG_SAMPLE,       /* --sample N (in sample_count): print N draws and exit */
 	CONFIG_USAGE_ERROR,  /* bad command line: message in err, exit 64 */
 	CONFIG_FILE_ERROR,   /* bad config file: "FILE:LINE: ..." in err, exit 78 */
 };
@@ -82,8 +85,9 @@ void config_defaults(struct config *cfg);
 
 /* Build the whole configuration: defaults, then the file named by
  * --config (if any), then the rest of the command line, which wins.
- * Returns CONFIG_OK, CONFIG_HELP, CONFIG_VERSION or CONFIG_CHECK with *cfg
- * filled in;
+ * Returns CONFIG_OK, CONFIG_HELP, CONFIG_VERSION, CONFIG_CHECK or (the
+ * whole configuration read and checked, with --sample given)
+ * CONFIG_SAMPLE with *cfg filled in;
  * or CONFIG_USAGE_ERROR / CONFIG_FILE_ERROR with a one-line message in err
  * and *cfg holding only defaults.  Either way config_free() it after.
  * Not reentrant (getopt). */

@@ -49,7 +49,8 @@
 
 /* The message for a spec of no known model, or with the wrong arguments. */
 static const char usage[] =
-	"expected fixed:MS, uniform:MIN:MAX or lognormal:MEDIAN:P99 "
+	"expected fixed:MS, uniform:MIN:MAX, lognormal:MEDIAN:P99 or "
+	"exponential:MEAN "
 	"(milliseconds, at most 3600000)";
 
 /* Write `usage` into err and return false: a parse that does not fit. */
@@ -314,6 +315,63 @@ static double lognormal_quantile(const struct delay_model *m, double p)
 	return exp(m->mu + m->sigma * probit(p));
 }
 
+/* ---- exponential:MEAN ------------------------------------------------------ */
+
+/* Memoryless: P(draw > x) = exp(-x / MEAN).  MEAN 0 is no delay. */
+static bool exponential_parse(const char *args, struct delay_model *m, char *err,
+			      size_t errlen)
+{
+	uint32_t v;
+
+	if (!parse_ms_list(args, &v, 1))
+		return expected(err, errlen);
+	m->mean_ms = v;
+	return true;
+}
+
+static void exponential_describe(const struct delay_model *m, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", m->mean_ms);
+}
+
+static bool exponential_equal(const struct delay_model *a, const struct delay_model *b)
+{
+	return a->mean_ms == b->mean_ms;
+}
+
+/* Inversion: -MEAN ln(U), U in (0, 1]. */
+static double exponential_draw(const struct delay_model *m, struct rng *r)
+{
+	return -us_of(m->mean_ms) * log(1.0 - rng_unit(r));
+}
+
+/* From 0 to 5 x MEAN (the 0.993 quantile). */
+static void exponential_range(const struct delay_model *m, double *lo, double *hi)
+{
+	*lo = 0;
+	*hi = us_of(m->mean_ms) * 5.0;
+}
+
+static double exponential_cdf(const struct delay_model *m, double x, bool inclusive)
+{
+	double mean = us_of(m->mean_ms);
+
+	if (mean == 0) /* one value: 0 */
+		return (inclusive ? x >= 0 : x > 0) ? 1 : 0;
+	return x <= 0 ? 0 : -expm1(-x / mean);
+}
+
+static double exponential_quantile(const struct delay_model *m, double p)
+{
+	double mean = us_of(m->mean_ms);
+
+	if (mean == 0 || p <= 0)
+		return 0;
+	if (p >= 1)
+		return INFINITY;
+	return -mean * log1p(-p);
+}
+
 /* ---- the table -------------------------------------------------------------- */
 
 /* A row: the model `name` and its seven functions, name_parse() to
@@ -328,6 +386,7 @@ static const struct delay_type types[] = {
 	ROW(DELAY_UNIFORM, uniform, "uniform:MIN:MAX", "uniform:500:2000"),
 	ROW(DELAY_FIXED, fixed, "fixed:MS", "fixed:300"),
 	ROW(DELAY_LOGNORMAL, lognormal, "lognormal:MEDIAN:P99", "lognormal:80:300"),
+	ROW(DELAY_EXPONENTIAL, exponential, "exponential:MEAN", "exponential:100"),
 };
 
 _Static_assert(sizeof(types) / sizeof(types[0]) == DELAY_KINDS,

@@ -1,5 +1,5 @@
 /* delay.h - simulated backend delays: the models (fixed, uniform,
- * lognormal), their text form, draws from a random stream, and what each
+ * lognormal, exponential), their text form, draws from a random stream, and what each
  * model predicts (the range, CDF and quantiles the live page charts).
  *
  * Each model is one row of the table in delay.c (struct delay_type): its
@@ -22,6 +22,7 @@ enum delay_kind {
 	DELAY_UNIFORM = 0, /* uniform in [min_ms, max_ms] */
 	DELAY_FIXED,       /* always min_ms */
 	DELAY_LOGNORMAL,   /* long tail: median_ms and p99_ms */
+	DELAY_EXPONENTIAL, /* memoryless: mean_ms */
 	DELAY_KINDS        /* how many kinds there are; not a kind */
 };
 
@@ -38,6 +39,7 @@ struct delay_model {
 	uint32_t max_ms;    /* uniform upper bound; fixed: the delay */
 	uint32_t median_ms; /* lognormal */
 	uint32_t p99_ms;    /* lognormal */
+	uint32_t mean_ms;   /* exponential */
 	uint32_t clamp_ms;
 	double mu;          /* lognormal, derived: ln(median in us) */
 	double sigma;       /* lognormal, derived from the p99 */
@@ -88,8 +90,9 @@ const struct delay_type *delay_type_of(enum delay_kind k);
 /* Make *m uniform in [min_ms, max_ms] (min <= max), keeping its cap. */
 void delay_set_uniform(struct delay_model *m, uint32_t min_ms, uint32_t max_ms);
 
-/* Parse a model: "fixed:MS", "uniform:MIN:MAX" or "lognormal:MEDIAN:P99"
- * (milliseconds, each at most DELAY_LIMIT_MS; MIN <= MAX; 0 < MEDIAN <= P99).
+/* Parse a model: "fixed:MS", "uniform:MIN:MAX", "lognormal:MEDIAN:P99" or
+ * "exponential:MEAN" (milliseconds, each at most DELAY_LIMIT_MS; MIN <= MAX;
+ * 0 < MEDIAN <= P99).
  * Returns true with *m updated (its cap kept), or false with a message in
  * err ("'TEXT': ...") and *m untouched. */
 bool delay_model_parse(const char *text, struct delay_model *m, char *err,

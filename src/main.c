@@ -7,6 +7,7 @@
  * sigtimedwait(2), so there is no signal handler at all.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -498,6 +499,28 @@ static int check(const char *url)
 	return status == 200 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* --sample N: print N draws of the configured delay model in ms, one per
+ * line.  With --seed they come from stream 0 of the seed, which no
+ * connection uses (connections count from 1), so a seed prints the same
+ * lines run after run.  Exit 0, or 1 when stdout fails. */
+static int sample(const struct config *cfg)
+{
+	struct rng r;
+
+	rng_stream(&r, cfg->seeded ? cfg->seed : rng_os_seed(), 0);
+	for (unsigned i = 0; i < cfg->sample_count; i++) {
+		uint64_t us = delay_draw_us(&cfg->run.delay, &r);
+
+		if (printf("%" PRIu64 ".%03" PRIu64 "\n", us / 1000, us % 1000) < 0)
+			break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "userd: --sample: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = {.argc = argc, .argv = argv};
@@ -519,6 +542,10 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	case CONFIG_CHECK:
 		rc = check(app.cfg.check_url);
+		config_free(&app.cfg);
+		return rc;
+	case CONFIG_SAMPLE:
+		rc = sample(&app.cfg);
 		config_free(&app.cfg);
 		return rc;
 	case CONFIG_USAGE_ERROR:

@@ -164,9 +164,12 @@ static void gen_delay(char *buf, size_t len)
 	uint64_t a = gen(DELAY_LIMIT_MS + 1), b = gen(DELAY_LIMIT_MS + 1);
 	uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
 
-	switch (gen(3)) {
+	switch (gen(4)) {
 	case 0:
 		snprintf(buf, len, "fixed:%" PRIu64, a);
+		break;
+	case 3:
+		snprintf(buf, len, "exponential:%" PRIu64, a);
 		break;
 	case 1:
 		snprintf(buf, len, "uniform:%" PRIu64 ":%" PRIu64, lo, hi);

@@ -59,6 +59,7 @@ static uint64_t *draw_sorted(const struct delay_model *m, uint64_t seed, double 
 static const char *const shapes[] = {
 	"uniform:0:0", "uniform:0:20", "uniform:7:7", "fixed:0", "fixed:3600000",
 	"lognormal:1:1", "lognormal:200:5000", "lognormal:1:3600000",
+	"exponential:0", "exponential:1", "exponential:3600000",
 };
 
 enum { SHAPES = sizeof(shapes) / sizeof(shapes[0]), CASES = 2 * DELAY_KINDS + SHAPES };
@@ -185,27 +186,6 @@ START_TEST(test_range_holds_the_bulk)
 }
 END_TEST
 
-/* The Kolmogorov-Smirnov distance between the n draws x (sorted here)
- * and m's CDF: the largest gap between the draws' step function and the
- * CDF, just below and at each value drawn.  A draw is the model's value
- * in whole microseconds, rounded down, so P(draw <= v) = P(X < v + 1). */
-static double ks_distance(const struct delay_model *m, uint64_t *x, size_t n)
-{
-	double d = 0;
-	size_t j;
-
-	qsort(x, n, sizeof(*x), cmp_u64);
-	for (size_t i = 0; i < n; i = j) {
-		double v = (double)x[i];
-
-		for (j = i; j < n && x[j] == x[i]; j++)
-			;
-		d = fmax(d, fabs(delay_cdf(m, v, false) - (double)i / (double)n));
-		d = fmax(d, fabs(delay_cdf(m, v + 1, false) - (double)j / (double)n));
-	}
-	return d;
-}
-
 /* Draws follow the model's own CDF: the KS distance of 5,000 seeded draws
  * is below 1.628 / sqrt(5000) = 0.0230, the critical value at the 1 %
  * level (c = sqrt(-ln(0.01 / 2) / 2) = 1.628, the asymptotic Kolmogorov
@@ -225,13 +205,33 @@ START_TEST(test_draws_follow_the_cdf)
 	rng_seed(&r, 100 + (uint64_t)_i);
 	for (int i = 0; i < N; i++)
 		x[i] = delay_draw_us(&m, &r);
-	d = ks_distance(&m, x, N);
+	d = testutil_ks_model(&m, x, N);
 	ck_assert_msg(d < 1.628 / sqrt(N), "%s: KS distance %.4f", name, d);
 	free(x);
 }
 END_TEST
 
 /* ---- each model: what its parameters promise -------------------------- */
+
+/* exponential:MEAN has that mean, its median at MEAN ln 2 and its 99th
+ * percentile at MEAN ln 100.  Over 200,000 draws the mean's standard error
+ * is MEAN / 447 (0.22 %): 1 % is 4.5 of them. */
+START_TEST(test_exponential_mean_median_p99)
+{
+	struct delay_model m = model("exponential:200", 3600000);
+	double mean;
+	uint64_t *d = draw_sorted(&m, 11, &mean);
+
+	ck_assert_msg(fabs(mean - 200000.0) < 2000.0, "mean %.0f us", mean);
+	ck_assert_msg(fabs((double)d[DRAWS / 2] - 200000.0 * M_LN2) < 2000.0,
+		      "median %" PRIu64 " us", d[DRAWS / 2]);
+	ck_assert_msg(fabs((double)d[DRAWS / 100 * 99] - 200000.0 * log(100.0)) < 20000.0,
+		      "p99 %" PRIu64 " us", d[DRAWS / 100 * 99]);
+	ck_assert_double_eq_tol(delay_quantile(&m, 0.5), 200000.0 * M_LN2, 1e-6);
+	ck_assert_double_eq_tol(delay_cdf(&m, 200000.0, true), 1 - exp(-1.0), 1e-12);
+	free(d);
+}
+END_TEST
 
 START_TEST(test_uniform_bounds_mean_median)
 {
@@ -348,7 +348,7 @@ END_TEST
 
 static const char *const good_models[] = {
 	"fixed:0", "fixed:3600000", "uniform:0:0", "uniform:500:2000",
-	"lognormal:1:1", "lognormal:200:5000",
+	"lognormal:1:1", "lognormal:200:5000", "exponential:0", "exponential:100",
 };
 
 START_TEST(test_parse_and_describe_round_trip)
@@ -369,6 +369,7 @@ static const char *const bad_models[] = {
 	"Uniform:1:2", "uniform:1:99999999999999999999", " fixed:1",
 	":", ":1", "fixed:1:", "fixed: 1", "fixed:1 ", "fixed:+1", "uniform:1:",
 	"uniform:-1:2", "lognormal:", "lognormal:1:2:", "lognormal:1:3600001",
+	"exponential:", "exponential:-1", "exponential:1:2", "exponential:3600001",
 	"fixed:1\n", "uniform", "fixedx:1",
 };
 
@@ -604,6 +605,7 @@ static Suite *delay_suite(void)
 	tcase_add_test(models, test_uniform_bounds_mean_median);
 	tcase_add_test(models, test_fixed_and_zero);
 	tcase_add_test(models, test_lognormal_median_p99_mean);
+	tcase_add_test(models, test_exponential_mean_median_p99);
 	tcase_add_test(models, test_cap_clamps_every_model);
 	tcase_add_test(models, test_seed_determinism);
 	tcase_add_test(models, test_equal_is_kind_parameters_and_cap);

@@ -1,5 +1,8 @@
 /* testutil.c - shared bits of the Check runners; see testutil.h. */
 #include "testutil.h"
+#include "delay.h"
+
+#include <math.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +60,23 @@ static int cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+double testutil_ks_model(const struct delay_model *m, uint64_t *x, size_t n)
+{
+	double d = 0;
+	size_t j;
+
+	qsort(x, n, sizeof(*x), cmp_u64);
+	for (size_t i = 0; i < n; i = j) {
+		double v = (double)x[i];
+
+		for (j = i; j < n && x[j] == x[i]; j++)
+			;
+		d = fmax(d, fabs(delay_cdf(m, v, false) - (double)i / (double)n));
+		d = fmax(d, fabs(delay_cdf(m, v + 1, false) - (double)j / (double)n));
+	}
+	return d;
 }
 
 double testutil_ks_uniform(uint64_t *x, size_t n, double a, double b)

@@ -27,4 +27,14 @@ void testutil_read_source(const char *rel, char *buf, size_t len);
  * c / sqrt(n): c = 1.628 at the 1% level (large n). */
 double testutil_ks_uniform(uint64_t *x, size_t n, double a, double b);
 
+struct delay_model;
+
+/* The Kolmogorov-Smirnov distance between the n draws x (delays in whole
+ * microseconds, rounded down; sorted here, in place) and m's CDF, cap
+ * included: the largest gap between the draws' step function and the
+ * CDF, just below and at each value drawn, P(draw <= v) = P(X < v + 1).
+ * Where the CDF steps (a fixed delay, the cap) the test is
+ * conservative. */
+double testutil_ks_model(const struct delay_model *m, uint64_t *x, size_t n);
+
 #endif

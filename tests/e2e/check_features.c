@@ -4,6 +4,7 @@
  * reproduces. */
 #include <check.h>
 #include <inttypes.h>
+#include <math.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "delay.h"
 #include "daemon.h"
 #include "testutil.h"
 
@@ -181,6 +183,106 @@ START_TEST(test_lognormal_clamped_by_max_delay)
 	}
 	/* P(draw > 60 ms) is about 22% here: some hit the cap. */
 	ck_assert_int_gt(at_cap, 0);
+}
+END_TEST
+
+/* ---- userd --sample N ------------------------------------------------- */
+
+enum { SAMPLE_N = 100000, SAMPLE_OUT = 4 << 20 };
+
+/* Run userd with `args` (which give --sample); return its draws in us
+ * (caller frees) and their count in *n, asserting it exited 0 with one
+ * "MS.UUU" line per draw.  The text is in *text (caller frees). */
+static uint64_t *run_sample(const char *const args[], size_t *n, char **text)
+{
+	char *out = malloc(SAMPLE_OUT), *errs = malloc(SAMPLE_OUT);
+	uint64_t *x = malloc(SAMPLE_N * sizeof(*x));
+	int status;
+	char *p;
+
+	ck_assert(out != NULL && errs != NULL && x != NULL);
+	status = daemon_run(args, out, errs, SAMPLE_OUT);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stderr: %s", errs);
+	*n = 0;
+	for (p = out; *p != '\0'; p++) {
+		uint64_t ms, frac;
+		int used;
+
+		ck_assert_msg(sscanf(p, "%" SCNu64 ".%3" SCNu64 "\n%n", &ms, &frac, &used) == 2 &&
+			      *n < SAMPLE_N, "line %zu: %.20s", *n + 1, p);
+		x[(*n)++] = ms * 1000 + frac;
+		p = strchr(p, '\n');
+		ck_assert_ptr_nonnull(p);
+	}
+	free(errs);
+	*text = out;
+	return x;
+}
+
+/* --sample 100000 of each model's example passes a KS test at the 1 %
+ * level against the model's own CDF (the default cap, 60000 ms, applied):
+ * distance below 1.628 / sqrt(100000) = 0.00515. */
+START_TEST(test_sample_follows_every_model)
+{
+	const char *spec = delay_type_of((enum delay_kind)_i)->example;
+	const char *args[] = {"--sample", "100000", "--seed", "7", "--delay", spec, NULL};
+	struct delay_model m = {.clamp_ms = 60000};
+	char err[160], *text;
+	size_t n;
+	uint64_t *x = run_sample(args, &n, &text);
+	double dist;
+
+	ck_assert_msg(delay_model_parse(spec, &m, err, sizeof(err)), "%s", err);
+	ck_assert_uint_eq(n, SAMPLE_N);
+	dist = testutil_ks_model(&m, x, n);
+	ck_assert_msg(dist < 1.628 / sqrt(SAMPLE_N), "%s: KS distance %.5f", spec, dist);
+	free(x);
+	free(text);
+}
+END_TEST
+
+/* The same seed prints the same lines, another seed others; the options
+ * after --sample and those of a --config file count (the cap too); a
+ * count out of range is a usage error. */
+START_TEST(test_sample_seed_file_and_bounds)
+{
+	char path[64] = "", *t1, *t2, *t3;
+	const char *a1[] = {"--sample", "1000", "--seed", "3", "--delay", "exponential:50", NULL};
+	const char *a2[] = {"--seed", "3", "--delay", "exponential:50", "--sample", "1000", NULL};
+	const char *a3[] = {"--sample", "1000", "--seed", "4", "--delay", "exponential:50", NULL};
+	const char *a4[] = {"--sample", "500", "-f", path, NULL};
+	const char *bad[] = {"--sample", "0", NULL};
+	size_t n;
+	uint64_t *x;
+	int status;
+
+	free(run_sample(a1, &n, &t1));
+	ck_assert_uint_eq(n, 1000);
+	free(run_sample(a2, &n, &t2));
+	free(run_sample(a3, &n, &t3));
+	ck_assert_str_eq(t1, t2);
+	ck_assert_str_ne(t1, t3);
+	free(t1);
+	free(t2);
+	free(t3);
+
+	testutil_write_temp(path, "delay = uniform:100:200\nmax-delay = 150\n");
+	x = run_sample(a4, &n, &t1);
+	ck_assert_uint_eq(n, 500);
+	for (size_t i = 0; i < n; i++)
+		ck_assert(x[i] >= 100000 && x[i] <= 150000);
+	ck_assert_uint_gt(x[0] + x[1] + x[2], 300000); /* not all at 100 ms */
+	free(x);
+	free(t1);
+	unlink(path);
+
+	t1 = malloc(SAMPLE_OUT);
+	t2 = malloc(SAMPLE_OUT);
+	status = daemon_run(bad, t1, t2, 4096);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 64);
+	ck_assert_msg(strstr(t2, "--sample: '0' is out of range") != NULL, "stderr: %s", t2);
+	free(t1);
+	free(t2);
 }
 END_TEST
 
@@ -791,6 +893,8 @@ static Suite *features_suite(void)
 	tcase_add_test(delays, test_fixed_model);
 	tcase_add_test(delays, test_lognormal_clamped_by_max_delay);
 	tcase_add_test(delays, test_delay_override);
+	tcase_add_loop_test(delays, test_sample_follows_every_model, 0, DELAY_KINDS);
+	tcase_add_test(delays, test_sample_seed_file_and_bounds);
 	tcase_add_test(delays, test_no_delay_override);
 	tcase_add_test(faults, test_fail_param);
 	tcase_add_test(faults, test_error_rate);
