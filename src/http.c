@@ -164,6 +164,7 @@ static void free_server(struct http_server *srv)
 	metrics_destroy(srv->xs.metrics);
 	free(srv->ordinal_of_fd);
 	pthread_mutex_destroy(&srv->xs.settings_lock);
+	pthread_mutex_destroy(&srv->xs.capacity_lock);
 	free(srv);
 }
 
@@ -199,6 +200,8 @@ static struct http_server *new_server(const struct http_options *opts)
 	if (srv == NULL)
 		return NULL;
 	pthread_mutex_init(&srv->xs.settings_lock, NULL);
+	pthread_mutex_init(&srv->xs.capacity_lock, NULL);
+	capacity_init(&srv->xs.capacity);
 	srv->listen_fd = opts->listen_fd;
 	srv->xs.timers = opts->timers;
 	srv->xs.settings = settings_ref(opts->settings);

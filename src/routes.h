@@ -35,6 +35,8 @@ enum route_canned {
 	CANNED_READY,
 	CANNED_NOT_READY,
 	CANNED_PAGE,           /* the live page */
+	CANNED_BUSY,           /* 503 with Retry-After: 1 (--capacity's queue) */
+	CANNED_TOO_MANY,       /* the same as 429 (--reject-status 429) */
 	CANNED_COUNT,
 };
 
@@ -92,6 +94,8 @@ struct route_answer {
 	struct fault fault;          /* then fail this way (not a status: */
 				     /* those are answers); FAULT_NONE */
 	unsigned retry_after_s;      /* 0, or a Retry-After header */
+	unsigned slots;              /* backend calls it makes (--capacity): */
+				     /* 1 for /user, k for k ids; 0: none */
 	bool timed;                  /* tell the delay (Server-Timing) */
 	bool counted;                /* user traffic: counted and logged */
 	enum metrics_route metrics_route;
