@@ -243,6 +243,7 @@ static void start_next(struct exchanges *xs, unsigned limit, uint64_t now,
 			return;
 		capacity_remove(&xs->capacity, n);
 		ex->queue_wait_ns = now - n->since;
+		metrics_queue_wait(xs->metrics, ex->queue_wait_ns);
 		if (client_gone(container_of(ex, struct conn, ex))) {
 			ex->state = EX_LEFT;
 		} else {
@@ -299,10 +300,13 @@ static void queue_deadline(struct exchanges *xs, struct exchange *ex, uint64_t n
 	assert(removed);
 	(void)removed;
 	ex->queue_wait_ns = now - ex->queue_node.since;
-	if (reason == TIMERQ_FLUSHED)
+	metrics_queue_wait(xs->metrics, ex->queue_wait_ns);
+	if (reason == TIMERQ_FLUSHED) {
 		end_wait(ex);
-	else
+	} else {
 		ex->state = EX_REJECTED;
+		metrics_queue_rejected(xs->metrics, METRICS_REJECT_TIMEOUT);
+	}
 	start_next(xs, limit, now, &resume);
 	pthread_mutex_unlock(&xs->capacity_lock);
 	resume_all(xs, resume);
@@ -324,23 +328,27 @@ static void arrive(struct exchanges *xs, struct conn *conn)
 	switch (capacity_arrive(&xs->capacity, &ex->queue_node, ex->wants, limit,
 				ex->queue_max, now)) {
 	case CAPACITY_START:
+		metrics_queue_wait(xs->metrics, 0);
 		ex->slots = ex->wants;
 		waits = begin_service(xs, ex, now);
 		break;
 	case CAPACITY_QUEUED:
 		ex->state = EX_QUEUED;
 		ex->queued = true;
-		waits = timerq_add(xs->timers, &ex->timer,
-				   now + (ex->queue_timeout_ms > 0
-					  ? ex->queue_timeout_ms * UINT64_C(1000000)
-					  : QUEUE_FOREVER_NS), on_deadline);
+		/* Its deadline, until it starts: when it would be turned away. */
+		ex->deadline_ns = now + (ex->queue_timeout_ms > 0
+					 ? ex->queue_timeout_ms * UINT64_C(1000000)
+					 : QUEUE_FOREVER_NS);
+		waits = timerq_add(xs->timers, &ex->timer, ex->deadline_ns, on_deadline);
 		if (!waits) {
 			capacity_remove(&xs->capacity, &ex->queue_node);
 			end_wait(ex);
 		}
 		break;
 	case CAPACITY_FULL:
+		metrics_queue_rejected(xs->metrics, METRICS_REJECT_FULL);
 		ex->state = EX_REJECTED;
+		ex->deadline_ns = now; /* answered at once */
 		break;
 	}
 	pthread_mutex_unlock(&xs->capacity_lock);
@@ -741,6 +749,8 @@ static void log_access(struct MHD_Connection *c, const struct exchange *ex,
 		.waited = ex->waited,
 		.deadline_ns = ex->deadline_ns,
 		.timer_late_ns = ex->timer_late_ns,
+		.capacity = ex->wants > 0,
+		.queue_wait_ns = ex->queue_wait_ns,
 	};
 
 	q.buf[0] = '\0';

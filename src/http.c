@@ -151,6 +151,10 @@ static struct metrics_gauges gauges_of(void *cls)
 		.ready = !atomic_load(&srv->xs.draining),
 	};
 
+	pthread_mutex_lock(&srv->xs.capacity_lock);
+	g.in_service = srv->xs.capacity.in_service;
+	g.queued = srv->xs.capacity.queued;
+	pthread_mutex_unlock(&srv->xs.capacity_lock);
 	return g;
 }
 

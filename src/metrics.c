@@ -29,6 +29,11 @@ static const char *const route_names[METRICS_ROUTE_COUNT] = {
 	[METRICS_ROUTE_OTHER] = "other",
 };
 
+static const char *const reject_names[METRICS_REJECTS] = {
+	[METRICS_REJECT_FULL] = "full",
+	[METRICS_REJECT_TIMEOUT] = "timeout",
+};
+
 /* Upper bounds of the buckets, in seconds. */
 static const double duration_bounds[] = {
 	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5,
@@ -57,6 +62,8 @@ struct metrics {
 	struct histogram duration[METRICS_ROUTE_COUNT];
 	struct histogram lateness;          /* timer: deadline to resume */
 	struct histogram response_lateness; /* deadline to answer sent */
+	struct histogram queue_wait;        /* --capacity: arrival to a slot */
+	_Atomic uint64_t rejected[METRICS_REJECTS];
 	_Atomic uint64_t disconnects;
 	_Atomic uint64_t faults[FAULT_KINDS];
 	_Atomic uint64_t config_changes[METRICS_CHANGE_SOURCES];
@@ -139,6 +146,17 @@ void metrics_request(struct metrics *m, enum metrics_route route,
 void metrics_lateness(struct metrics *m, uint64_t lateness_ns)
 {
 	observe(&m->lateness, lateness_bounds, NLATE, lateness_ns);
+}
+
+void metrics_queue_wait(struct metrics *m, uint64_t wait_ns)
+{
+	observe(&m->queue_wait, duration_bounds, NDUR, wait_ns);
+}
+
+void metrics_queue_rejected(struct metrics *m, enum metrics_reject reason)
+{
+	assert((unsigned)reason < METRICS_REJECTS);
+	ADD(m->rejected[reason], 1);
 }
 
 void metrics_response_lateness(struct metrics *m, uint64_t lateness_ns)
@@ -288,6 +306,25 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"userd_ready %d\n",
 	    (unsigned long long)g->waiting, (unsigned long long)g->in_flight,
 	    (unsigned long long)g->connections, g->ready);
+	put(&b, "# HELP userd_in_service Backend calls in service (--capacity's "
+		"slots taken).\n"
+		"# TYPE userd_in_service gauge\n"
+		"userd_in_service %llu\n"
+		"# HELP userd_queue_length Requests waiting for a slot (--capacity).\n"
+		"# TYPE userd_queue_length gauge\n"
+		"userd_queue_length %llu\n",
+	    (unsigned long long)g->in_service, (unsigned long long)g->queued);
+	put(&b, "# HELP userd_queue_wait_seconds Time a request waited for a slot "
+		"(--capacity), 0 for one that found a slot free.\n"
+		"# TYPE userd_queue_wait_seconds histogram\n");
+	put_histogram(&b, "userd_queue_wait_seconds", "", &m->queue_wait,
+		      duration_bounds, NDUR);
+	put(&b, "# HELP userd_queue_rejected_total Requests turned away by "
+		"--capacity's queue, by reason.\n"
+		"# TYPE userd_queue_rejected_total counter\n");
+	for (int r = 0; r < METRICS_REJECTS; r++)
+		put(&b, "userd_queue_rejected_total{reason=\"%s\"} %llu\n",
+		    reject_names[r], (unsigned long long)GET(m->rejected[r]));
 
 	put(&b, "# HELP userd_client_disconnects_total Clients that went away while "
 		"their request waited.\n"

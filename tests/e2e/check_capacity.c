@@ -67,6 +67,14 @@ START_TEST(test_two_slots_five_requests)
 	qsort(rs, 5, sizeof(rs[0]), by_seconds);
 	for (int i = 0; i < 5; i++)
 		assert_answer(&rs[i], 200, when[i]);
+	/* Two found a slot (a wait of 0), three waited 1 s or 2 s. */
+	ck_assert_double_eq(client_metric(d.base, "userd_in_service"), 0);
+	ck_assert_double_eq(client_metric(d.base, "userd_queue_length"), 0);
+	ck_assert_double_eq(client_metric(d.base, "userd_queue_wait_seconds_count"), 5);
+	ck_assert_double_eq(client_metric(d.base,
+					  "userd_queue_wait_seconds_bucket{le=\"0.5\"}"), 2);
+	ck_assert_double_eq(client_metric(d.base,
+					  "userd_queue_wait_seconds_bucket{le=\"1.5\"}"), 4);
 }
 END_TEST
 
@@ -101,6 +109,9 @@ static void full_queue(const char *status, long want)
 	client_assert_error(&rs[0], want);
 	assert_answer(&rs[1], 200, 1);
 	assert_answer(&rs[2], 200, 2);
+	ck_assert_double_eq(client_metric(d.base, "userd_queue_rejected_total{reason=\"full\"}"), 1);
+	ck_assert_double_eq(client_metric(d.base,
+					  "userd_queue_rejected_total{reason=\"timeout\"}"), 0);
 }
 
 START_TEST(test_full_queue_503)
@@ -145,6 +156,9 @@ START_TEST(test_queue_timeout)
 	qsort(rs, 2, sizeof(rs[0]), by_seconds);
 	assert_answer(&rs[0], 503, 0.4);
 	assert_answer(&rs[1], 200, 1.5);
+	ck_assert_double_eq(client_metric(d.base,
+					  "userd_queue_rejected_total{reason=\"timeout\"}"), 1);
+	ck_assert(daemon_log_contains(&d, "\" 503 ") && daemon_log_contains(&d, " queue_ms="));
 }
 END_TEST
 
@@ -186,6 +200,37 @@ START_TEST(test_batch_larger_than_capacity)
 	qsort(rs, 2, sizeof(rs[0]), by_seconds);
 	assert_answer(&rs[0], 200, 1);
 	assert_answer(&rs[1], 200, 2);
+}
+END_TEST
+
+/* While they wait: the gauges say how many are in service and queued,
+ * and each access-log line says how long its request queued. */
+START_TEST(test_gauges_and_log)
+{
+	static const char *const args[] = {"--capacity", "1", "--delay", "fixed:1500", NULL};
+	static const char req[] = "GET /user/1 HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[4096];
+	int fd[3];
+
+	start(args);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = client_raw_open(d.port);
+		ck_assert(fd[i] >= 0 && client_raw_send(fd[i], req));
+	}
+	usleep(500000);
+	ck_assert_double_eq(client_metric(d.base, "userd_in_service"), 1);
+	ck_assert_double_eq(client_metric(d.base, "userd_queue_length"), 2);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_gt(client_raw_answer(fd[i], buf, sizeof(buf), 10), 0);
+		close(fd[i]);
+	}
+	ck_assert_double_eq(client_metric(d.base, "userd_queue_length"), 0);
+	/* The common format: a wait of 0, ~1.5 s and ~3 s. */
+	for (int i = 0; i < 50 && !daemon_log_contains(&d, " queue_ms=3"); i++)
+		usleep(100000);
+	ck_assert(daemon_log_contains(&d, " queue_ms=0.000"));
+	ck_assert(daemon_log_contains(&d, " queue_ms=1"));
+	ck_assert(daemon_log_contains(&d, " queue_ms=3"));
 }
 END_TEST
 
@@ -260,6 +305,7 @@ static Suite *capacity_suite(void)
 	tcase_add_test(tc, test_queue_timeout);
 	tcase_add_test(tc, test_batch_takes_k_slots);
 	tcase_add_test(tc, test_batch_larger_than_capacity);
+	tcase_add_test(tc, test_gauges_and_log);
 	tcase_add_test(tc, test_client_leaves_queue);
 	tcase_add_test(tc, test_drain_flushes_queue);
 	suite_add_tcase(s, tc);
