@@ -110,6 +110,9 @@ static void full_queue(const char *status, long want)
 	assert_answer(&rs[1], 200, 1);
 	assert_answer(&rs[2], 200, 2);
 	ck_assert_double_eq(client_metric(d.base, "userd_queue_rejected_total{reason=\"full\"}"), 1);
+	/* Turned away at once is not late: its deadline was then. */
+	ck_assert_double_lt(client_metric(d.base, "userd_response_lateness_seconds_sum"),
+			    3 * MARGIN);
 	ck_assert_double_eq(client_metric(d.base,
 					  "userd_queue_rejected_total{reason=\"timeout\"}"), 0);
 }
