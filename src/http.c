@@ -155,6 +155,7 @@ static struct metrics_gauges gauges_of(void *cls)
 	g.in_service = srv->xs.capacity.in_service;
 	g.queued = srv->xs.capacity.queued;
 	pthread_mutex_unlock(&srv->xs.capacity_lock);
+	g.rejected = metrics_queue_rejected_total(srv->xs.metrics);
 	return g;
 }
 

@@ -159,6 +159,15 @@ void metrics_queue_rejected(struct metrics *m, enum metrics_reject reason)
 	ADD(m->rejected[reason], 1);
 }
 
+uint64_t metrics_queue_rejected_total(struct metrics *m)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < METRICS_REJECTS; r++)
+		n += GET(m->rejected[r]);
+	return n;
+}
+
 void metrics_response_lateness(struct metrics *m, uint64_t lateness_ns)
 {
 	observe(&m->response_lateness, lateness_bounds, NLATE, lateness_ns);
@@ -228,6 +237,15 @@ static void put(struct buf *b, const char *fmt, ...)
 			b->cap = cap;
 		}
 	}
+}
+
+/* One sample of counter family `name` per label value: name{label="v"}. */
+static void put_counters(struct buf *b, const char *name, const char *label,
+			 const char *const *values, _Atomic uint64_t *counts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		put(b, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
+		    (unsigned long long)GET(counts[i]));
 }
 
 static void put_histogram(struct buf *b, const char *name, const char *labels,
@@ -322,9 +340,8 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	put(&b, "# HELP userd_queue_rejected_total Requests turned away by "
 		"--capacity's queue, by reason.\n"
 		"# TYPE userd_queue_rejected_total counter\n");
-	for (int r = 0; r < METRICS_REJECTS; r++)
-		put(&b, "userd_queue_rejected_total{reason=\"%s\"} %llu\n",
-		    reject_names[r], (unsigned long long)GET(m->rejected[r]));
+	put_counters(&b, "userd_queue_rejected_total", "reason", reject_names, m->rejected,
+		     METRICS_REJECTS);
 
 	put(&b, "# HELP userd_client_disconnects_total Clients that went away while "
 		"their request waited.\n"
@@ -345,9 +362,8 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	put(&b, "# HELP userd_config_changes_total Settings changed while "
 		"running, by what changed them.\n"
 		"# TYPE userd_config_changes_total counter\n");
-	for (int c = 0; c < METRICS_CHANGE_SOURCES; c++)
-		put(&b, "userd_config_changes_total{source=\"%s\"} %llu\n",
-		    change_source_names[c], (unsigned long long)GET(m->config_changes[c]));
+	put_counters(&b, "userd_config_changes_total", "source", change_source_names,
+		     m->config_changes, METRICS_CHANGE_SOURCES);
 
 	put(&b, "# HELP userd_build_info Versions of userd and its libraries.\n"
 		"# TYPE userd_build_info gauge\n"

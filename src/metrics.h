@@ -31,6 +31,8 @@ struct metrics_gauges {
 	int ready;            /* 1 while accepting work, 0 while draining */
 	uint64_t in_service;  /* --capacity's slots taken */
 	uint64_t queued;      /* requests waiting for a slot */
+	uint64_t rejected;    /* turned away by the queue so far (for the */
+			      /* live page; /metrics counts its own) */
 };
 
 /* The versions reported by userd_build_info. */
@@ -74,6 +76,9 @@ void metrics_queue_wait(struct metrics *m, uint64_t wait_ns);
 
 /* The queue turned a request away. */
 void metrics_queue_rejected(struct metrics *m, enum metrics_reject reason);
+
+/* Requests the queue turned away so far, every reason. */
+uint64_t metrics_queue_rejected_total(struct metrics *m);
 
 /* A fault of `kind` was injected (not FAULT_NONE). */
 void metrics_fault(struct metrics *m, enum fault_kind kind);

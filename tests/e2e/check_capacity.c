@@ -4,6 +4,7 @@
  * it waits, and the drain.  Times have wide margins above (a loaded
  * machine answers late) and none below (never before its time). */
 #include <check.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,16 @@ static int by_seconds(const void *a, const void *b)
 	return (x->seconds > y->seconds) - (x->seconds < y->seconds);
 }
 
+/* Start userd with `args`, send n requests for /user/<i> at once, and
+ * sort their replies by when each came. */
+static void fetch_sorted(const char *const args[], struct reply *rs, int n)
+{
+	start(args);
+	memset(rs, 0, sizeof(*rs) * (size_t)n);
+	client_fetch_many(rs, n, &d, 0, 0);
+	qsort(rs, (size_t)n, sizeof(rs[0]), by_seconds);
+}
+
 /* Assert that r was answered `status` within [lo, lo + MARGIN) s. */
 static void assert_answer(const struct reply *r, long status, double lo)
 {
@@ -61,10 +72,7 @@ START_TEST(test_two_slots_five_requests)
 	static const double when[] = {1, 1, 2, 2, 3};
 	struct reply rs[5];
 
-	start(args);
-	memset(rs, 0, sizeof(rs));
-	client_fetch_many(rs, 5, &d, 0, 0);
-	qsort(rs, 5, sizeof(rs[0]), by_seconds);
+	fetch_sorted(args, rs, 5);
 	for (int i = 0; i < 5; i++)
 		assert_answer(&rs[i], 200, when[i]);
 	/* Two found a slot (a wait of 0), three waited 1 s or 2 s. */
@@ -100,10 +108,7 @@ static void full_queue(const char *status, long want)
 	struct reply rs[3];
 	char v[16];
 
-	start(args);
-	memset(rs, 0, sizeof(rs));
-	client_fetch_many(rs, 3, &d, 0, 0);
-	qsort(rs, 3, sizeof(rs[0]), by_seconds);
+	fetch_sorted(args, rs, 3);
 	assert_answer(&rs[0], want, 0);
 	ck_assert_str_eq(client_header(&rs[0], "Retry-After", v, sizeof(v)), "1");
 	client_assert_error(&rs[0], want);
@@ -136,10 +141,7 @@ START_TEST(test_no_waiting_room)
 					   "--delay", "fixed:1000", NULL};
 	struct reply rs[2];
 
-	start(args);
-	memset(rs, 0, sizeof(rs));
-	client_fetch_many(rs, 2, &d, 0, 0);
-	qsort(rs, 2, sizeof(rs[0]), by_seconds);
+	fetch_sorted(args, rs, 2);
 	assert_answer(&rs[0], 503, 0);
 	assert_answer(&rs[1], 200, 1);
 }
@@ -153,10 +155,7 @@ START_TEST(test_queue_timeout)
 					   "--delay", "fixed:1500", NULL};
 	struct reply rs[2];
 
-	start(args);
-	memset(rs, 0, sizeof(rs));
-	client_fetch_many(rs, 2, &d, 0, 0);
-	qsort(rs, 2, sizeof(rs[0]), by_seconds);
+	fetch_sorted(args, rs, 2);
 	assert_answer(&rs[0], 503, 0.4);
 	assert_answer(&rs[1], 200, 1.5);
 	ck_assert_double_eq(client_metric(d.base,
@@ -206,11 +205,41 @@ START_TEST(test_batch_larger_than_capacity)
 }
 END_TEST
 
-/* While they wait: the gauges say how many are in service and queued,
- * and each access-log line says how long its request queued. */
+/* One more request, turned away by the full queue at once. */
+static void client_request_once_503(void)
+{
+	struct reply r = {0};
+
+	client_request(&r, "GET", d.base, "/user/9");
+	ck_assert_int_eq(r.status, 503);
+	client_release(&r);
+}
+
+/* The live page's number of `key`. */
+static long long live_number(const char *key)
+{
+	struct reply r = {0};
+	json_t *j;
+	long long v;
+
+	client_request(&r, "GET", d.base, "/live");
+	ck_assert_int_eq(r.status, 200);
+	j = json_loads(r.body, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_msg(json_is_integer(json_object_get(j, key)), "no %s in /live", key);
+	v = json_integer_value(json_object_get(j, key));
+	json_decref(j);
+	client_release(&r);
+	return v;
+}
+
+/* While they wait: the gauges (and the live page) say how many are in
+ * service and queued, and each access-log line says how long its request
+ * queued. */
 START_TEST(test_gauges_and_log)
 {
-	static const char *const args[] = {"--capacity", "1", "--delay", "fixed:1500", NULL};
+	static const char *const args[] = {"--capacity", "1", "--queue", "2",
+					   "--delay", "fixed:1500", NULL};
 	static const char req[] = "GET /user/1 HTTP/1.1\r\nHost: x\r\n\r\n";
 	char buf[4096];
 	int fd[3];
@@ -223,6 +252,14 @@ START_TEST(test_gauges_and_log)
 	usleep(500000);
 	ck_assert_double_eq(client_metric(d.base, "userd_in_service"), 1);
 	ck_assert_double_eq(client_metric(d.base, "userd_queue_length"), 2);
+	ck_assert_int_eq(live_number("in_service"), 1);
+	ck_assert_int_eq(live_number("queued"), 2);
+	ck_assert_int_eq(live_number("rejected"), 0);
+	client_request_once_503();
+	/* The snapshot is shared for a moment: the next one counts it. */
+	for (int i = 0; i < 50 && live_number("rejected") == 0; i++)
+		usleep(100000);
+	ck_assert_int_eq(live_number("rejected"), 1);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_gt(client_raw_answer(fd[i], buf, sizeof(buf), 10), 0);
 		close(fd[i]);
