@@ -352,8 +352,7 @@ static const struct opt options[] = {
 	 .offset = AT(run.capacity), .max = CONFIG_MAX_CAPACITY, .reloadable = true,
 	 .help = "serve at most N requests at once (a batch of k ids takes k); "
 		 "the others wait for a free slot in a first-in first-out "
-		 "queue, then get their delay; 0: no limit",
-	 .default_text = "0 (no limit)"},
+		 "queue, then get their delay; 0: no limit"},
 	{.name = "queue", .metavar = "M", .type = OPT_PARSED, .reloadable = true,
 	 .parse = parse_queue, .show = show_queue,
 	 .help = "with --capacity, at most M requests wait for a slot; more are "
@@ -362,8 +361,7 @@ static const struct opt options[] = {
 	{.name = "queue-timeout", .metavar = "MS", .type = OPT_UINT,
 	 .offset = AT(run.queue_timeout_ms), .max = DELAY_LIMIT_MS, .reloadable = true,
 	 .help = "with --capacity, a request that waited MS for a slot is "
-		 "answered --reject-status; 0: it waits as long as it takes",
-	 .default_text = "0 (no limit)"},
+		 "answered --reject-status; 0: it waits as long as it takes"},
 	{.name = "reject-status", .metavar = "STATUS", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_reject_status, .show = show_reject_status,
 	 .help = "the answer to a request the queue turns away (full, or timed "
