@@ -309,6 +309,35 @@ START_TEST(test_client_leaves_queue)
 }
 END_TEST
 
+/* A reload that raises the capacity while requests queue: nobody in
+ * service is touched, and the waiting ones start at the next service end
+ * (at ~1 s, both of them: answers at ~1, ~2, ~2 s, not ~1, ~2, ~3 s). */
+START_TEST(test_capacity_raised_while_queued)
+{
+	char path[] = "/tmp/userd-capacity-XXXXXX";
+	int fd = mkstemp(path);
+	const char *const args[] = {"--config", path, NULL};
+	static const double when[] = {1, 2, 2};
+	struct reply rs[3];
+	FILE *f;
+
+	ck_assert(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("delay = fixed:1000\ncapacity = 1\n", f);
+	fclose(f);
+	start(args);
+	f = fopen(path, "w");
+	fputs("delay = fixed:1000\ncapacity = 3\n", f);
+	fclose(f);
+	memset(rs, 0, sizeof(rs));
+	client_fetch_many(rs, 3, &d, SIGHUP, 0.3);
+	unlink(path);
+	qsort(rs, 3, sizeof(rs[0]), by_seconds);
+	for (int i = 0; i < 3; i++)
+		assert_answer(&rs[i], 200, when[i]);
+}
+END_TEST
+
 /* The drain flushes queued requests like waiting ones: 503 for all. */
 START_TEST(test_drain_flushes_queue)
 {
@@ -347,6 +376,7 @@ static Suite *capacity_suite(void)
 	tcase_add_test(tc, test_batch_larger_than_capacity);
 	tcase_add_test(tc, test_gauges_and_log);
 	tcase_add_test(tc, test_client_leaves_queue);
+	tcase_add_test(tc, test_capacity_raised_while_queued);
 	tcase_add_test(tc, test_drain_flushes_queue);
 	suite_add_tcase(s, tc);
 	return s;
