@@ -109,7 +109,7 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 {
 	char line[2048], target[1400], client[INET6_ADDRSTRLEN], when[40];
 	char method[128]; /* fit target and line whole */
-	char late[80];
+	char late[112];
 	bool json = f == ACCESS_LOG_JSON;
 	struct timespec ts;
 	struct tm tm;
@@ -129,6 +129,14 @@ void access_log_write(enum access_log_format f, const struct access_entry *e)
 		snprintf(late, sizeof(late), json ? ", \"late_ms\": %.3f, \"timer_late_ms\": %.3f"
 					  : " late_ms=%.3f timer_late_ms=%.3f",
 			 (double)e->late_ns / 1e6, (double)e->timer_late_ns / 1e6);
+	/* How long it waited for a slot (--capacity). */
+	if (e->capacity) {
+		size_t used = strlen(late);
+
+		snprintf(late + used, sizeof(late) - used,
+			 json ? ", \"queue_ms\": %.3f" : " queue_ms=%.3f",
+			 (double)e->queue_wait_ns / 1e6);
+	}
 
 	if (json) {
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -194,6 +202,8 @@ void access_entry_of(const struct access_exchange *x, struct access_entry *e)
 	e->waited = x->waited;
 	e->late_ns = x->completed_ns > x->deadline_ns ? x->completed_ns - x->deadline_ns : 0;
 	e->timer_late_ns = x->timer_late_ns;
+	e->capacity = x->capacity;
+	e->queue_wait_ns = x->queue_wait_ns;
 }
 
 void access_log_exchange(enum access_log_format f, const struct access_exchange *x)

@@ -43,6 +43,8 @@ struct access_entry {
 	bool waited;          /* it waited on its delay: then ... */
 	uint64_t late_ns;     /* ... completion after its deadline (late_ms) */
 	uint64_t timer_late_ns; /* ... its resume after it (timer_late_ms) */
+	bool capacity;        /* it went through --capacity: then ... */
+	uint64_t queue_wait_ns; /* ... its wait for a slot (queue_ms) */
 };
 
 /* Write `e` as one line in format `f` (nothing for ACCESS_LOG_OFF) with
@@ -79,6 +81,8 @@ struct access_exchange {
 	bool waited;              /* it waited on its delay: then ... */
 	uint64_t deadline_ns;     /* ... that delay's end */
 	uint64_t timer_late_ns;   /* ... and how late its timer fired */
+	bool capacity;            /* it went through --capacity: then ... */
+	uint64_t queue_wait_ns;   /* ... its wait for a slot */
 };
 
 /* The log entry of `x` (its strings are x's): the body's bytes (none for

@@ -205,6 +205,45 @@ static void show_access_log(const struct config *cfg, char *buf, size_t len)
 	snprintf(buf, len, "%s", access_log_format_name(cfg->run.access_log));
 }
 
+static bool parse_queue(struct config *cfg, const char *name, const char *arg,
+			char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (strcmp(arg, "unbounded") == 0) {
+		cfg->run.queue_max = CAPACITY_UNBOUNDED;
+		return true;
+	}
+	if (!parse_number(name, arg, 0, CONFIG_MAX_QUEUE, &n, err, errlen))
+		return false;
+	cfg->run.queue_max = (unsigned)n;
+	return true;
+}
+
+static void show_queue(const struct config *cfg, char *buf, size_t len)
+{
+	if (cfg->run.queue_max == CAPACITY_UNBOUNDED)
+		snprintf(buf, len, "unbounded");
+	else
+		snprintf(buf, len, "%u", cfg->run.queue_max);
+}
+
+static bool parse_reject_status(struct config *cfg, const char *name, const char *arg,
+				char *err, size_t errlen)
+{
+	if (strcmp(arg, "503") == 0 || strcmp(arg, "429") == 0) {
+		cfg->run.reject_status = strcmp(arg, "503") == 0 ? 503 : 429;
+		return true;
+	}
+	util_error(err, errlen, "%s: '%s' is not one of 503, 429", name, arg);
+	return false;
+}
+
+static void show_reject_status(const struct config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", cfg->run.reject_status);
+}
+
 static bool parse_seed(struct config *cfg, const char *name, const char *arg,
 		       char *err, size_t errlen)
 {
@@ -321,6 +360,24 @@ static const struct opt options[] = {
 	 .offset = AT(run.max_batch), .min = 1, .max = CONFIG_MAX_BATCH,
 	 .reloadable = true,
 	 .help = "most ids in one /users request"},
+	{.name = "capacity", .metavar = "N", .type = OPT_UINT,
+	 .offset = AT(run.capacity), .max = CONFIG_MAX_CAPACITY, .reloadable = true,
+	 .help = "serve at most N requests at once (a batch of k ids takes k); "
+		 "the others wait for a free slot in a first-in first-out "
+		 "queue, then get their delay; 0: no limit"},
+	{.name = "queue", .metavar = "M", .type = OPT_PARSED, .reloadable = true,
+	 .parse = parse_queue, .show = show_queue,
+	 .help = "with --capacity, at most M requests wait for a slot; more are "
+		 "answered --reject-status at once; 0: no waiting room, or "
+		 "unbounded"},
+	{.name = "queue-timeout", .metavar = "MS", .type = OPT_UINT,
+	 .offset = AT(run.queue_timeout_ms), .max = DELAY_LIMIT_MS, .reloadable = true,
+	 .help = "with --capacity, a request that waited MS for a slot is "
+		 "answered --reject-status; 0: it waits as long as it takes"},
+	{.name = "reject-status", .metavar = "STATUS", .type = OPT_PARSED,
+	 .reloadable = true, .parse = parse_reject_status, .show = show_reject_status,
+	 .help = "the answer to a request the queue turns away (full, or timed "
+		 "out): 503 or 429, with Retry-After: 1"},
 	{.name = "access-log", .metavar = "FORMAT", .type = OPT_PARSED,
 	 .reloadable = true, .parse = parse_access_log, .show = show_access_log,
 	 .help = "off, common or json, on stderr"},
@@ -463,6 +520,8 @@ void config_defaults(struct config *cfg)
 	cfg->run.timer_slack_ms = CONFIG_DEFAULT_TIMER_SLACK_MS;
 	cfg->run.drain_timeout_s = CONFIG_DEFAULT_DRAIN_TIMEOUT_S;
 	cfg->run.log_level = LOG_LEVEL_INFO;
+	cfg->run.queue_max = CAPACITY_UNBOUNDED;
+	cfg->run.reject_status = 503;
 }
 
 void config_free(struct config *cfg)

@@ -15,6 +15,18 @@
  * timer queue, until the client leaves or --hang-timeout passes; drip and
  * truncate send the body from a content reader that transport_read()
  * feeds, drip suspending between its chunks on the same timer queue.
+ *
+ * With --capacity a request that makes backend calls (route_answer's
+ * slots) takes its slots for its delay, its service, or waits for them
+ * in capacity.h's FIFO (EX_QUEUED): suspended, its node in the FIFO and
+ * its timer entry in the timer queue at its --queue-timeout (or in ten
+ * years), so that the drain's flush finds it like any waiting request.
+ * The callback that ends a service gives its slots back and starts the
+ * waiting heads that now fit (start_next), in the same callback: their
+ * timer entries move from the queue timeout to the end of their service.
+ * A turned-away request (full queue, timeout) is EX_REJECTED; a head
+ * whose client left is found when it would start (EX_LEFT), since a
+ * suspended connection is not polled.
  */
 #include "exchange.h"
 
@@ -42,6 +54,9 @@ enum exchange_state {
 	EX_HANGING,  /* a hang fault: suspended, looked at every second */
 	EX_HUNG,     /* the hang is over: close */
 	EX_FAULTED,  /* closed on purpose (reset, close, hang) */
+	EX_QUEUED,   /* suspended, waiting for a slot (--capacity) */
+	EX_REJECTED, /* the queue turned it away: answer --reject-status */
+	EX_LEFT,     /* its client left while it queued: close */
 };
 
 /* One request and its answer on a connection. */
@@ -68,6 +83,15 @@ struct exchange {
 	uint64_t delay_us;
 	uint64_t body_len;             /* the body sent (a shared answer's: */
 				       /* set when it is queued), for the log */
+	/* --capacity, as in force at its dispatch: */
+	unsigned wants;                /* slots it would take; 0: none */
+	unsigned limit, queue_max, queue_timeout_ms;
+	enum route_canned reject;      /* CANNED_BUSY or CANNED_TOO_MANY */
+	unsigned slots;                /* slots it holds now */
+	bool queued;                   /* waited in the FIFO */
+	uint64_t queue_wait_ns;
+	struct capacity_node queue_node;
+	struct exchange *resume_next;  /* start_next's list of resumes */
 	const char *method;            /* libmicrohttpd's, valid until completed */
 	const char *url;
 	const char *version;
@@ -174,6 +198,175 @@ static void end_wait(struct exchange *ex)
 	ex->flushed = true;
 }
 
+/* ---- capacity -------------------------------------------------------------- */
+
+/* A queued request without --queue-timeout still has its entry in the
+ * timer queue (so the drain's flush reaches it), this far ahead. */
+#define QUEUE_FOREVER_NS (UINT64_C(10) * 365 * 86400 * 1000000000)
+
+static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
+			enum timerq_reason reason);
+
+/* The capacity in force now: a change applies from the next start. */
+static unsigned limit_now(struct exchanges *xs)
+{
+	unsigned limit;
+
+	pthread_mutex_lock(&xs->settings_lock);
+	limit = xs->settings->run.capacity;
+	pthread_mutex_unlock(&xs->settings_lock);
+	return limit;
+}
+
+/* Under capacity_lock, ex's slots taken: its service (its delay) begins
+ * at now.  False when the timer queue is closed (the drain flushed it):
+ * its slots are given back and it is to be resumed, to answer 503. */
+static bool begin_service(struct exchanges *xs, struct exchange *ex, uint64_t now)
+{
+	ex->state = EX_WAITING;
+	ex->deadline_ns = now + ex->delay_us * 1000u;
+	if (timerq_add(xs->timers, &ex->timer, ex->deadline_ns, on_deadline))
+		return true;
+	capacity_give(&xs->capacity, ex->slots);
+	ex->slots = 0;
+	end_wait(ex);
+	return false;
+}
+
+/* Under capacity_lock: start the waiting heads whose slots fit under
+ * `limit`, in order; a head whose client left is taken out instead.  The
+ * ones to resume (left, or refused by a closed timer queue) are pushed
+ * on *resume, for the caller to resume once the lock is dropped.  A head
+ * whose timer entry is already firing (its queue timeout, or the flush)
+ * stays first: that callback takes it out and comes here again. */
+static void start_next(struct exchanges *xs, unsigned limit, uint64_t now,
+		       struct exchange **resume)
+{
+	struct capacity_node *n;
+
+	while ((n = capacity_ready(&xs->capacity, limit)) != NULL) {
+		struct exchange *ex = container_of(n, struct exchange, queue_node);
+
+		if (!timerq_cancel(xs->timers, &ex->timer))
+			return;
+		capacity_remove(&xs->capacity, n);
+		ex->queue_wait_ns = now - n->since;
+		metrics_queue_wait(xs->metrics, ex->queue_wait_ns);
+		if (client_gone(container_of(ex, struct conn, ex))) {
+			ex->state = EX_LEFT;
+		} else {
+			ex->slots = n->slots;
+			capacity_take(&xs->capacity, ex->slots);
+			if (begin_service(xs, ex, now))
+				continue;
+		}
+		ex->resume_next = *resume;
+		*resume = ex;
+	}
+}
+
+/* Resume start_next's list: each resume is the last touch of its own. */
+static void resume_all(struct exchanges *xs, struct exchange *list)
+{
+	while (list != NULL) {
+		struct exchange *next = list->resume_next;
+
+		atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
+		MHD_resume_connection(container_of(list, struct conn, ex)->mhd);
+		list = next;
+	}
+}
+
+/* ex's service ended (its deadline, or the flush): give its slots back
+ * and start who waits for them, in this same callback. */
+static void end_service(struct exchanges *xs, struct exchange *ex, uint64_t now)
+{
+	struct exchange *resume = NULL;
+	unsigned limit = limit_now(xs);
+
+	pthread_mutex_lock(&xs->capacity_lock);
+	capacity_give(&xs->capacity, ex->slots);
+	ex->slots = 0;
+	start_next(xs, limit, now, &resume);
+	pthread_mutex_unlock(&xs->capacity_lock);
+	resume_all(xs, resume);
+}
+
+/* Timer thread (or the flush): a queued request's timer fired, so it is
+ * still queued (start_next only takes one out whose entry it cancelled).
+ * It timed out, or the drain flushed it; either way it leaves the queue,
+ * which may let the next ones start. */
+static void queue_deadline(struct exchanges *xs, struct exchange *ex, uint64_t now,
+			   enum timerq_reason reason)
+{
+	struct exchange *resume = NULL;
+	unsigned limit = limit_now(xs);
+	bool removed;
+
+	pthread_mutex_lock(&xs->capacity_lock);
+	removed = capacity_remove(&xs->capacity, &ex->queue_node);
+	assert(removed);
+	(void)removed;
+	ex->queue_wait_ns = now - ex->queue_node.since;
+	metrics_queue_wait(xs->metrics, ex->queue_wait_ns);
+	if (reason == TIMERQ_FLUSHED) {
+		end_wait(ex);
+	} else {
+		ex->state = EX_REJECTED;
+		metrics_queue_rejected(xs->metrics, METRICS_REJECT_TIMEOUT);
+	}
+	start_next(xs, limit, now, &resume);
+	pthread_mutex_unlock(&xs->capacity_lock);
+	resume_all(xs, resume);
+}
+
+/* The handler, ex suspended and counted as waiting: take ex's slots, or
+ * queue it, or turn it away.  A limit raised since the last start first
+ * lets the waiting heads in (they came first). */
+static void arrive(struct exchanges *xs, struct conn *conn)
+{
+	struct exchange *ex = &conn->ex;
+	struct exchange *resume = NULL;
+	uint64_t now = timerq_now();
+	unsigned limit = limit_now(xs);
+	bool waits = false;
+
+	pthread_mutex_lock(&xs->capacity_lock);
+	start_next(xs, limit, now, &resume);
+	switch (capacity_arrive(&xs->capacity, &ex->queue_node, ex->wants, limit,
+				ex->queue_max, now)) {
+	case CAPACITY_START:
+		metrics_queue_wait(xs->metrics, 0);
+		ex->slots = ex->wants;
+		waits = begin_service(xs, ex, now);
+		break;
+	case CAPACITY_QUEUED:
+		ex->state = EX_QUEUED;
+		ex->queued = true;
+		/* Its deadline, until it starts: when it would be turned away. */
+		ex->deadline_ns = now + (ex->queue_timeout_ms > 0
+					 ? ex->queue_timeout_ms * UINT64_C(1000000)
+					 : QUEUE_FOREVER_NS);
+		waits = timerq_add(xs->timers, &ex->timer, ex->deadline_ns, on_deadline);
+		if (!waits) {
+			capacity_remove(&xs->capacity, &ex->queue_node);
+			end_wait(ex);
+		}
+		break;
+	case CAPACITY_FULL:
+		metrics_queue_rejected(xs->metrics, METRICS_REJECT_FULL);
+		ex->state = EX_REJECTED;
+		ex->deadline_ns = now; /* answered at once */
+		break;
+	}
+	pthread_mutex_unlock(&xs->capacity_lock);
+	resume_all(xs, resume);
+	if (!waits) {
+		atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
+		MHD_resume_connection(conn->mhd);
+	}
+}
+
 /* Timer thread: the deadline passed (or the drain flushed it).  The
  * resume hands the exchange back to its libmicrohttpd thread, so the
  * resume is the last touch. */
@@ -184,6 +377,14 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 	struct conn *conn = container_of(ex, struct conn, ex);
 	struct exchanges *xs = conn->xs;
 
+	if (ex->state == EX_QUEUED) {
+		queue_deadline(xs, ex, now_ns, reason);
+		atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
+		MHD_resume_connection(conn->mhd);
+		return;
+	}
+	if (ex->slots > 0)
+		end_service(xs, ex, now_ns);
 	if (reason == TIMERQ_FLUSHED) {
 		end_wait(ex);
 	} else if (ex->state == EX_WAITING) {
@@ -222,12 +423,20 @@ static MHD_Result_t wait_then_send(struct exchanges *xs, struct conn *conn,
 {
 	struct exchange *ex = &conn->ex;
 
-	if (ex->delay_us == 0 && ex->transport.plan != TRANSPORT_HOLD)
+	if (ex->delay_us == 0 && ex->transport.plan != TRANSPORT_HOLD && ex->wants == 0)
 		return deliver(xs, c, ex);
 	if (atomic_load(&xs->flushed)) {
 		end_wait(ex);
 		use_canned(ex, CANNED_DRAINING, 503);
 		return send_answer(xs, c, ex);
+	}
+	if (ex->wants > 0) {
+		/* Through --capacity's slots, even with no delay. */
+		ex->waited = true;
+		atomic_fetch_add_explicit(&xs->waiting, 1, memory_order_relaxed);
+		MHD_suspend_connection(c);
+		arrive(xs, conn);
+		return MHD_YES;
 	}
 	ex->state = EX_WAITING;
 	ex->waited = true;
@@ -387,6 +596,10 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 
 	ex->log_format = s->run.access_log;
 	ex->hang_timeout_s = s->run.hang_timeout_s;
+	ex->queue_max = s->run.queue_max;
+	ex->queue_timeout_ms = s->run.queue_timeout_ms;
+	ex->reject = s->run.reject_status == 429 ? CANNED_TOO_MANY : CANNED_BUSY;
+	ex->limit = s->run.capacity;
 	if (ex->nul_in_target) {
 		settings_unref(s);
 		ex->counted = true;
@@ -397,6 +610,7 @@ static MHD_Result_t dispatch(struct conn *conn, struct MHD_Connection *c,
 	settings_unref(s);
 	ex->counted = ans.counted;
 	ex->metrics_route = ans.metrics_route;
+	ex->wants = ex->limit > 0 ? ans.slots : 0;
 	use_answer(conn, &ans);
 	return wait_then_send(xs, conn, c);
 }
@@ -498,7 +712,17 @@ MHD_Result_t exchange_on_request(void *cls, struct MHD_Connection *c,
 		return deliver(xs, c, ex);
 	case EX_HUNG:
 		return close_faulted(ex);
+	case EX_REJECTED:
+		/* Turned away by the queue: its fault never happens. */
+		if (client_gone(conn))
+			return MHD_NO;
+		transport_cancel(&ex->transport);
+		use_canned(ex, ex->reject, ex->reject == CANNED_BUSY ? 503 : 429);
+		return send_answer(xs, c, ex);
+	case EX_LEFT:
+		return MHD_NO; /* exchange_on_completed counts a disconnect */
 	case EX_WAITING:
+	case EX_QUEUED:
 	case EX_ANSWERED:
 	case EX_HANGING:
 	case EX_FAULTED:
@@ -591,6 +815,8 @@ static void record(struct exchanges *xs, struct MHD_Connection *c,
 		.waited = ex->waited,
 		.deadline_ns = ex->deadline_ns,
 		.timer_late_ns = ex->timer_late_ns,
+		.capacity = ex->wants > 0,
+		.queue_wait_ns = ex->queue_wait_ns,
 	};
 
 	if (ex->log_format == ACCESS_LOG_OFF && xs->journal == NULL)
@@ -614,7 +840,8 @@ void exchange_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	/* A suspended connection is never completed: libmicrohttpd does not
 	 * time it out, and http_stop() resumes every one before it stops.
 	 * So no deadline can fire into the memory freed here. */
-	assert(ex->state != EX_WAITING && ex->state != EX_HANGING);
+	assert(ex->state != EX_WAITING && ex->state != EX_HANGING &&
+	       ex->state != EX_QUEUED);
 	if (ex->waited && ex->state != EX_FAULTED &&
 	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		metrics_disconnect(xs->metrics);

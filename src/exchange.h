@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capacity.h"
 #include "journal.h"
 #include "live.h"
 #include "metrics.h"
@@ -46,6 +47,8 @@ struct exchanges {
 	struct responses_shared shared;
 	_Atomic size_t in_flight;
 	_Atomic size_t waiting;     /* suspended on the timer queue */
+	pthread_mutex_t capacity_lock;
+	struct capacity capacity;   /* --capacity: under capacity_lock */
 	atomic_bool draining;       /* 503 to what arrives, close after answers */
 	atomic_bool flushed;        /* the drain gave up waiting: no more waits */
 	/* What became of the exchanges the flush ended, as each completed. */

@@ -151,6 +151,11 @@ static struct metrics_gauges gauges_of(void *cls)
 		.ready = !atomic_load(&srv->xs.draining),
 	};
 
+	pthread_mutex_lock(&srv->xs.capacity_lock);
+	g.in_service = srv->xs.capacity.in_service;
+	g.queued = srv->xs.capacity.queued;
+	pthread_mutex_unlock(&srv->xs.capacity_lock);
+	g.rejected = metrics_queue_rejected_total(srv->xs.metrics);
 	return g;
 }
 
@@ -165,6 +170,7 @@ static void free_server(struct http_server *srv)
 	metrics_destroy(srv->xs.metrics);
 	free(srv->ordinal_of_fd);
 	pthread_mutex_destroy(&srv->xs.settings_lock);
+	pthread_mutex_destroy(&srv->xs.capacity_lock);
 	free(srv);
 }
 
@@ -200,6 +206,8 @@ static struct http_server *new_server(const struct http_options *opts)
 	if (srv == NULL)
 		return NULL;
 	pthread_mutex_init(&srv->xs.settings_lock, NULL);
+	pthread_mutex_init(&srv->xs.capacity_lock, NULL);
+	capacity_init(&srv->xs.capacity);
 	srv->listen_fd = opts->listen_fd;
 	srv->xs.timers = opts->timers;
 	srv->xs.settings = settings_ref(opts->settings);

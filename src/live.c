@@ -304,6 +304,9 @@ char *live_render_json(struct live *l, const struct metrics_gauges *g,
 	     put(o, "in_flight", json_integer((json_int_t)g->in_flight)) &&
 	     put(o, "connections", json_integer((json_int_t)g->connections)) &&
 	     put(o, "ready", json_boolean(g->ready)) &&
+	     put(o, "in_service", json_integer((json_int_t)g->in_service)) &&
+	     put(o, "queued", json_integer((json_int_t)g->queued)) &&
+	     put(o, "rejected", json_integer((json_int_t)g->rejected)) &&
 	     put(o, "requests_total", json_integer((json_int_t)requests_total)) &&
 	     put(o, "model", json_string(model)) &&
 	     put(o, "clamp_ms", json_integer(m.clamp_ms)) &&

@@ -80,6 +80,8 @@ size_t live_recent(struct live *l, struct live_entry *out, size_t max);
 
 /* The snapshot the dashboard polls, as JSON:
  *   {"now_ms" (integer, CLOCK_MONOTONIC), "waiting", "in_flight", "connections", "ready",
+ *    "in_service", "queued", "rejected" (--capacity's slots taken, requests
+ *    waiting for one, and turned away so far),
  *    "requests_total", "model", "delays": {"lo_ms", "width_ms", "counts",
  *    "below", "above", "total", "expected"}, "lateness": {"bounds_ms",
  *    "counts"}, "recent": [{"route", "status", "start_ms", "end_ms"}]}

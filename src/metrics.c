@@ -29,6 +29,11 @@ static const char *const route_names[METRICS_ROUTE_COUNT] = {
 	[METRICS_ROUTE_OTHER] = "other",
 };
 
+static const char *const reject_names[METRICS_REJECTS] = {
+	[METRICS_REJECT_FULL] = "full",
+	[METRICS_REJECT_TIMEOUT] = "timeout",
+};
+
 /* Upper bounds of the buckets, in seconds. */
 static const double duration_bounds[] = {
 	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5,
@@ -57,6 +62,8 @@ struct metrics {
 	struct histogram duration[METRICS_ROUTE_COUNT];
 	struct histogram lateness;          /* timer: deadline to resume */
 	struct histogram response_lateness; /* deadline to answer sent */
+	struct histogram queue_wait;        /* --capacity: arrival to a slot */
+	_Atomic uint64_t rejected[METRICS_REJECTS];
 	_Atomic uint64_t disconnects;
 	_Atomic uint64_t faults[FAULT_KINDS];
 	_Atomic uint64_t config_changes[METRICS_CHANGE_SOURCES];
@@ -141,6 +148,26 @@ void metrics_lateness(struct metrics *m, uint64_t lateness_ns)
 	observe(&m->lateness, lateness_bounds, NLATE, lateness_ns);
 }
 
+void metrics_queue_wait(struct metrics *m, uint64_t wait_ns)
+{
+	observe(&m->queue_wait, duration_bounds, NDUR, wait_ns);
+}
+
+void metrics_queue_rejected(struct metrics *m, enum metrics_reject reason)
+{
+	assert((unsigned)reason < METRICS_REJECTS);
+	ADD(m->rejected[reason], 1);
+}
+
+uint64_t metrics_queue_rejected_total(struct metrics *m)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < METRICS_REJECTS; r++)
+		n += GET(m->rejected[r]);
+	return n;
+}
+
 void metrics_response_lateness(struct metrics *m, uint64_t lateness_ns)
 {
 	observe(&m->response_lateness, lateness_bounds, NLATE, lateness_ns);
@@ -210,6 +237,15 @@ static void put(struct buf *b, const char *fmt, ...)
 			b->cap = cap;
 		}
 	}
+}
+
+/* One sample of counter family `name` per label value: name{label="v"}. */
+static void put_counters(struct buf *b, const char *name, const char *label,
+			 const char *const *values, _Atomic uint64_t *counts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		put(b, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
+		    (unsigned long long)GET(counts[i]));
 }
 
 static void put_histogram(struct buf *b, const char *name, const char *labels,
@@ -288,6 +324,24 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"userd_ready %d\n",
 	    (unsigned long long)g->waiting, (unsigned long long)g->in_flight,
 	    (unsigned long long)g->connections, g->ready);
+	put(&b, "# HELP userd_in_service Backend calls in service (--capacity's "
+		"slots taken).\n"
+		"# TYPE userd_in_service gauge\n"
+		"userd_in_service %llu\n"
+		"# HELP userd_queue_length Requests waiting for a slot (--capacity).\n"
+		"# TYPE userd_queue_length gauge\n"
+		"userd_queue_length %llu\n",
+	    (unsigned long long)g->in_service, (unsigned long long)g->queued);
+	put(&b, "# HELP userd_queue_wait_seconds Time a request waited for a slot "
+		"(--capacity), 0 for one that found a slot free.\n"
+		"# TYPE userd_queue_wait_seconds histogram\n");
+	put_histogram(&b, "userd_queue_wait_seconds", "", &m->queue_wait,
+		      duration_bounds, NDUR);
+	put(&b, "# HELP userd_queue_rejected_total Requests turned away by "
+		"--capacity's queue, by reason.\n"
+		"# TYPE userd_queue_rejected_total counter\n");
+	put_counters(&b, "userd_queue_rejected_total", "reason", reject_names, m->rejected,
+		     METRICS_REJECTS);
 
 	put(&b, "# HELP userd_client_disconnects_total Clients that went away while "
 		"their request waited.\n"
@@ -308,9 +362,8 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	put(&b, "# HELP userd_config_changes_total Settings changed while "
 		"running, by what changed them.\n"
 		"# TYPE userd_config_changes_total counter\n");
-	for (int c = 0; c < METRICS_CHANGE_SOURCES; c++)
-		put(&b, "userd_config_changes_total{source=\"%s\"} %llu\n",
-		    change_source_names[c], (unsigned long long)GET(m->config_changes[c]));
+	put_counters(&b, "userd_config_changes_total", "source", change_source_names,
+		     m->config_changes, METRICS_CHANGE_SOURCES);
 
 	if (g->delay != NULL) {
 		char text[DELAY_TEXT_MAX], value[2 * DELAY_TEXT_MAX];

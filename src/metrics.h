@@ -31,6 +31,10 @@ struct metrics_gauges {
 	uint64_t connections; /* open client connections */
 	int ready;            /* 1 while accepting work, 0 while draining */
 	const struct delay_model *delay; /* the model in force; NULL: none shown */
+	uint64_t in_service;  /* --capacity's slots taken */
+	uint64_t queued;      /* requests waiting for a slot */
+	uint64_t rejected;    /* turned away by the queue so far (for the */
+			      /* live page; /metrics counts its own) */
 };
 
 /* The versions reported by userd_build_info. */
@@ -61,6 +65,22 @@ void metrics_response_lateness(struct metrics *m, uint64_t lateness_ns);
 
 /* A client went away while its request waited. */
 void metrics_disconnect(struct metrics *m);
+
+/* Why --capacity's queue turned a request away. */
+enum metrics_reject {
+	METRICS_REJECT_FULL = 0, /* the queue was full (--queue) */
+	METRICS_REJECT_TIMEOUT,  /* it waited --queue-timeout */
+	METRICS_REJECTS,
+};
+
+/* A request's wait for a slot ended after `wait_ns` (0: it found one). */
+void metrics_queue_wait(struct metrics *m, uint64_t wait_ns);
+
+/* The queue turned a request away. */
+void metrics_queue_rejected(struct metrics *m, enum metrics_reject reason);
+
+/* Requests the queue turned away so far, every reason. */
+uint64_t metrics_queue_rejected_total(struct metrics *m);
 
 /* A fault of `kind` was injected (not FAULT_NONE). */
 void metrics_fault(struct metrics *m, enum fault_kind kind);

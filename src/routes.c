@@ -49,6 +49,8 @@ static const struct {
 	[CANNED_READY] = {200, "ready"},
 	[CANNED_NOT_READY] = {503, "draining"},
 	[CANNED_PAGE] = {200, NULL},
+	[CANNED_BUSY] = {503, "at capacity: try again later"},
+	[CANNED_TOO_MANY] = {429, "at capacity: try again later"},
 };
 
 bool routes_canned(enum route_canned which, struct route_canned_answer *out,
@@ -87,7 +89,8 @@ bool routes_canned(enum route_canned which, struct route_canned_answer *out,
 	} else if (which == CANNED_DRAINING) {
 		out->headers[0][0] = "Connection";
 		out->headers[0][1] = "close";
-	} else if (which == CANNED_FAULT) {
+	} else if (which == CANNED_FAULT || which == CANNED_BUSY ||
+		   which == CANNED_TOO_MANY) {
 		out->headers[0][0] = "Retry-After";
 		out->headers[0][1] = "1";
 	}
@@ -149,8 +152,10 @@ struct drawn_fault {
  * is shared), a transport fault is the HTTP layer's to do, after the
  * delay. */
 static void answer_after(const struct routes_env *env, struct route_answer *ans,
-			 uint64_t delay_us, struct drawn_fault f, char *body, size_t len)
+			 unsigned slots, uint64_t delay_us, struct drawn_fault f,
+			 char *body, size_t len)
 {
+	ans->slots = slots;
 	if (f.fault.kind != FAULT_NONE)
 		metrics_fault(env->metrics, f.fault.kind);
 	ans->injected = f.fault;
@@ -294,7 +299,7 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	fault = draw_fault(&p, req, rule);
 	len = fault.fault.kind != FAULT_NONE && fault_is_answer(fault.fault.kind)
 		? 0 : render_user(&u, body, sizeof(body));
-	answer_after(env, ans, delay_us, fault, copy_of(body, len), len);
+	answer_after(env, ans, 1, delay_us, fault, copy_of(body, len), len);
 }
 
 /* GET /users?ids=1,2,3: every record with its own delay, all answered
@@ -355,7 +360,7 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 		answer_canned(ans, CANNED_INTERNAL);
 		return;
 	}
-	answer_after(env, ans, delay_us, draw_fault(&p, req, rule), body, len);
+	answer_after(env, ans, (unsigned)n, delay_us, draw_fault(&p, req, rule), body, len);
 }
 
 /* ---- the routes that answer at once ---------------------------------------- */

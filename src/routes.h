@@ -35,6 +35,8 @@ enum route_canned {
 	CANNED_READY,
 	CANNED_NOT_READY,
 	CANNED_PAGE,           /* the live page */
+	CANNED_BUSY,           /* 503 with Retry-After: 1 (--capacity's queue) */
+	CANNED_TOO_MANY,       /* the same as 429 (--reject-status 429) */
 	CANNED_COUNT,
 };
 
@@ -96,6 +98,8 @@ struct route_answer {
 	struct fault injected;       /* the fault drawn, of any class */
 	int rule;                    /* the index of the rule that applied */
 				     /* (the first, in a batch); -1: none */
+	unsigned slots;              /* backend calls it makes (--capacity): */
+				     /* 1 for /user, k for k ids; 0: none */
 	bool timed;                  /* tell the delay (Server-Timing) */
 	bool counted;                /* user traffic: counted and logged */
 	enum metrics_route metrics_route;

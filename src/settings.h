@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "access.h"
+#include "capacity.h"
 #include "delay.h"
 #include "fault.h"
 #include "log.h"
@@ -35,6 +36,10 @@ struct run_settings {
 	unsigned timer_slack_ms;
 	unsigned drain_timeout_s;
 	enum log_level log_level;
+	unsigned capacity;         /* requests in service at once; 0: no limit */
+	unsigned queue_max;        /* waiting for a slot; CAPACITY_UNBOUNDED */
+	unsigned queue_timeout_ms; /* longest wait for a slot; 0: no limit */
+	unsigned reject_status;    /* 503 or 429: a full queue, a timeout */
 };
 
 /* One snapshot: never written after settings_create() returns. */

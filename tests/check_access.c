@@ -169,6 +169,35 @@ START_TEST(test_query_full)
 }
 END_TEST
 
+/* A request that went through --capacity shows its wait for a slot,
+ * after its lateness; one that did not shows none. */
+START_TEST(test_queue_wait)
+{
+	struct access_entry e = entry("GET", "/user/7", "");
+	json_error_t jerr;
+	const char *l;
+	json_t *j;
+
+	l = line_of(ACCESS_LOG_COMMON, &e);
+	ck_assert_ptr_null(strstr(l, "queue_ms"));
+	e.capacity = true;
+	e.queue_wait_ns = 1250000;
+	e.waited = true;
+	e.late_ns = 2000000;
+	l = line_of(ACCESS_LOG_COMMON, &e);
+	ck_assert_msg(strstr(l, " late_ms=2.000 timer_late_ms=0.000 queue_ms=1.250\n") != NULL,
+		      "%s", l);
+	j = json_loads(line_of(ACCESS_LOG_JSON, &e), 0, &jerr);
+	ck_assert_msg(j != NULL, "not JSON: %s (%s)", out, jerr.text);
+	ck_assert(json_real_value(json_object_get(j, "queue_ms")) == 1.25);
+	json_decref(j);
+	/* Turned away at once: waited nothing, still shown. */
+	e.queue_wait_ns = 0;
+	l = line_of(ACCESS_LOG_COMMON, &e);
+	ck_assert_ptr_nonnull(strstr(l, " queue_ms=0.000\n"));
+}
+END_TEST
+
 static struct access_exchange exchange(const char *method)
 {
 	struct access_exchange x = {
@@ -214,6 +243,12 @@ START_TEST(test_entry_of)
 	ck_assert(e.waited);
 	ck_assert_uint_eq(e.late_ns, 0);
 	ck_assert_uint_eq(e.timer_late_ns, 500000);
+	ck_assert(!e.capacity);
+	x.capacity = true;
+	x.queue_wait_ns = 7;
+	access_entry_of(&x, &e);
+	ck_assert(e.capacity);
+	ck_assert_uint_eq(e.queue_wait_ns, 7);
 }
 END_TEST
 
@@ -246,6 +281,7 @@ static Suite *access_suite(void)
 	tcase_add_test(tc, test_json_line_is_json);
 	tcase_add_test(tc, test_long_target_is_marked);
 	tcase_add_test(tc, test_off_writes_nothing);
+	tcase_add_test(tc, test_queue_wait);
 	suite_add_tcase(s, tc);
 	tcase_add_test(ex, test_query_rebuilt);
 	tcase_add_test(ex, test_query_full);

@@ -527,7 +527,8 @@ START_TEST(test_diff_and_describe)
 	config_describe_run(&cfg, run, sizeof(run));
 	ck_assert_msg(strcmp(run, "delay fixed:6, max-delay 60000, no-delay-override no, "
 				  "error-rate 0, faults none, hang-timeout 300, rule none, "
-				  "max-batch 100, access-log common, timer-slack 0, "
+				  "max-batch 100, capacity 0, queue unbounded, queue-timeout 0, "
+				  "reject-status 503, access-log common, timer-slack 0, "
 				  "drain-timeout 10, log-level info") == 0, "%s", run);
 	config_free(&a);
 }

@@ -287,6 +287,15 @@ static void gen_value(const char *name, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64, 1 + gen(86400));
 	else if (strcmp(name, "max-batch") == 0)
 		snprintf(buf, len, "%" PRIu64, 1 + gen(CONFIG_MAX_BATCH));
+	else if (strcmp(name, "capacity") == 0)
+		snprintf(buf, len, "%" PRIu64, gen(CONFIG_MAX_CAPACITY + 1));
+	else if (strcmp(name, "queue") == 0)
+		gen(4) == 0 ? snprintf(buf, len, "unbounded")
+			    : snprintf(buf, len, "%" PRIu64, gen(CONFIG_MAX_QUEUE + 1));
+	else if (strcmp(name, "queue-timeout") == 0)
+		snprintf(buf, len, "%" PRIu64, gen(DELAY_LIMIT_MS + 1));
+	else if (strcmp(name, "reject-status") == 0)
+		snprintf(buf, len, "%s", gen(2) ? "503" : "429");
 	else if (strcmp(name, "access-log") == 0)
 		snprintf(buf, len, "%s", formats[gen(3)]);
 	else if (strcmp(name, "timer-slack") == 0)

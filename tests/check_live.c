@@ -400,7 +400,8 @@ START_TEST(test_snapshot)
 	static const double bounds[] = {0.001, 0.005};
 	static const uint64_t late_counts[] = {7, 2, 1};
 	struct live_lateness late = {.bounds_s = bounds, .counts = late_counts, .n = 2};
-	struct metrics_gauges g = {.waiting = 2000, .in_flight = 2010, .connections = 2020, .ready = 1};
+	struct metrics_gauges g = {.waiting = 2000, .in_flight = 2010, .connections = 2020, .ready = 1,
+				   .in_service = 4, .queued = 7, .rejected = 9};
 	uint64_t now = 5000000000u;
 	json_t *s, *recent, *e, *lt;
 
@@ -412,6 +413,9 @@ START_TEST(test_snapshot)
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "in_flight")), 2010);
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "connections")), 2020);
 	ck_assert(json_is_true(json_object_get(s, "ready")));
+	ck_assert_int_eq(json_integer_value(json_object_get(s, "in_service")), 4);
+	ck_assert_int_eq(json_integer_value(json_object_get(s, "queued")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(s, "rejected")), 9);
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "requests_total")), 12345);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "model")), "uniform:500:2000");
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "clamp_ms")), 60000);

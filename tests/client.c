@@ -126,17 +126,23 @@ void client_request(struct reply *r, const char *method, const char *base,
 /* `n` GETs of base/user/<i> at once, each on its own connection.  If
  * `sig` is non-zero it is sent to `d` `sig_after` seconds in.  Returns
  * the wall time of the whole batch. */
-double client_fetch_many(struct reply *rs, int n, const struct daemon *d,
-			 int sig, double sig_after)
+/* GETs of base + paths[i] (or /user/<i> when paths is NULL) at once,
+ * sending sig to d after sig_after seconds unless sig is 0. */
+static double fetch_all(struct reply *rs, int n, const char *base,
+			const char *const paths[], const struct daemon *d,
+			int sig, double sig_after)
 {
 	CURLM *multi = curl_multi_init();
 	struct timespec t0, t1;
 	int running = 1;
-	char url[128];
+	char url[1024];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < n; i++) {
-		snprintf(url, sizeof(url), "%s/user/%d", d->base, i);
+		if (paths != NULL)
+			snprintf(url, sizeof(url), "%s%s", base, paths[i]);
+		else
+			snprintf(url, sizeof(url), "%s/user/%d", base, i);
 		rs[i].easy = NULL;
 		client_prepare(&rs[i], "GET", url);
 		curl_easy_setopt(rs[i].easy, CURLOPT_PRIVATE, &rs[i]);
@@ -172,6 +178,18 @@ double client_fetch_many(struct reply *rs, int n, const struct daemon *d,
 	}
 	curl_multi_cleanup(multi);
 	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+double client_fetch_many(struct reply *rs, int n, const struct daemon *d,
+			 int sig, double sig_after)
+{
+	return fetch_all(rs, n, d->base, NULL, d, sig, sig_after);
+}
+
+double client_fetch_paths(struct reply *rs, int n, const char *base,
+			  const char *const paths[])
+{
+	return fetch_all(rs, n, base, paths, NULL, 0, 0);
 }
 
 /* The value of header `name` in r (case-insensitive), or NULL. */

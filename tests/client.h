@@ -47,6 +47,10 @@ void client_request(struct reply *r, const char *method, const char *base,
 double client_fetch_many(struct reply *rs, int n, const struct daemon *d,
 			 int sig, double sig_after);
 
+/* `n` GETs of base + paths[i] at once, each on its own connection.
+ * Returns the wall time of the whole batch. */
+double client_fetch_paths(struct reply *rs, int n, const char *base,
+			  const char *const paths[]);
 /* The value of header `name` in r (case-insensitive) copied into buf, or
  * NULL. */
 const char *client_header(const struct reply *r, const char *name, char *buf,

@@ -105,6 +105,9 @@ START_TEST(test_page)
 	ck_assert(strstr(r.body, "id=\"in-flight\"") != NULL);
 	ck_assert(strstr(r.body, "id=\"connections\"") != NULL);
 	ck_assert(strstr(r.body, "id=\"rps\"") != NULL);
+	ck_assert(strstr(r.body, "id=\"in-service\"") != NULL);
+	ck_assert(strstr(r.body, "id=\"queued\"") != NULL);
+	ck_assert(strstr(r.body, "id=\"rejected\"") != NULL);
 	ck_assert(strstr(r.body, "id=\"gather\"") != NULL);
 	/* Self-contained: nothing loaded from elsewhere. */
 	ck_assert(strstr(r.body, "src=") == NULL);

@@ -248,6 +248,20 @@ static bool probe_faults(void) { return status_of("/user/1") == 418; }
 static bool probe_rule(void) { return status_of("/user/3") == 418; }
 static bool probe_max_batch(void) { return status_of("/users?ids=1,2,3") == 400; }
 
+/* Two requests at once: is one of them turned away with `status`? */
+static bool turned_away(long status)
+{
+	static const char *const paths[] = {"/user/1", "/user/2"};
+	struct reply rs[2];
+
+	memset(rs, 0, sizeof(rs));
+	client_fetch_paths(rs, 2, d.base, paths);
+	return rs[0].status == status || rs[1].status == status;
+}
+
+static bool probe_busy(void) { return turned_away(503); }
+static bool probe_too_many(void) { return turned_away(429); }
+
 /* hang: does the server give up on the connection within 4 s? */
 static bool probe_hang_timeout(void)
 {
@@ -368,6 +382,16 @@ static const struct option_probe {
 	 "delay = fixed:0\nrule = ids=3 fault=status:418\n", probe_rule, false},
 	{"max-batch", "delay = fixed:0\n", "{\"max-batch\": 2}",
 	 "delay = fixed:0\nmax-batch = 2\n", probe_max_batch, false},
+	{"capacity", "delay = fixed:1000\nqueue = 0\n", "{\"capacity\": 1}",
+	 "delay = fixed:1000\nqueue = 0\ncapacity = 1\n", probe_busy, false},
+	{"queue", "delay = fixed:1000\ncapacity = 1\n", "{\"queue\": 0}",
+	 "delay = fixed:1000\ncapacity = 1\nqueue = 0\n", probe_busy, false},
+	{"queue-timeout", "delay = fixed:1500\ncapacity = 1\n", "{\"queue-timeout\": 100}",
+	 "delay = fixed:1500\ncapacity = 1\nqueue-timeout = 100\n", probe_busy, false},
+	{"reject-status", "delay = fixed:1000\ncapacity = 1\nqueue = 0\n",
+	 "{\"reject-status\": 429}",
+	 "delay = fixed:1000\ncapacity = 1\nqueue = 0\nreject-status = 429\n",
+	 probe_too_many, false},
 	{"access-log", "delay = fixed:0\naccess-log = off\n", "{\"access-log\": \"json\"}",
 	 "delay = fixed:0\naccess-log = json\n", probe_access_log, false},
 	{"timer-slack", "delay = fixed:0\ntimer-slack = 0\n", "{\"timer-slack\": 1000}",

@@ -2,6 +2,10 @@
  *
  *   loadtest list        the test names
  *   loadtest NAME        run one test; prints PASS/FAIL, exit status 0/1
+ *   loadtest openloop PORT RATE COUNT [SEED]
+ *                        the open-loop generator alone, against a userd
+ *                        on 127.0.0.1:PORT: COUNT Poisson arrivals at
+ *                        RATE per second; prints statuses and times
  *
  * Each test starts its own userd on 127.0.0.1 --port 0 ($USERD_BIN or
  * src/userd), drives it with the epoll engine (engine.c) or raw sockets,
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,6 +39,7 @@
 
 #include "../daemon.h"
 #include "engine.h"
+#include "openloop.h"
 
 static char fail_reason[1024];
 
@@ -1346,6 +1352,260 @@ out:
 	return rc;
 }
 
+/* ---- queueing: --capacity against M/M/c and M/M/c/K --------------------- */
+
+/* Erlang C: the probability that an arrival waits at c servers offered
+ * a = lambda / mu erlangs (a < c). */
+static double erlang_c(unsigned c, double a)
+{
+	double term = 1, sum = 0, top;
+
+	for (unsigned k = 0; k < c; k++) {
+		sum += term;           /* a^k / k! */
+		term *= a / (k + 1);
+	}
+	top = term * c / (c - a);  /* a^c / c! * c / (c - a) */
+	return top / (sum + top);
+}
+
+/* M/M/c/K: the probability that all K places (c in service, K - c
+ * waiting) are taken; arrivals see it (PASTA), so it is the share turned
+ * away. */
+static double mmck_blocking(unsigned c, double a, unsigned k)
+{
+	double term = 1, sum = 0, last = 0;
+
+	for (unsigned n = 0; n <= k; n++) {
+		sum += term;           /* p_n, unnormalised */
+		last = term;
+		term *= n < c ? a / (n + 1) : a / c;
+	}
+	return last / sum;
+}
+
+#define QMEAN_S 0.020   /* exponential:20 */
+#define QWAITED_S 0.001 /* a wait longer than this counts as waiting: */
+			/* userd_queue_wait_seconds' first bucket */
+#define QSERVERS_MAX 16
+
+/* The mean wait of FIFO service at c servers of these arrivals (times
+ * sent) and service times (the delays userd drew): the Kiefer-Wolfowitz
+ * recursion, each in turn to the server free first.  Requests without a
+ * 200 are left out (a full queue's 503s never reach a slot). */
+static double fifo_mean_wait(const struct ol_request *r, size_t n, unsigned c)
+{
+	double free_at[QSERVERS_MAX] = {0}, sum = 0;
+	size_t served = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double t = r[i].due + r[i].late, start;
+		unsigned k = 0;
+
+		if (r[i].status != 200 || r[i].service < 0)
+			continue;
+		for (unsigned j = 1; j < c; j++)
+			k = free_at[j] < free_at[k] ? j : k;
+		start = t > free_at[k] ? t : free_at[k];
+		free_at[k] = start + r[i].service;
+		sum += start - t;
+		served++;
+	}
+	return served > 0 ? sum / (double)served : 0;
+}
+
+struct qrun {
+	unsigned c;
+	double rho;
+	int queue;          /* -1: unbounded */
+	size_t count;
+	/* measured */
+	size_t ok, rejected, other;
+	double mean_wait, waited;    /* userd's: userd_queue_wait_seconds */
+	double client_wait;          /* the client's: answer time - delay */
+	double path_wait;            /* fifo_mean_wait() of the run */
+	double mean_service, mean_late, max_late;
+	double lambda;               /* the arrival rate the generator made */
+	double timers_late;  /* share of userd's timers 5 ms or more late */
+};
+
+/* A run is disturbed when the machine stalled userd: 2% of its timers
+ * fired 5 ms or more late.  A slot is freed when its timer fires, so a
+ * stalled timer is a longer service than the drawn one, and the queue is
+ * no longer the one the formulas describe. */
+#define QSTALL_S 0.005
+#define QSTALL_SHARE 0.02
+#define QATTEMPTS 3
+
+/* One userd with --capacity c and exponential service, and an open loop
+ * at utilisation rho.  Returns 0, or -1 with fail_reason set. */
+static int queue_run(struct qrun *q)
+{
+	char cap[16], queue[16];
+	const char *args[] = {"--access-log", "off", "--delay", "exponential:20",
+			      "--timer-slack", "0", "--seed", "21", "--capacity", cap,
+			      q->queue >= 0 ? "--queue" : NULL, queue, NULL};
+	struct openloop ol = {.rate = q->rho * q->c / QMEAN_S, .count = q->count,
+			      .seed = 7, .path = "/user/", .timeout_s = 30};
+	double wait = 0, service = 0, late = 0, waited = 0;
+	int rc = -1;
+
+	snprintf(cap, sizeof(cap), "%u", q->c);
+	snprintf(queue, sizeof(queue), "%d", q->queue);
+	q->ok = q->rejected = q->other = 0;
+	q->max_late = 0;
+	REQUIRE(daemon_start(&d, args) == 0, "userd did not start");
+	ol.port = d.port;
+	REQUIRE(openloop_run(&ol) == 0, "the load generator failed (memory or fds)");
+	{
+		double on_time = get_metric(d.port, "userd_timer_lateness_seconds_bucket{le=\"0.005\"}");
+		double all = get_metric(d.port, "userd_timer_lateness_seconds_count");
+
+		double waits = get_metric(d.port, "userd_queue_wait_seconds_count");
+		double short_waits = get_metric(d.port, "userd_queue_wait_seconds_bucket{le=\"0.001\"}");
+		double waited_s = get_metric(d.port, "userd_queue_wait_seconds_sum");
+
+		REQUIRE(on_time >= 0 && all > 0, "no timer lateness in /metrics");
+		q->timers_late = 1 - on_time / all;
+		REQUIRE(waits > 0 && short_waits >= 0 && waited_s >= 0,
+			"no userd_queue_wait_seconds in /metrics");
+		q->mean_wait = waited_s / waits;
+		q->waited = 1 - short_waits / waits;
+	}
+	q->path_wait = fifo_mean_wait(ol.req, q->count, q->c);
+	q->lambda = (double)(q->count - 1) / (ol.req[q->count - 1].due - ol.req[0].due);
+	for (size_t i = 0; i < q->count; i++) {
+		const struct ol_request *r = &ol.req[i];
+
+		late += r->late;
+		q->max_late = r->late > q->max_late ? r->late : q->max_late;
+		if (r->status == 200 && r->service >= 0) {
+			double w = r->took - r->service;
+
+			q->ok++;
+			wait += w;
+			service += r->service;
+			waited += w > QWAITED_S;
+		} else if (r->status == 503) {
+			q->rejected++;
+		} else {
+			q->other++;
+		}
+	}
+	q->client_wait = q->ok > 0 ? wait / (double)q->ok : 0;
+	q->mean_service = q->ok > 0 ? service / (double)q->ok : 0;
+	q->mean_late = late / (double)q->count;
+	say("c=%u rho=%.2f queue=%d: %zu arrivals at %.0f/s (made: %.1f/s): %zu answered, %zu turned away, "
+	    "%zu other; mean service %.2f ms; mean wait %.2f ms (this run's arrivals and "
+	    "draws through a FIFO: %.2f ms; the client's view %.2f ms), waited >%.0f ms "
+	    "%.3f (the client's view %.3f); generator late %.2f ms mean, %.1f ms at most; "
+	    "timers >= 5 ms late %.3f",
+	    q->c, q->rho, q->queue, q->count, ol.rate, q->lambda, q->ok, q->rejected, q->other,
+	    q->mean_service * 1e3, q->mean_wait * 1e3, q->path_wait * 1e3,
+	    q->client_wait * 1e3, QWAITED_S * 1e3, q->waited,
+	    q->ok > 0 ? waited / (double)q->ok : 0, q->mean_late * 1e3, q->max_late * 1e3,
+	    q->timers_late);
+	REQUIRE(q->other == 0, "%zu requests got neither a 200 nor a 503", q->other);
+	REQUIRE(fabs(q->mean_service - QMEAN_S) < 0.15 * QMEAN_S,
+		"mean service %.2f ms, not ~%.0f ms", q->mean_service * 1e3, QMEAN_S * 1e3);
+	rc = 0;
+out:
+	openloop_free(&ol);
+	stop_daemon(rc != 0);
+	return rc;
+}
+
+/* With exponential service of mean 20 ms and c = 4 slots, an open loop of
+ * 2,000 Poisson arrivals at utilisation 0.5 and 0.8 waits as Erlang C
+ * says (M/M/c), and one at 0.9 with room for 2 waiting is turned away as
+ * M/M/c/K says.  The theory is computed here from c, the mean service,
+ * the queue and the rate of the arrivals the generator made (seed 7
+ * makes 4% more than asked for), never from userd's output; the waits measured are userd's (userd_queue_wait_seconds: the
+ * client's view adds the loopback and its own scheduling, printed too).
+ *
+ * Margins, about 3.5 standard deviations of each estimate with 2,000
+ * arrivals (from a simulation of the same queues over 200 seeds; the
+ * fixed seeds make a run repeat its arrivals and draws, not its timing):
+ * the share that waited more than 1 ms (theory C * exp(-(c mu - lambda)
+ * * 1 ms)) within 0.07 at 0.5 and 0.15 at 0.8; the mean wait (theory
+ * C / (c mu - lambda)) within 0.5x to 2x at 0.5 and 0.45x to 2.2x at 0.8;
+ * the share turned away within 0.06.  And the mechanism, tighter: the
+ * mean wait within 0.7x - 0.5 ms to 1.5x + 1 ms of what a FIFO of c
+ * servers makes of this run's own arrivals and drawn delays.  A run that
+ * the machine disturbed (QSTALL_SHARE of userd's timers QSTALL_S or more
+ * late, or arrivals sent QSTALL_S late on average) is run again,
+ * QATTEMPTS times at most. */
+static int t_queueing(void)
+{
+	struct qrun runs[] = {
+		{.c = 4, .rho = 0.5, .queue = -1, .count = 2000},
+		{.c = 4, .rho = 0.8, .queue = -1, .count = 2000},
+		{.c = 4, .rho = 0.9, .queue = 2, .count = 2000},
+	};
+	const double p_margin[] = {0.07, 0.15};
+	const double w_lo[] = {0.5, 0.45}, w_hi[] = {2.0, 2.2};
+	int rc = 1;
+
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		struct qrun *q = &runs[i];
+		double mu = 1 / QMEAN_S, lambda, a;
+
+		for (int attempt = 1;; attempt++) {
+			if (queue_run(q) != 0)
+				return 1;
+			/* Open loop means arrivals on time, and a slot is free
+			 * when its timer fires: else the queue is not the one
+			 * the formulas describe. */
+			if (q->timers_late < QSTALL_SHARE && q->mean_late < QSTALL_S)
+				break;
+			REQUIRE(attempt < QATTEMPTS,
+				"the machine stalled userd or the generator in %d runs out of "
+				"%d (in the last %.1f%% of userd's timers %.0f ms or more late, "
+				"arrivals %.1f ms late on average): too busy to compare with "
+				"the formulas", attempt, QATTEMPTS, q->timers_late * 100,
+				QSTALL_S * 1e3, q->mean_late * 1e3);
+			say("disturbed (%.1f%% of timers %.0f ms or more late, arrivals %.1f ms "
+			    "late on average): again in 5 s", q->timers_late * 100,
+			    QSTALL_S * 1e3, q->mean_late * 1e3);
+			sleep_ms(5000);
+		}
+		/* The offered load the generator made: its random arrivals are
+		 * a few per cent off the rate asked for. */
+		lambda = q->lambda;
+		a = lambda / mu;
+		REQUIRE(a < q->c, "offered %.2f erlangs to %u slots", a, q->c);
+		REQUIRE(q->mean_wait >= 0.7 * q->path_wait - 0.0005 &&
+			q->mean_wait <= 1.5 * q->path_wait + 0.001,
+			"mean wait %.2f ms, but a FIFO of %u makes %.2f ms of the same arrivals "
+			"and delays", q->mean_wait * 1e3, q->c, q->path_wait * 1e3);
+		if (q->queue < 0) {
+			double pc = erlang_c(q->c, a);
+			double w = pc / (q->c * mu - lambda);
+			double p1 = pc * exp(-(q->c * mu - lambda) * QWAITED_S);
+
+			say("M/M/%u at %.2f: P(wait) %.3f, P(wait > 1 ms) %.3f measured %.3f; "
+			    "mean wait %.2f ms measured %.2f ms",
+			    q->c, q->rho, pc, p1, q->waited, w * 1e3, q->mean_wait * 1e3);
+			REQUIRE(q->rejected == 0, "%zu turned away with no queue bound", q->rejected);
+			REQUIRE(fabs(q->waited - p1) < p_margin[i],
+				"share waiting over 1 ms %.3f, Erlang C says %.3f", q->waited, p1);
+			REQUIRE(q->mean_wait >= w_lo[i] * w && q->mean_wait <= w_hi[i] * w,
+				"mean wait %.2f ms, Erlang C says %.2f ms", q->mean_wait * 1e3,
+				w * 1e3);
+		} else {
+			double b = mmck_blocking(q->c, a, q->c + (unsigned)q->queue);
+			double share = (double)q->rejected / (double)q->count;
+
+			say("M/M/%u/%u at %.2f: share turned away %.3f, measured %.3f",
+			    q->c, q->c + (unsigned)q->queue, q->rho, b, share);
+			REQUIRE(fabs(share - b) < 0.06, "share turned away %.3f, M/M/c/K says %.3f",
+				share, b);
+		}
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct {
@@ -1362,7 +1622,52 @@ static const struct {
 	{"hostile", t_hostile, "malformed and hostile requests: the right 4xx"},
 	{"sigterm-race", t_sigterm_race, "SIGTERM while 4 clients keep connecting, 300 times: exit 0"},
 	{"soak", t_soak, "5,000 keep-alive clients for SOAK_SECONDS: RSS flat"},
+	{"queueing", t_queueing, "--capacity under an open loop: M/M/c waits and M/M/c/K losses"},
 };
+
+/* loadtest openloop PORT RATE COUNT [SEED]: arrivals against a running
+ * userd, and what came of them. */
+static int openloop_main(int argc, char **argv)
+{
+	struct openloop ol = {.path = "/user/", .timeout_s = 60};
+	double took = 0, service = 0, late = 0;
+	size_t ok = 0, rejected = 0, other = 0;
+
+	ol.port = (unsigned)strtoul(argv[2], NULL, 10);
+	ol.rate = strtod(argv[3], NULL);
+	ol.count = strtoul(argv[4], NULL, 10);
+	ol.seed = argc > 5 ? strtoull(argv[5], NULL, 10) : 7;
+	if (ol.port == 0 || !(ol.rate > 0) || ol.count < 2) {
+		fprintf(stderr, "loadtest openloop: PORT RATE COUNT [SEED], COUNT >= 2\n");
+		return 64;
+	}
+	if (openloop_run(&ol) != 0) {
+		fprintf(stderr, "loadtest openloop: out of memory or fds\n");
+		return 1;
+	}
+	for (size_t i = 0; i < ol.count; i++) {
+		const struct ol_request *r = &ol.req[i];
+
+		late += r->late;
+		if (r->status == 200) {
+			ok++;
+			took += r->took;
+			service += r->service >= 0 ? r->service : 0;
+		} else if (r->status == 503 || r->status == 429) {
+			rejected++;
+		} else {
+			other++;
+		}
+	}
+	printf("%zu arrivals at %.1f/s: %zu answered 200 (mean %.2f ms, of which the "
+	       "drawn delay %.2f ms), %zu turned away (503/429), %zu other; sent %.2f ms "
+	       "late on average\n", ol.count,
+	       (double)(ol.count - 1) / (ol.req[ol.count - 1].due - ol.req[0].due), ok,
+	       ok > 0 ? took / (double)ok * 1e3 : 0, ok > 0 ? service / (double)ok * 1e3 : 0,
+	       rejected, other, late / (double)ol.count * 1e3);
+	openloop_free(&ol);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -1372,8 +1677,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 5 && argc <= 6 && strcmp(argv[1], "openloop") == 0)
+		return openloop_main(argc, argv);
 	if (argc != 2) {
-		fprintf(stderr, "usage: loadtest list|NAME\n");
+		fprintf(stderr, "usage: loadtest list|NAME, or loadtest openloop PORT RATE "
+			"COUNT [SEED]\n");
 		return 64;
 	}
 	if (strcmp(argv[1], "list") == 0) {
