@@ -526,6 +526,12 @@ json_t *control_requests_json(const struct journal_entry *e, size_t n)
 				      "rule", x->rule >= 0 ? json_integer(x->rule) : json_null(),
 				      "cut", x->cut);
 
+		if (o != NULL && x->queued &&
+		    json_object_set_new(o, "queue_ms",
+					json_real((double)x->queue_wait_us / 1000.0)) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
 		if (o == NULL || json_array_append_new(list, o) != 0) {
 			json_decref(list);
 			list = NULL;

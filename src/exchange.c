@@ -762,6 +762,8 @@ static void journal_exchange(struct journal *j, struct MHD_Connection *c,
 	e.answered_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 	e.arrived_us = e.answered_us - (int64_t)((x->completed_ns - x->started_ns) / 1000);
 	e.delay_us = a.delay_us;
+	e.queued = x->capacity;
+	e.queue_wait_us = x->queue_wait_ns / 1000u;
 	e.bytes = a.bytes;
 	e.status = a.status;
 	e.rule = ex->rule;

@@ -26,6 +26,8 @@ struct journal_entry {
 	uint64_t seq;                    /* 1, 2, ...: set by journal_add */
 	int64_t arrived_us, answered_us; /* Unix time, microseconds */
 	uint64_t delay_us;               /* the delay drawn */
+	bool queued;                     /* it went through --capacity: */
+	uint64_t queue_wait_us;          /* ... its wait for a slot */
 	uint64_t bytes;                  /* body bytes sent */
 	unsigned status;                 /* 0: none sent (a transport fault) */
 	int rule;                        /* the rule that applied; -1: none */

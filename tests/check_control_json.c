@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "journal.h"
 #include "testutil.h"
 
 static struct config cfg;
@@ -645,6 +646,29 @@ START_TEST(test_get_rules_put_back_is_identity)
 }
 END_TEST
 
+/* GET /requests: an entry that went through --capacity says how long it
+ * waited for a slot (queue_ms); one that did not has no such field. */
+START_TEST(test_requests_show_queue_waits)
+{
+	struct journal_entry e[2];
+	json_t *list;
+
+	memset(e, 0, sizeof(e));
+	e[0].seq = 1;
+	e[0].rule = -1;
+	snprintf(e[0].path, sizeof(e[0].path), "/user/7");
+	e[1] = e[0];
+	e[1].seq = 2;
+	e[1].queued = true;
+	e[1].queue_wait_us = 1500;
+	list = control_requests_json(e, 2);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_ptr_null(json_object_get(json_array_get(list, 0), "queue_ms"));
+	ck_assert(json_real_value(json_object_get(json_array_get(list, 1), "queue_ms")) == 1.5);
+	json_decref(list);
+}
+END_TEST
+
 static Suite *control_json_suite(void)
 {
 	Suite *s = suite_create("control_json");
@@ -656,6 +680,7 @@ static Suite *control_json_suite(void)
 	tcase_add_test(tc, test_bad_bodies_say_why);
 	tcase_add_test(tc, test_rules_whole_list);
 	tcase_add_test(tc, test_small_shares_come_back);
+	tcase_add_test(tc, test_requests_show_queue_waits);
 	tcase_add_test(tc, test_rule_fields_stay_structured);
 	tcase_add_test(tc, test_rules_answered_as_objects);
 	tcase_add_test(tc, test_rules_counts);
