@@ -1011,5 +1011,6 @@ static Suite *delay_suite(void)
 
 int main(void)
 {
+	testutil_chdir_srcdir(); /* the models' example files */
 	return testutil_run(delay_suite());
 }

@@ -552,5 +552,6 @@ static Suite *live_suite(void)
 
 int main(void)
 {
+	testutil_chdir_srcdir(); /* the models' example files */
 	return testutil_run(live_suite());
 }

@@ -94,3 +94,13 @@ double testutil_ks_uniform(uint64_t *x, size_t n, double a, double b)
 	}
 	return d;
 }
+
+void testutil_chdir_srcdir(void)
+{
+	const char *srcdir = getenv("srcdir");
+
+	if (srcdir != NULL && *srcdir != '\0' && chdir(srcdir) != 0) {
+		perror(srcdir);
+		exit(EXIT_FAILURE);
+	}
+}

@@ -37,4 +37,12 @@ struct delay_model;
  * conservative. */
 double testutil_ks_model(const struct delay_model *m, uint64_t *x, size_t n);
 
+/* Make the source tree the working directory ($srcdir, which automake's
+ * test driver sets; nothing when it is unset), so that paths relative to
+ * the top of the tree, such as the delay models' example files
+ * (docs/examples/), resolve from a build directory of its own too (make
+ * distcheck).  Call it first in main(), in a runner that does not use
+ * testutil_read_source(). */
+void testutil_chdir_srcdir(void);
+
 #endif

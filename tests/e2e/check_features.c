@@ -1035,6 +1035,7 @@ int main(void)
 {
 	int rc;
 
+	testutil_chdir_srcdir(); /* the models' example files */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = testutil_run(features_suite());
 	curl_global_cleanup();
