@@ -200,7 +200,7 @@ void access_entry_of(const struct access_exchange *x, struct access_entry *e)
 	e->duration_ns = x->completed_ns - x->started_ns;
 	e->fault = x->fault == FAULT_NONE ? NULL : fault_kind_name(x->fault);
 	e->waited = x->waited;
-	e->late_ns = x->completed_ns > x->deadline_ns ? x->completed_ns - x->deadline_ns : 0;
+	e->late_ns = (int64_t)(x->completed_ns - x->deadline_ns);
 	e->timer_late_ns = x->timer_late_ns;
 	e->capacity = x->capacity;
 	e->queue_wait_ns = x->queue_wait_ns;

@@ -41,8 +41,10 @@ struct access_entry {
 	uint64_t duration_ns; /* arrival to completion */
 	const char *fault;    /* the fault injected ("reset"), or NULL */
 	bool waited;          /* it waited on its delay: then ... */
-	uint64_t late_ns;     /* ... completion after its deadline (late_ms) */
-	uint64_t timer_late_ns; /* ... its resume after it (timer_late_ms) */
+	int64_t late_ns;      /* ... completion minus its deadline (late_ms; */
+			      /* negative: early) */
+	uint64_t timer_late_ns; /* ... its resume after its timer's aim */
+				/* (timer_late_ms) */
 	bool capacity;        /* it went through --capacity: then ... */
 	uint64_t queue_wait_ns; /* ... its wait for a slot (queue_ms) */
 };
@@ -80,14 +82,15 @@ struct access_exchange {
 	uint64_t completed_ns;    /* completion */
 	bool waited;              /* it waited on its delay: then ... */
 	uint64_t deadline_ns;     /* ... that delay's end */
-	uint64_t timer_late_ns;   /* ... and how late its timer fired */
+	uint64_t timer_late_ns;   /* ... and how late its timer fired after */
+				  /* the time it was aimed at */
 	bool capacity;            /* it went through --capacity: then ... */
 	uint64_t queue_wait_ns;   /* ... its wait for a slot */
 };
 
 /* The log entry of `x` (its strings are x's): the body's bytes (none for
  * HEAD), the duration, the fault's name, and for a request that waited
- * how late its completion was (0 if on time). */
+ * how late its completion was (negative if early). */
 void access_entry_of(const struct access_exchange *x, struct access_entry *e);
 
 /* access_log_write() of access_entry_of(x). */

@@ -385,7 +385,9 @@ static const struct opt options[] = {
 	 .offset = AT(run.timer_slack_ms), .max = CONFIG_MAX_TIMER_SLACK_MS,
 	 .reloadable = true,
 	 .help = "resume waiting requests up to MS after their deadline, in "
-		 "batches: less CPU, a little later; 0 resumes exactly at it"},
+		 "batches: less CPU; 0 resumes exactly at it. Drawn delays are "
+		 "aimed early by the lateness measured, so they are served "
+		 "unbiased; a ?delay= is never early"},
 	{.name = "seed", .short_name = 's', .metavar = "N", .type = OPT_PARSED,
 	 .parse = parse_seed, .show = show_seed,
 	 .help = "seed the random delays, ages and faults: the k-th connection "

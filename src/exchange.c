@@ -78,8 +78,12 @@ struct exchange {
 	int rule;                      /* the rule that applied; -1: none */
 	unsigned hang_timeout_s;
 	uint64_t started_ns;
-	uint64_t deadline_ns;
-	uint64_t timer_late_ns;        /* from the deadline to the resume */
+	uint64_t deadline_ns;          /* when its delay ends */
+	uint64_t aim_ns;               /* when its timer was set for (aim.h) */
+	uint64_t timer_late_ns;        /* from the aim to the resume */
+	bool due;                      /* its timer fired at the aim */
+	uint64_t floor_us;             /* never aimed before this much of */
+				       /* the delay (route_answer) */
 	uint64_t delay_us;
 	uint64_t body_len;             /* the body sent (a shared answer's: */
 				       /* set when it is queued), for the log */
@@ -130,6 +134,7 @@ static void use_answer(struct conn *conn, struct route_answer *ans)
 	struct MHD_Response *resp;
 
 	ex->delay_us = ans->delay_us;
+	ex->floor_us = ans->floor_us;
 	ex->body_len = ans->body_len;
 	ex->injected = ans->injected;
 	ex->rule = ans->rule;
@@ -218,14 +223,24 @@ static unsigned limit_now(struct exchanges *xs)
 	return limit;
 }
 
+/* ex's delay begins at now: its deadline, and the timer aimed so that
+ * its answer leaves at the deadline on average, but not before its floor
+ * (a ?delay= is aimed at its deadline).  False when the timer queue is
+ * closed (the drain flushed it). */
+static bool wait_for_deadline(struct exchanges *xs, struct exchange *ex, uint64_t now)
+{
+	ex->state = EX_WAITING;
+	ex->deadline_ns = now + ex->delay_us * 1000u;
+	ex->aim_ns = aim_at(&xs->aim, now + ex->floor_us * 1000u, ex->deadline_ns);
+	return timerq_add(xs->timers, &ex->timer, ex->aim_ns, on_deadline);
+}
+
 /* Under capacity_lock, ex's slots taken: its service (its delay) begins
  * at now.  False when the timer queue is closed (the drain flushed it):
  * its slots are given back and it is to be resumed, to answer 503. */
 static bool begin_service(struct exchanges *xs, struct exchange *ex, uint64_t now)
 {
-	ex->state = EX_WAITING;
-	ex->deadline_ns = now + ex->delay_us * 1000u;
-	if (timerq_add(xs->timers, &ex->timer, ex->deadline_ns, on_deadline))
+	if (wait_for_deadline(xs, ex, now))
 		return true;
 	capacity_give(&xs->capacity, ex->slots);
 	ex->slots = 0;
@@ -347,7 +362,8 @@ static void arrive(struct exchanges *xs, struct conn *conn)
 		ex->deadline_ns = now + (ex->queue_timeout_ms > 0
 					 ? ex->queue_timeout_ms * UINT64_C(1000000)
 					 : QUEUE_FOREVER_NS);
-		waits = timerq_add(xs->timers, &ex->timer, ex->deadline_ns, on_deadline);
+		ex->aim_ns = ex->deadline_ns;
+		waits = timerq_add(xs->timers, &ex->timer, ex->aim_ns, on_deadline);
 		if (!waits) {
 			capacity_remove(&xs->capacity, &ex->queue_node);
 			end_wait(ex);
@@ -356,7 +372,7 @@ static void arrive(struct exchanges *xs, struct conn *conn)
 	case CAPACITY_FULL:
 		metrics_queue_rejected(xs->metrics, METRICS_REJECT_FULL);
 		ex->state = EX_REJECTED;
-		ex->deadline_ns = now; /* answered at once */
+		ex->deadline_ns = ex->aim_ns = now; /* answered at once */
 		break;
 	}
 	pthread_mutex_unlock(&xs->capacity_lock);
@@ -388,9 +404,10 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 	if (reason == TIMERQ_FLUSHED) {
 		end_wait(ex);
 	} else if (ex->state == EX_WAITING) {
-		ex->timer_late_ns = now_ns - ex->deadline_ns;
+		ex->timer_late_ns = now_ns - ex->aim_ns;
 		metrics_lateness(xs->metrics, ex->timer_late_ns);
 		ex->state = EX_DUE;
+		ex->due = true;
 		if (ex->transport.plan == TRANSPORT_HOLD) {
 			ex->state = EX_HANGING;
 			transport_hold_begin(&ex->transport, now_ns, ex->hang_timeout_s);
@@ -438,12 +455,10 @@ static MHD_Result_t wait_then_send(struct exchanges *xs, struct conn *conn,
 		arrive(xs, conn);
 		return MHD_YES;
 	}
-	ex->state = EX_WAITING;
 	ex->waited = true;
-	ex->deadline_ns = timerq_now() + ex->delay_us * 1000u;
 	atomic_fetch_add_explicit(&xs->waiting, 1, memory_order_relaxed);
 	MHD_suspend_connection(c);
-	if (!timerq_add(xs->timers, &ex->timer, ex->deadline_ns, on_deadline)) {
+	if (!wait_for_deadline(xs, ex, timerq_now())) {
 		atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
 		end_wait(ex);
 		MHD_resume_connection(c); /* answered 503 when it runs again */
@@ -850,11 +865,14 @@ void exchange_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	if (ex->counted && (ex->state == EX_ANSWERED || ex->state == EX_FAULTED)) {
 		uint64_t now = timerq_now();
 
-		/* The answer has been handed to the kernel: how late that is
-		 * is what the client feels. */
-		if (ex->waited && ex->state == EX_ANSWERED && now > ex->deadline_ns &&
-		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-			metrics_response_lateness(xs->metrics, now - ex->deadline_ns);
+		/* The answer has been handed to the kernel: how long after
+		 * its timer's aim is what the next deadlines are aimed ahead
+		 * by. */
+		if (ex->due && ex->state == EX_ANSWERED && now >= ex->aim_ns &&
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+			metrics_response_lateness(xs->metrics, now - ex->aim_ns);
+			aim_observe(&xs->aim, now - ex->aim_ns);
+		}
 		metrics_request(xs->metrics, ex->metrics_route, ex->status,
 				now - ex->started_ns);
 		if (xs->live != NULL && ex->metrics_route != METRICS_ROUTE_OTHER)

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aim.h"
 #include "capacity.h"
 #include "journal.h"
 #include "live.h"
@@ -37,6 +38,7 @@
  * up, and reads the counts and sets the flags below. */
 struct exchanges {
 	timerq *timers;
+	struct aim aim;             /* how early to aim drawn deadlines */
 	struct metrics *metrics;
 	struct live *live;          /* NULL with --no-dashboard */
 	struct journal *journal;    /* NULL with --journal 0 */

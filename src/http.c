@@ -156,6 +156,7 @@ static struct metrics_gauges gauges_of(void *cls)
 	g.queued = srv->xs.capacity.queued;
 	pthread_mutex_unlock(&srv->xs.capacity_lock);
 	g.rejected = metrics_queue_rejected_total(srv->xs.metrics);
+	g.lead_ns = aim_lead_ns(&srv->xs.aim);
 	return g;
 }
 
@@ -208,6 +209,7 @@ static struct http_server *new_server(const struct http_options *opts)
 	pthread_mutex_init(&srv->xs.settings_lock, NULL);
 	pthread_mutex_init(&srv->xs.capacity_lock, NULL);
 	capacity_init(&srv->xs.capacity);
+	aim_init(&srv->xs.aim);
 	srv->listen_fd = opts->listen_fd;
 	srv->xs.timers = opts->timers;
 	srv->xs.settings = settings_ref(opts->settings);

@@ -298,14 +298,14 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 			      &m->duration[r], duration_bounds, NDUR);
 	}
 
-	put(&b, "# HELP userd_timer_lateness_seconds How long after its deadline "
-		"a waiting request was resumed.\n"
+	put(&b, "# HELP userd_timer_lateness_seconds How long after the time its "
+		"timer was aimed at a waiting request was resumed.\n"
 		"# TYPE userd_timer_lateness_seconds histogram\n");
 	put_histogram(&b, "userd_timer_lateness_seconds", "", &m->lateness,
 		      lateness_bounds, NLATE);
-	put(&b, "# HELP userd_response_lateness_seconds How long after its deadline "
-		"a waiting request's answer was handed to the kernel (what its "
-		"client feels).\n"
+	put(&b, "# HELP userd_response_lateness_seconds How long after the time its "
+		"timer was aimed at a waiting request's answer was handed to the "
+		"kernel.\n"
 		"# TYPE userd_response_lateness_seconds histogram\n");
 	put_histogram(&b, "userd_response_lateness_seconds", "", &m->response_lateness,
 		      lateness_bounds, NLATE);
@@ -321,9 +321,14 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"userd_connections %llu\n"
 		"# HELP userd_ready 1 while accepting work, 0 once draining.\n"
 		"# TYPE userd_ready gauge\n"
-		"userd_ready %d\n",
+		"userd_ready %d\n"
+		"# HELP userd_timer_lead_seconds How early a drawn delay's timer is "
+		"aimed: the mean of userd_response_lateness_seconds, so that answers "
+		"leave at their deadlines on average.\n"
+		"# TYPE userd_timer_lead_seconds gauge\n"
+		"userd_timer_lead_seconds %.9f\n",
 	    (unsigned long long)g->waiting, (unsigned long long)g->in_flight,
-	    (unsigned long long)g->connections, g->ready);
+	    (unsigned long long)g->connections, g->ready, (double)g->lead_ns / 1e9);
 	put(&b, "# HELP userd_in_service Backend calls in service (--capacity's "
 		"slots taken).\n"
 		"# TYPE userd_in_service gauge\n"

@@ -35,6 +35,7 @@ struct metrics_gauges {
 	uint64_t queued;      /* requests waiting for a slot */
 	uint64_t rejected;    /* turned away by the queue so far (for the */
 			      /* live page; /metrics counts its own) */
+	uint64_t lead_ns;     /* how early drawn deadlines are aimed (aim.h) */
 };
 
 /* The versions reported by userd_build_info. */
@@ -56,11 +57,12 @@ void metrics_destroy(struct metrics *m);
 void metrics_request(struct metrics *m, enum metrics_route route,
 		     unsigned status, uint64_t duration_ns);
 
-/* A timer fired `lateness_ns` after its deadline. */
+/* A timer fired `lateness_ns` after the time it was set for (its aim,
+ * aim.h). */
 void metrics_lateness(struct metrics *m, uint64_t lateness_ns);
 
 /* A waiting request's answer was handed to the kernel `lateness_ns`
- * after its deadline. */
+ * after its timer's aim. */
 void metrics_response_lateness(struct metrics *m, uint64_t lateness_ns);
 
 /* A client went away while its request waited. */

@@ -146,15 +146,24 @@ struct drawn_fault {
 	unsigned retry_after_s;
 };
 
-/* The tail of every delayed route: after `delay_us`, `body` (malloc'd,
+/* A delay and the least of it to serve (route_answer's floor_us). */
+struct drawn_delay {
+	uint64_t us, floor_us;
+};
+
+/* The tail of every delayed route: after `delay` (ans->delay_us and
+ * ans->floor_us), `body` (malloc'd,
  * taken over; NULL when out of memory, which is answered at once), or the
  * fault `f` (counted): an answer fault (its status) is answered here (503
  * is shared), a transport fault is the HTTP layer's to do, after the
  * delay. */
 static void answer_after(const struct routes_env *env, struct route_answer *ans,
-			 unsigned slots, uint64_t delay_us, struct drawn_fault f,
+			 unsigned slots, struct drawn_delay delay, struct drawn_fault f,
 			 char *body, size_t len)
 {
+	const uint64_t delay_us = delay.us;
+
+	ans->floor_us = delay.floor_us;
 	ans->slots = slots;
 	if (f.fault.kind != FAULT_NONE)
 		metrics_fault(env->metrics, f.fault.kind);
@@ -213,26 +222,39 @@ static bool parse_delay_params(const struct route_request *req,
 	return true;
 }
 
-/* One delay for one user: ?delay=, or a draw from the matching rule's
- * model (clamped by --max-delay), or from the settings' model (which the
- * live page counts). */
-static uint64_t draw_delay(const struct routes_env *env, const struct delay_params *p,
-			   const struct route_request *req, const struct rule_effect *rule)
+/* A draw from `m`, never served below the least value m can draw (so
+ * a fixed: delay is never early, nor a uniform: one below its MIN). */
+static struct drawn_delay draw_from(const struct delay_model *m, struct rng *r)
 {
-	uint64_t us;
+	uint64_t us = delay_draw_us(m, r);
+	uint64_t least = (uint64_t)delay_quantile(m, 0);
+
+	return (struct drawn_delay){.us = us, .floor_us = least < us ? least : us};
+}
+
+/* One delay for one user: ?delay= (served whole), or a draw from the
+ * matching rule's model (clamped by --max-delay), or from the settings'
+ * model (which the live page counts). */
+static struct drawn_delay draw_delay(const struct routes_env *env,
+				     const struct delay_params *p,
+				     const struct route_request *req,
+				     const struct rule_effect *rule)
+{
+	struct drawn_delay d;
 
 	if (p->has_delay)
-		return (uint64_t)p->delay_ms * 1000u;
+		return (struct drawn_delay){.us = (uint64_t)p->delay_ms * 1000u,
+					    .floor_us = (uint64_t)p->delay_ms * 1000u};
 	if (rule != NULL && rule->has_delay) {
 		struct delay_model m = rule->delay;
 
 		m.clamp_ms = req->settings->delay.clamp_ms;
-		return delay_draw_us(&m, req->rng);
+		return draw_from(&m, req->rng);
 	}
-	us = delay_draw_us(&req->settings->delay, req->rng);
+	d = draw_from(&req->settings->delay, req->rng);
 	if (env->live != NULL)
-		live_delay_drawn(env->live, us);
-	return us;
+		live_delay_drawn(env->live, d.us);
+	return d;
 }
 
 /* Decide which fault to inject, if any: ?fault=, then ?fail=1 (a 503),
@@ -277,7 +299,8 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	struct delay_params p;
 	char body[RENDER_BUF_SIZE], err[128];
 	const struct rule_effect *rule;
-	uint64_t id, delay_us;
+	struct drawn_delay delay;
+	uint64_t id;
 	struct user u;
 	size_t len, index;
 	struct drawn_fault fault;
@@ -294,12 +317,12 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	 * connection is reproducible. */
 	rule = rules_apply(req->rules, RULES_ROUTE_USER, id, req->client, &index);
 	ans->rule = rule != NULL ? (int)index : -1;
-	delay_us = draw_delay(env, &p, req, rule);
+	delay = draw_delay(env, &p, req, rule);
 	user_fetch(&u, id, req->rng);
 	fault = draw_fault(&p, req, rule);
 	len = fault.fault.kind != FAULT_NONE && fault_is_answer(fault.fault.kind)
 		? 0 : render_user(&u, body, sizeof(body));
-	answer_after(env, ans, 1, delay_us, fault, copy_of(body, len), len);
+	answer_after(env, ans, 1, delay, fault, copy_of(body, len), len);
 }
 
 /* GET /users?ids=1,2,3: every record with its own delay, all answered
@@ -312,7 +335,8 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 	const struct rule_effect *rule = NULL;
 	struct delay_params p;
 	struct user *users;
-	uint64_t *ids, delay_us = 0;
+	struct drawn_delay delay = {0, 0};
+	uint64_t *ids;
 	const char *v;
 	size_t len = 0, n;
 	char err[128];
@@ -339,14 +363,17 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 		size_t index;
 		const struct rule_effect *r = rules_apply(req->rules, RULES_ROUTE_USERS, ids[i],
 							  req->client, &index);
-		uint64_t d = draw_delay(env, &p, req, r);
+		struct drawn_delay d = draw_delay(env, &p, req, r);
 
 		/* The batch fails the way the first id with a faulty rule says. */
 		if (rule == NULL && r != NULL && r->has_fault)
 			rule = r;
 		if (r != NULL && ans->rule < 0)
 			ans->rule = (int)index;
-		delay_us = d > delay_us ? d : delay_us;
+		/* Answered after the longest, never below the greatest
+		 * floor: the least the longest could be. */
+		delay.us = d.us > delay.us ? d.us : delay.us;
+		delay.floor_us = d.floor_us > delay.floor_us ? d.floor_us : delay.floor_us;
 		user_fetch(&users[i], ids[i], req->rng);
 	}
 	body = n == 0 ? NULL : render_users(users, n, &len);
@@ -360,7 +387,7 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 		answer_canned(ans, CANNED_INTERNAL);
 		return;
 	}
-	answer_after(env, ans, (unsigned)n, delay_us, draw_fault(&p, req, rule), body, len);
+	answer_after(env, ans, (unsigned)n, delay, draw_fault(&p, req, rule), body, len);
 }
 
 /* ---- the routes that answer at once ---------------------------------------- */

@@ -101,6 +101,9 @@ struct route_answer {
 	unsigned slots;              /* backend calls it makes (--capacity): */
 				     /* 1 for /user, k for k ids; 0: none */
 	bool timed;                  /* tell the delay (Server-Timing) */
+	uint64_t floor_us;           /* never answer before this much of the */
+				     /* delay has passed: all of a ?delay=, */
+				     /* the model's least draw otherwise */
 	bool counted;                /* user traffic: counted and logged */
 	enum metrics_route metrics_route;
 };

@@ -232,7 +232,7 @@ START_TEST(test_entry_of)
 	ck_assert_ptr_null(e.fault);
 	ck_assert(!e.waited);
 	/* HEAD sends no body; a fault is named; completion before the
-	 * deadline is not late. */
+	 * deadline is early: negative lateness. */
 	x = exchange("HEAD");
 	x.fault = FAULT_TRUNCATE;
 	x.waited = true;
@@ -241,7 +241,7 @@ START_TEST(test_entry_of)
 	ck_assert_uint_eq(e.bytes, 0);
 	ck_assert_str_eq(e.fault, "truncate");
 	ck_assert(e.waited);
-	ck_assert_uint_eq(e.late_ns, 0);
+	ck_assert_int_eq(e.late_ns, -1);
 	ck_assert_uint_eq(e.timer_late_ns, 500000);
 	ck_assert(!e.capacity);
 	x.capacity = true;
@@ -268,6 +268,10 @@ START_TEST(test_exchange_line)
 				      "delay_ms=300.000 duration_ms=302.000 fault=hang "
 				      "late_ms=2.000 timer_late_ms=0.500\n"));
 	ck_assert_str_eq(write_line(ACCESS_LOG_OFF, NULL, &x), "");
+	/* A drawn delay may be answered early (aim.h): said with a sign. */
+	x.completed_ns = x.deadline_ns - 250000;
+	l = write_line(ACCESS_LOG_COMMON, NULL, &x);
+	ck_assert_msg(strstr(l, " late_ms=-0.250 timer_late_ms=0.500\n") != NULL, "%s", l);
 }
 END_TEST
 

@@ -868,6 +868,84 @@ START_TEST(test_seeded_fault_share)
 }
 END_TEST
 
+/* ---- served delays ----------------------------------------------------- */
+
+/* What the access log says of each answer: how late it left (late_ms,
+ * negative when early), the delay drawn and the time served. */
+struct served {
+	double late_ms[1024], delay_ms[1024], duration_ms[1024];
+	size_t n;
+	bool asked[1024]; /* a ?delay= */
+};
+
+static void collect_served(json_t *line, void *cls)
+{
+	struct served *s = cls;
+	json_t *late = json_object_get(line, "late_ms");
+
+	if (late == NULL)
+		return; /* did not wait */
+	ck_assert_uint_lt(s->n, 1024);
+	s->late_ms[s->n] = json_number_value(late);
+	s->delay_ms[s->n] = json_number_value(json_object_get(line, "delay_ms"));
+	s->duration_ms[s->n] = json_number_value(json_object_get(line, "duration_ms"));
+	s->asked[s->n] = strstr(json_string_value(json_object_get(line, "target")),
+				"delay=") != NULL;
+	s->n++;
+}
+
+/* A drawn delay is served unbiased: userd aims its timers early by the
+ * lateness it measures (aim.h), so the answers leave at their deadlines
+ * on average, whatever the slack.  --timer-slack 20 makes the lateness
+ * large: a timer fires up to 20 ms after the earliest due deadline.
+ * 8 rounds of 100 requests at once, uniform 100..200 ms; the lead
+ * settles within the first two rounds (weight 1/64), so the mean
+ * lateness of the last 6 (600 answers) must be within +-4 ms of 0 (its
+ * sampling sd is about 6 ms / sqrt(600) = 0.25 ms: the margin is for a
+ * loaded machine).  Before the fix it was +11.8 ms.  A ?delay= is never
+ * early (aimed at its deadline), nor a draw below the model's MIN. */
+START_TEST(test_served_delays_are_unbiased)
+{
+	enum { BATCH = 100, ROUNDS = 8, SETTLE = 2 * BATCH, ASKED = 50 };
+	const char *args[] = {"--timer-slack", "20", "--delay", "uniform:100:200",
+			      "--access-log", "json", "--seed", "3", NULL};
+	static struct reply rs[BATCH];
+	static const char *paths[ASKED];
+	static struct served s;
+	double sum = 0;
+	size_t n = 0;
+
+	start(args);
+	for (int round = 0; round < ROUNDS; round++) {
+		client_fetch_many(rs, BATCH, &d, 0, 0);
+		for (int i = 0; i < BATCH; i++)
+			client_assert_user(&rs[i], i);
+	}
+	for (int i = 0; i < ASKED; i++)
+		paths[i] = "/user/1?delay=120";
+	client_fetch_paths(rs, ASKED, d.base, paths);
+	s.n = 0;
+	each_access_line(collect_served, &s);
+	ck_assert_uint_eq(s.n, ROUNDS * BATCH + ASKED);
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.asked[i]) {
+			ck_assert_msg(s.late_ms[i] >= 0, "?delay=120 answered %.3f ms early",
+				      -s.late_ms[i]);
+			continue;
+		}
+		ck_assert_msg(s.duration_ms[i] >= 100.0, "uniform:100:200 served in %.3f ms "
+			      "(drawn %.3f)", s.duration_ms[i], s.delay_ms[i]);
+		if (i >= SETTLE) {
+			sum += s.late_ms[i];
+			n++;
+		}
+	}
+	ck_assert_msg(sum / (double)n > -4.0 && sum / (double)n < 4.0,
+		      "drawn delays served %.3f ms late on average (%zu answers)",
+		      sum / (double)n, n);
+}
+END_TEST
+
 enum { SEQ_ALONE = 20, SEQ_SHARED = 15, SEQ_CONNS = 3, SEQ_N = SEQ_ALONE + SEQ_SHARED };
 
 struct seq_row {
@@ -995,7 +1073,11 @@ static Suite *features_suite(void)
 	TCase *faults = tcase_create("faults");
 	TCase *ops = tcase_create("operations");
 	TCase *seed = tcase_create("seed");
+	TCase *served = tcase_create("served");
 
+	tcase_set_tags(served, "timing");
+	tcase_add_checked_fixture(served, NULL, teardown);
+	tcase_add_test(served, test_served_delays_are_unbiased);
 	tcase_add_checked_fixture(batch, NULL, teardown);
 	tcase_add_checked_fixture(delays, NULL, teardown);
 	tcase_add_checked_fixture(faults, NULL, teardown);
@@ -1028,6 +1110,7 @@ static Suite *features_suite(void)
 	suite_add_tcase(s, faults);
 	suite_add_tcase(s, ops);
 	suite_add_tcase(s, seed);
+	suite_add_tcase(s, served);
 	return s;
 }
 
