@@ -213,30 +213,47 @@ static bool parse_delay_params(const struct route_request *req,
 	return true;
 }
 
+/* `us` times the matching rule's scale, no more than --max-delay. */
+static uint64_t scaled(const struct route_request *req, const struct rule_hit *hit,
+		       uint64_t us)
+{
+	double cap = (double)req->settings->delay.clamp_ms * 1000.0, v;
+
+	if (hit == NULL || hit->scale == 1.0)
+		return us;
+	v = (double)us * hit->scale;
+	return (uint64_t)(v < cap ? v : cap);
+}
+
 /* One delay for one user: ?delay=, or a draw from the matching rule's
  * model (clamped by --max-delay), or from the settings' model (which the
- * live page counts). */
+ * live page counts, unscaled); then times the rule's scale (a slower
+ * backend: ?delay= too), clamped again. */
 static uint64_t draw_delay(const struct routes_env *env, const struct delay_params *p,
-			   const struct route_request *req, const struct rule_effect *rule)
+			   const struct route_request *req, const struct rule_effect *rule,
+			   const struct rule_hit *hit)
 {
 	uint64_t us;
 
+	if (rule == NULL)
+		hit = NULL; /* no rule, no scale */
 	if (p->has_delay)
-		return (uint64_t)p->delay_ms * 1000u;
+		return scaled(req, hit, (uint64_t)p->delay_ms * 1000u);
 	if (rule != NULL && rule->has_delay) {
 		struct delay_model m = rule->delay;
 
 		m.clamp_ms = req->settings->delay.clamp_ms;
-		return delay_draw_us(&m, req->rng);
+		return scaled(req, hit, delay_draw_us(&m, req->rng));
 	}
 	us = delay_draw_us(&req->settings->delay, req->rng);
 	if (env->live != NULL)
 		live_delay_drawn(env->live, us);
-	return us;
+	return scaled(req, hit, us);
 }
 
 /* Decide which fault to inject, if any: ?fault=, then ?fail=1 (a 503),
- * then the matching rule's, then the draw: --error-rate's share is a 503,
+ * then the matching rule's (a mix: its shares of the same draw, the rest
+ * none), then the draw: --error-rate's share is a 503,
  * --faults' shares follow.  Always draws, so a seeded connection's stream
  * does not depend on any of them. */
 static struct drawn_fault draw_fault(const struct delay_params *p,
@@ -251,6 +268,9 @@ static struct drawn_fault draw_fault(const struct delay_params *p,
 		return (struct drawn_fault){.fault = p->fault};
 	if (p->fail)
 		return unavailable;
+	if (rule != NULL && rule->mixed)
+		return (struct drawn_fault){.fault = fault_mix_pick(&rule->mix, 0, u),
+					    .retry_after_s = rule->retry_after_s};
 	if (rule != NULL && rule->has_fault)
 		return (struct drawn_fault){.fault = rule->fault,
 					    .retry_after_s = rule->retry_after_s};
@@ -279,7 +299,8 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	const struct rule_effect *rule;
 	uint64_t id, delay_us;
 	struct user u;
-	size_t len, index;
+	size_t len;
+	struct rule_hit hit;
 	struct drawn_fault fault;
 
 	if (!user_parse_id(call->rest, call->rest_len, &id)) {
@@ -292,9 +313,9 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	}
 	/* Draw in one fixed order (delay, record, fault) so a seeded
 	 * connection is reproducible. */
-	rule = rules_apply(req->rules, RULES_ROUTE_USER, id, req->client, &index);
-	ans->rule = rule != NULL ? (int)index : -1;
-	delay_us = draw_delay(env, &p, req, rule);
+	rule = rules_apply(req->rules, RULES_ROUTE_USER, id, req->client, req->now_ns, &hit);
+	ans->rule = rule != NULL ? (int)hit.index : -1;
+	delay_us = draw_delay(env, &p, req, rule, &hit);
 	user_fetch(&u, id, req->rng);
 	fault = draw_fault(&p, req, rule);
 	len = fault.fault.kind != FAULT_NONE && fault_is_answer(fault.fault.kind)
@@ -336,16 +357,16 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 	}
 	n = request_parse_ids(v, len, ids, max, err, sizeof(err));
 	for (size_t i = 0; i < n; i++) {
-		size_t index;
+		struct rule_hit hit;
 		const struct rule_effect *r = rules_apply(req->rules, RULES_ROUTE_USERS, ids[i],
-							  req->client, &index);
-		uint64_t d = draw_delay(env, &p, req, r);
+							  req->client, req->now_ns, &hit);
+		uint64_t d = draw_delay(env, &p, req, r, &hit);
 
 		/* The batch fails the way the first id with a faulty rule says. */
 		if (rule == NULL && r != NULL && r->has_fault)
 			rule = r;
 		if (r != NULL && ans->rule < 0)
-			ans->rule = (int)index;
+			ans->rule = (int)hit.index;
 		delay_us = d > delay_us ? d : delay_us;
 		user_fetch(&users[i], ids[i], req->rng);
 	}
@@ -383,6 +404,8 @@ static void route_metrics(const struct route_call *call, struct route_answer *an
 	char *text;
 
 	g.delay = &call->req->settings->delay; /* this request's snapshot's */
+	g.rules = call->req->rules;
+	g.now_ns = call->req->now_ns;
 	text = metrics_render(call->env->metrics, &g, &len);
 
 	answer_body(ans, text, len, content_type_metrics);
@@ -407,6 +430,8 @@ static void route_live(const struct route_call *call, struct route_answer *ans)
 	size_t len = 0;
 	char *text;
 
+	g.rules = call->req->rules;
+	g.now_ns = call->req->now_ns;
 	late.n = metrics_lateness_buckets(env->metrics, &late.bounds_s, counts);
 	text = live_snapshot(env->live, &g, metrics_requests_total(env->metrics),
 			     &late, call->req->now_ns, &len);

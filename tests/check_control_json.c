@@ -135,7 +135,7 @@ START_TEST(test_rules_counts)
 	ck_assert(control_parse_rules(good, strlen(good), &rules, &errors));
 	ck_assert_str_eq(rules_text(rules, 0), "ids=7 fault=status:503 retry-after=2 times=2 "
 			 "per=client");
-	got = control_rules_json(rules);
+	got = control_rules_json(rules, 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(got, 0), "times")), 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
 		json_array_get(got, 0), "counted"), "matches")), 0);
@@ -511,7 +511,7 @@ START_TEST(test_rules_answered_as_objects)
 	json_t *errors = NULL, *got, *expected;
 
 	ck_assert(control_parse_rules(body, strlen(body), &rules, &errors));
-	got = control_rules_json(rules);
+	got = control_rules_json(rules, 0);
 	expected = json_loads(want, 0, NULL);
 	ck_assert_msg(json_equal(got, expected), "got %s", json_dumps(got, 0));
 	json_decref(got);
@@ -613,11 +613,11 @@ START_TEST(test_get_rules_put_back_is_identity)
 		ck_assert_msg(control_parse_rules(text, strlen(text), &a, &errors), "%s: %s",
 			      text, errors != NULL ? json_dumps(errors, 0) : "");
 		free(text);
-		first = control_rules_json(a);
+		first = control_rules_json(a, 0);
 		text = json_dumps(first, 0);
 		ck_assert_msg(control_parse_rules(text, strlen(text), &b, &errors),
 			      "GET /rules refused back: %s", text);
-		second = control_rules_json(b);
+		second = control_rules_json(b, 0);
 		ck_assert_msg(json_equal(first, second), "%s came back as %s", text,
 			      json_dumps(second, 0));
 		ck_assert(rules_equal(a, b));
