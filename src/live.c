@@ -287,19 +287,21 @@ static json_t *recent_json(struct live *l, uint64_t now_ns)
 
 /* The spans in the last LIVE_PHASE_SPAN_MS during which each scheduled
  * rule was in its window (by the rules in force: a set's windows start
- * when it was put in force), at most LIVE_PHASES_MAX a rule, the latest:
- * [{"rule", "start_ms", "end_ms"}], times as in "recent". */
+ * when it was put in force), each rule's latest, at most LIVE_PHASES_MAX
+ * in all: [{"rule", "start_ms", "end_ms"}], times as in "recent". */
 static json_t *phases_json(const struct metrics_gauges *g, uint64_t now_ns)
 {
 	const uint64_t span = (uint64_t)LIVE_PHASE_SPAN_MS * 1000000u;
 	uint64_t from = now_ns > span ? now_ns - span : 0;
 	struct rule_window w[LIVE_PHASES_MAX];
 	json_t *a = json_array();
+	size_t used = 0;
 	bool ok = a != NULL;
 
-	for (size_t i = 0; ok && i < rules_count(g->rules); i++) {
-		size_t n = rules_windows(g->rules, i, from, now_ns + 1, w, LIVE_PHASES_MAX);
+	for (size_t i = 0; ok && i < rules_count(g->rules) && used < LIVE_PHASES_MAX; i++) {
+		size_t n = rules_windows(g->rules, i, from, now_ns, w, LIVE_PHASES_MAX - used);
 
+		used += n;
 		for (size_t k = 0; ok && k < n; k++) {
 			json_t *o = json_object();
 

@@ -31,7 +31,7 @@ struct live;
 #define LIVE_SNAPSHOT_MAX_AGE_MS 100
 
 /* How far back the snapshot's "phases" (the scheduled rules' windows)
- * reach, and most spans it gives a rule. */
+ * reach, and most spans it gives in all. */
 #define LIVE_PHASE_SPAN_MS 600000
 #define LIVE_PHASES_MAX 64
 
