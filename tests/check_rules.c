@@ -195,6 +195,9 @@ START_TEST(test_bad_lines_say_why)
 		{"per=user times=1 fault=reset", "per: 'user' is not id, client or all"},
 		{"retry-after=2 fault=reset", "retry-after: only with a status fault"},
 		{"retry-after=2 delay=fixed:1", "retry-after: only with a status fault"},
+		/* Refused after its model was parsed: the model's data freed. */
+		{"retry-after=2 delay=quantiles:50=80,99=900", "retry-after: only with"},
+		{"every=5 delay=quantiles:50=80,99=900", "every: only with at="},
 		{"retry-after=0 fault=status:503", "retry-after: '0'"},
 		{"retry-after=86401 fault=status:503", "to 86400"},
 		{"retry-after=2 fault=reset=0.5", "retry-after: only with a status fault"},
