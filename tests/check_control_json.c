@@ -115,6 +115,21 @@ START_TEST(test_rules_whole_list)
 }
 END_TEST
 
+/* Each of the n one-rule lists is refused, saying why under "0". */
+static void assert_refused(const char *const bad[], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct rules *rules = NULL;
+		json_t *errors = NULL;
+
+		ck_assert_msg(!control_parse_rules(bad[i], strlen(bad[i]), &rules, &errors), "%s",
+			      bad[i]);
+		ck_assert_ptr_null(rules);
+		ck_assert_ptr_nonnull(json_object_get(errors, "0"));
+		json_decref(errors);
+	}
+}
+
 /* Counts are whole numbers, as JSON integers or text; "counted" is
  * read-only and ignored. */
 START_TEST(test_rules_counts)
@@ -141,14 +156,7 @@ START_TEST(test_rules_counts)
 		json_array_get(got, 0), "counted"), "matches")), 0);
 	json_decref(got);
 	rules_unref(rules);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		rules = NULL;
-		ck_assert_msg(!control_parse_rules(bad[i], strlen(bad[i]), &rules, &errors), "%s",
-			      bad[i]);
-		ck_assert_ptr_nonnull(json_object_get(errors, "0"));
-		json_decref(errors);
-		errors = NULL;
-	}
+	assert_refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 END_TEST
 
@@ -193,14 +201,7 @@ START_TEST(test_rules_schedule)
 	ck_assert(json_is_true(json_object_get(json_array_get(got, 1), "active")));
 	json_decref(got);
 	rules_unref(rules);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		rules = NULL;
-		ck_assert_msg(!control_parse_rules(bad[i], strlen(bad[i]), &rules, &errors), "%s",
-			      bad[i]);
-		ck_assert_ptr_nonnull(json_object_get(errors, "0"));
-		json_decref(errors);
-		errors = NULL;
-	}
+	assert_refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 END_TEST
 
