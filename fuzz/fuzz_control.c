@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			for (size_t i = 0; i < rules_count(rules); i++)
 				(void)rules_match(rules, RULES_ROUTE_USER, i);
-			json_decref(control_rules_json(rules));
+			json_decref(control_rules_json(rules, 0));
 		} else if (errors == NULL || rules != NULL) {
 			abort();
 		}

@@ -268,7 +268,7 @@ static MHD_Result_t reset_config(struct admin *a, struct MHD_Connection *c)
 static MHD_Result_t get_rules(struct admin *a, struct MHD_Connection *c)
 {
 	struct settings *now = a->ops.current(a->ops.cls);
-	json_t *list = control_rules_json(now->rules);
+	json_t *list = control_rules_json(now->rules, timerq_now());
 
 	settings_unref(now);
 	return answer_json(c, 200, list);
@@ -285,11 +285,13 @@ static MHD_Result_t put_rules(struct admin *a, struct MHD_Connection *c,
 
 	if (!control_parse_rules(up->data, up->len, &rules, &errors))
 		return answer_refused(c, 400, "rules are", errors);
+	if (rules != NULL)
+		rules_start(rules, timerq_now()); /* at= counts from here */
 	now = change_settings(a, edit_rules, rules, &status, &errors);
 	rules_unref(rules);
 	if (now == NULL)
 		return answer_refused(c, status, "rules are", errors);
-	list = control_rules_json(now->rules);
+	list = control_rules_json(now->rules, timerq_now());
 	settings_unref(now);
 	return answer_json(c, 200, list);
 }

@@ -354,7 +354,13 @@ static const struct opt options[] = {
 		 "N+1th on) count per=id (the default), per=client (address) or "
 		 "per=all, from 0 at each start, reload and PUT /rules, at most "
 		 "1024 ids or clients per rule (64 KiB; past them the rule does "
-		 "not match); 'retry-after=S' with fault=status:CODE",
+		 "not match); 'retry-after=S' with fault=status:CODE; a fault "
+		 "may be a mix as for --faults (fault=status:503=0.2: a fifth "
+		 "fail); 'at=A-B' (seconds since the rules were installed) "
+		 "matches only in that window, 'every=P' repeats it each P "
+		 "seconds, 'scale=X' or the ramp 'scale=X..Y' (X at A, Y at B) "
+		 "multiplies the delay, e.g. 'every=60 at=50-60 scale=5 "
+		 "fault=status:503=0.2'",
 	 .default_text = "none"},
 	{.name = "max-batch", .metavar = "N", .type = OPT_UINT,
 	 .offset = AT(run.max_batch), .min = 1, .max = CONFIG_MAX_BATCH,

@@ -166,11 +166,29 @@ static json_t *counted_json(const struct rules *r, size_t i, const char *per)
 			 (json_int_t)c.keys, "untracked", (json_int_t)c.untracked);
 }
 
+/* A scheduled rule's state at `now_ns`, read-only, into `rule`:
+ * "active", and for a ramp "scale_now"; nonzero when out of memory. */
+static int set_schedule(json_t *rule, const struct rules *r, size_t i,
+			const struct rule_parts *p, uint64_t now_ns)
+{
+	double scale;
+	bool active;
+
+	if (p->at == NULL)
+		return 0;
+	active = rules_active(r, i, now_ns, &scale);
+	return json_object_set_new(rule, "active", json_boolean(active)) ||
+	       (p->scale != NULL && strstr(p->scale, "..") != NULL &&
+		json_object_set_new(rule, "scale_now", json_real(scale)));
+}
+
 /* The rules as PUT /rules takes them: a list of objects {"match":
  * {"route", "ids"}, "delay", "fault", "retry-after", "times", "after",
- * "per"}, each field there when the rule has it, in canonical form; a
- * counted rule has "counted" too (read-only: PUT /rules ignores it). */
-json_t *control_rules_json(const struct rules *r)
+ * "per", "at", "every", "scale"}, each field there when the rule has it,
+ * in canonical form; a counted rule has "counted" too, a scheduled one
+ * "active" (at now_ns) and a ramp "scale_now" (read-only: PUT /rules
+ * ignores them). */
+json_t *control_rules_json(const struct rules *r, uint64_t now_ns)
 {
 	json_t *list = json_array();
 
@@ -190,6 +208,10 @@ json_t *control_rules_json(const struct rules *r)
 		    set_number(rule, "retry-after", p.retry_after) ||
 		    set_number(rule, "times", p.times) || set_number(rule, "after", p.after) ||
 		    (p.per != NULL && json_object_set_new(rule, "per", json_string(p.per))) ||
+		    (p.at != NULL && json_object_set_new(rule, "at", json_string(p.at))) ||
+		    (p.every != NULL && json_object_set_new(rule, "every", json_string(p.every))) ||
+		    (p.scale != NULL && json_object_set_new(rule, "scale", json_string(p.scale))) ||
+		    set_schedule(rule, r, i, &p, now_ns) ||
 		    (c.counted && json_object_set_new(rule, "counted", counted_json(r, i, p.per))) ||
 		    json_array_append(list, rule)) {
 			json_decref(list);
@@ -252,9 +274,11 @@ static bool ids_text(const json_t *v, char **text, char *err, size_t errlen)
 }
 
 /* The fields of a rule object besides "match", in the order rules.h
- * lists them; "counted" (what GET /rules shows) is read-only and skipped. */
+ * lists them; "counted", "active" and "scale_now" (what GET /rules
+ * shows) are read-only and skipped. */
 static const char *const rule_keys[] = {"delay", "fault", "retry-after", "times", "after",
-					"per"};
+					"per", "at", "every", "scale"};
+static const char *const read_only[] = {"counted", "active", "scale_now"};
 #define RULE_KEYS (sizeof(rule_keys) / sizeof(rule_keys[0]))
 
 /* Room for a whole number's text. */
@@ -282,13 +306,15 @@ static bool add_rule(struct rules *rules, const json_t *rule, char *err, size_t 
 		return false;
 	}
 	json_object_foreach((json_t *)(uintptr_t)rule, key, v) {
-		bool known = strcmp(key, "match") == 0 || strcmp(key, "counted") == 0;
+		bool known = strcmp(key, "match") == 0;
 
 		for (size_t k = 0; k < RULE_KEYS; k++)
 			known = known || strcmp(key, rule_keys[k]) == 0;
+		for (size_t k = 0; k < sizeof(read_only) / sizeof(read_only[0]); k++)
+			known = known || strcmp(key, read_only[k]) == 0;
 		if (!known) {
 			snprintf(err, errlen, "unknown field '%.40s': match, delay, fault, "
-				 "retry-after, times, after or per", key);
+				 "retry-after, times, after, per, at, every or scale", key);
 			return false;
 		}
 	}

@@ -30,8 +30,10 @@ json_t *control_config_json(const struct run_settings *run);
 bool control_patch(const char *body, size_t len, const struct run_settings *current,
 		   struct run_settings *out, json_t **errors);
 
-/* The rules as a JSON list of their texts. */
-json_t *control_rules_json(const struct rules *r);
+/* The rules as a JSON list of objects, as PUT /rules takes them back;
+ * a scheduled rule says whether it is active at `now_ns`
+ * (CLOCK_MONOTONIC). */
+json_t *control_rules_json(const struct rules *r, uint64_t now_ns);
 
 /* Parse the JSON list in body[0..len): each rule an object {"match":
  * {"route": R, "ids": I}, "delay": MODEL, "fault": FAULT} or a rule line.

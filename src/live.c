@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "rules.h"
+
 #define ADD(x, v) atomic_fetch_add_explicit(&(x), (v), memory_order_relaxed)
 #define GET(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define SET(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
@@ -283,6 +285,35 @@ static json_t *recent_json(struct live *l, uint64_t now_ns)
 	return kept(a, ok);
 }
 
+/* The spans in the last LIVE_PHASE_SPAN_MS during which each scheduled
+ * rule was in its window (by the rules in force: a set's windows start
+ * when it was put in force), each rule's latest, at most LIVE_PHASES_MAX
+ * in all: [{"rule", "start_ms", "end_ms"}], times as in "recent". */
+static json_t *phases_json(const struct metrics_gauges *g, uint64_t now_ns)
+{
+	const uint64_t span = (uint64_t)LIVE_PHASE_SPAN_MS * 1000000u;
+	uint64_t from = now_ns > span ? now_ns - span : 0;
+	struct rule_window w[LIVE_PHASES_MAX];
+	json_t *a = json_array();
+	size_t used = 0;
+	bool ok = a != NULL;
+
+	for (size_t i = 0; ok && i < rules_count(g->rules) && used < LIVE_PHASES_MAX; i++) {
+		size_t n = rules_windows(g->rules, i, from, now_ns, w, LIVE_PHASES_MAX - used);
+
+		used += n;
+		for (size_t k = 0; ok && k < n; k++) {
+			json_t *o = json_object();
+
+			ok = o != NULL && append(a, o) &&
+			     put(o, "rule", json_integer((json_int_t)i)) &&
+			     put(o, "start_ms", json_real(ms_since(w[k].from_ns, now_ns))) &&
+			     put(o, "end_ms", json_real(ms_since(w[k].to_ns, now_ns)));
+		}
+	}
+	return kept(a, ok);
+}
+
 char *live_render_json(struct live *l, const struct metrics_gauges *g,
 		       uint64_t requests_total, const struct live_lateness *late,
 		       uint64_t now_ns, size_t *len)
@@ -312,7 +343,8 @@ char *live_render_json(struct live *l, const struct metrics_gauges *g,
 	     put(o, "clamp_ms", json_integer(m.clamp_ms)) &&
 	     put(o, "delays", delays_json(l, &m)) &&
 	     put(o, "lateness", lateness_json(late)) &&
-	     put(o, "recent", recent_json(l, now_ns));
+	     put(o, "recent", recent_json(l, now_ns)) &&
+	     put(o, "phases", phases_json(g, now_ns));
 	if (ok)
 		text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
 	json_decref(o);

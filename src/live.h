@@ -30,6 +30,11 @@ struct live;
 /* How long one rendered snapshot is handed out before a new one. */
 #define LIVE_SNAPSHOT_MAX_AGE_MS 100
 
+/* How far back the snapshot's "phases" (the scheduled rules' windows)
+ * reach, and most spans it gives in all. */
+#define LIVE_PHASE_SPAN_MS 600000
+#define LIVE_PHASES_MAX 64
+
 /* What a recorded request was. */
 enum live_route {
 	LIVE_ROUTE_USER = 0, /* /user/<id> */
@@ -84,10 +89,13 @@ size_t live_recent(struct live *l, struct live_entry *out, size_t max);
  *    waiting for one, and turned away so far),
  *    "requests_total", "model", "delays": {"lo_ms", "width_ms", "counts",
  *    "below", "above", "total", "expected"}, "lateness": {"bounds_ms",
- *    "counts"}, "recent": [{"route", "status", "start_ms", "end_ms"}]}
+ *    "counts"}, "recent": [{"route", "status", "start_ms", "end_ms"}],
+ *    "phases": [{"rule", "start_ms", "end_ms"}]}
  * "expected" is what the model predicts for each delay bucket given
  * "total" draws; "recent" is oldest first, its times in ms relative to
- * `now_ns` (so <= 0).  `late` may be NULL (no lateness histogram).
+ * `now_ns` (so <= 0); "phases" are the spans during which a scheduled
+ * rule of g->rules was in its window, rule by rule, each in order, times
+ * as in "recent" (end_ms up to 0: the one in force now ends at 0).  `late` may be NULL (no lateness histogram).
  * Returns a malloc'd NUL-terminated string with its length in *len, or
  * NULL when out of memory. */
 char *live_render_json(struct live *l, const struct metrics_gauges *g,

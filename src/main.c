@@ -265,6 +265,7 @@ static void control_reset(void *cls)
 		base = settings_ref(app->base);
 		pthread_mutex_unlock(&app->settings_lock);
 		rules = rules_copy(base->rules);
+		rules_start(rules, timerq_now()); /* at= counts from here */
 		if (rules != NULL || base->rules == NULL)
 			fresh = settings_create(&base->run, rules);
 		rules_unref(rules);
@@ -295,6 +296,7 @@ static void reload(struct app *app)
 	}
 	if (config_diff(&app->cfg, &next, false, names, sizeof(names)) > 0)
 		log_warn("reload: %s: changes take effect only after a restart", names);
+	rules_start(next.rules, timerq_now()); /* at= counts from here */
 	loaded = settings_create(&next.run, next.rules);
 	config_free(&next);
 	if (loaded == NULL) {
@@ -635,6 +637,7 @@ int main(int argc, char **argv)
 		}
 	}
 	pthread_mutex_init(&app.settings_lock, NULL);
+	rules_start(app.cfg.rules, timerq_now()); /* at= counts from here */
 	app.base = settings_create(&app.cfg.run, app.cfg.rules);
 	app.current = settings_ref(app.base);
 	rc = app.base != NULL ? start(&app, token) : EXIT_FAILURE;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "rules.h"
 
 /* Status codes userd answers with, as labels; 0 is a connection a fault
  * ended with no answer ("closed"); anything else is counted as "other". */
@@ -369,6 +370,18 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"# TYPE userd_config_changes_total counter\n");
 	put_counters(&b, "userd_config_changes_total", "source", change_source_names,
 		     m->config_changes, METRICS_CHANGE_SOURCES);
+
+	put(&b, "# HELP userd_rule_active 1 while a scheduled rule (at=) is in its "
+		"window, by the rule's index.\n"
+		"# TYPE userd_rule_active gauge\n");
+	for (size_t i = 0; i < rules_count(g->rules); i++) {
+		struct rule_parts p;
+
+		rules_parts(g->rules, i, &p);
+		if (p.at != NULL)
+			put(&b, "userd_rule_active{rule=\"%zu\"} %d\n", i,
+			    rules_active(g->rules, i, g->now_ns, NULL) ? 1 : 0);
+	}
 
 	if (g->delay != NULL) {
 		char text[DELAY_TEXT_MAX], value[2 * DELAY_TEXT_MAX];

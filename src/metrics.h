@@ -15,6 +15,7 @@
 #include "fault.h"
 
 struct metrics;
+struct rules;
 
 /* The routes requests are counted under. */
 enum metrics_route {
@@ -36,6 +37,8 @@ struct metrics_gauges {
 	uint64_t rejected;    /* turned away by the queue so far (for the */
 			      /* live page; /metrics counts its own) */
 	uint64_t lead_ns;     /* how early drawn deadlines are aimed (aim.h) */
+	const struct rules *rules; /* the rules in force; NULL: none */
+	uint64_t now_ns;      /* CLOCK_MONOTONIC: which rules are active */
 };
 
 /* The versions reported by userd_build_info. */

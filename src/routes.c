@@ -222,43 +222,69 @@ static bool parse_delay_params(const struct route_request *req,
 	return true;
 }
 
+/* `us` times the matching rule's scale, no more than --max-delay. */
+static uint64_t scaled(const struct route_request *req, const struct rule_hit *hit,
+		       uint64_t us)
+{
+	double cap = (double)req->settings->delay.clamp_ms * 1000.0, v;
+
+	if (hit == NULL || hit->scale == 1.0)
+		return us;
+	v = (double)us * hit->scale;
+	return (uint64_t)(v < cap ? v : cap);
+}
+
 /* A draw from `m`, never served below the least value m can draw (so
- * a fixed: delay is never early, nor a uniform: one below its MIN). */
-static struct drawn_delay draw_from(const struct delay_model *m, struct rng *r)
+ * a fixed: delay is never early, nor a uniform: one below its MIN); both
+ * times the rule's scale. */
+static struct drawn_delay draw_from(const struct delay_model *m, struct rng *r,
+				    const struct route_request *req,
+				    const struct rule_hit *hit, uint64_t *unscaled)
 {
 	uint64_t us = delay_draw_us(m, r);
 	uint64_t least = (uint64_t)delay_quantile(m, 0);
 
-	return (struct drawn_delay){.us = us, .floor_us = least < us ? least : us};
+	if (unscaled != NULL)
+		*unscaled = us;
+	least = least < us ? least : us;
+	return (struct drawn_delay){.us = scaled(req, hit, us),
+				    .floor_us = scaled(req, hit, least)};
 }
 
 /* One delay for one user: ?delay= (served whole), or a draw from the
  * matching rule's model (clamped by --max-delay), or from the settings'
- * model (which the live page counts). */
+ * model (which the live page counts, unscaled); then times the rule's
+ * scale (a slower backend: ?delay= too), clamped again. */
 static struct drawn_delay draw_delay(const struct routes_env *env,
 				     const struct delay_params *p,
 				     const struct route_request *req,
-				     const struct rule_effect *rule)
+				     const struct rule_effect *rule,
+				     const struct rule_hit *hit)
 {
 	struct drawn_delay d;
+	uint64_t us;
 
-	if (p->has_delay)
-		return (struct drawn_delay){.us = (uint64_t)p->delay_ms * 1000u,
-					    .floor_us = (uint64_t)p->delay_ms * 1000u};
+	if (rule == NULL)
+		hit = NULL; /* no rule, no scale */
+	if (p->has_delay) {
+		us = scaled(req, hit, (uint64_t)p->delay_ms * 1000u);
+		return (struct drawn_delay){.us = us, .floor_us = us};
+	}
 	if (rule != NULL && rule->has_delay) {
 		struct delay_model m = rule->delay;
 
 		m.clamp_ms = req->settings->delay.clamp_ms;
-		return draw_from(&m, req->rng);
+		return draw_from(&m, req->rng, req, hit, NULL);
 	}
-	d = draw_from(&req->settings->delay, req->rng);
+	d = draw_from(&req->settings->delay, req->rng, req, hit, &us);
 	if (env->live != NULL)
-		live_delay_drawn(env->live, d.us);
+		live_delay_drawn(env->live, us);
 	return d;
 }
 
 /* Decide which fault to inject, if any: ?fault=, then ?fail=1 (a 503),
- * then the matching rule's, then the draw: --error-rate's share is a 503,
+ * then the matching rule's (a mix: its shares of the same draw, the rest
+ * none), then the draw: --error-rate's share is a 503,
  * --faults' shares follow.  Always draws, so a seeded connection's stream
  * does not depend on any of them. */
 static struct drawn_fault draw_fault(const struct delay_params *p,
@@ -273,6 +299,9 @@ static struct drawn_fault draw_fault(const struct delay_params *p,
 		return (struct drawn_fault){.fault = p->fault};
 	if (p->fail)
 		return unavailable;
+	if (rule != NULL && rule->mixed)
+		return (struct drawn_fault){.fault = fault_mix_pick(&rule->mix, 0, u),
+					    .retry_after_s = rule->retry_after_s};
 	if (rule != NULL && rule->has_fault)
 		return (struct drawn_fault){.fault = rule->fault,
 					    .retry_after_s = rule->retry_after_s};
@@ -302,7 +331,8 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	struct drawn_delay delay;
 	uint64_t id;
 	struct user u;
-	size_t len, index;
+	size_t len;
+	struct rule_hit hit;
 	struct drawn_fault fault;
 
 	if (!user_parse_id(call->rest, call->rest_len, &id)) {
@@ -315,9 +345,9 @@ static void route_user(const struct route_call *call, struct route_answer *ans)
 	}
 	/* Draw in one fixed order (delay, record, fault) so a seeded
 	 * connection is reproducible. */
-	rule = rules_apply(req->rules, RULES_ROUTE_USER, id, req->client, &index);
-	ans->rule = rule != NULL ? (int)index : -1;
-	delay = draw_delay(env, &p, req, rule);
+	rule = rules_apply(req->rules, RULES_ROUTE_USER, id, req->client, req->now_ns, &hit);
+	ans->rule = rule != NULL ? (int)hit.index : -1;
+	delay = draw_delay(env, &p, req, rule, &hit);
 	user_fetch(&u, id, req->rng);
 	fault = draw_fault(&p, req, rule);
 	len = fault.fault.kind != FAULT_NONE && fault_is_answer(fault.fault.kind)
@@ -360,16 +390,16 @@ static void route_users(const struct route_call *call, struct route_answer *ans)
 	}
 	n = request_parse_ids(v, len, ids, max, err, sizeof(err));
 	for (size_t i = 0; i < n; i++) {
-		size_t index;
+		struct rule_hit hit;
 		const struct rule_effect *r = rules_apply(req->rules, RULES_ROUTE_USERS, ids[i],
-							  req->client, &index);
-		struct drawn_delay d = draw_delay(env, &p, req, r);
+							  req->client, req->now_ns, &hit);
+		struct drawn_delay d = draw_delay(env, &p, req, r, &hit);
 
 		/* The batch fails the way the first id with a faulty rule says. */
 		if (rule == NULL && r != NULL && r->has_fault)
 			rule = r;
 		if (r != NULL && ans->rule < 0)
-			ans->rule = (int)index;
+			ans->rule = (int)hit.index;
 		/* Answered after the longest, never below the greatest
 		 * floor: the least the longest could be. */
 		delay.us = d.us > delay.us ? d.us : delay.us;
@@ -410,6 +440,8 @@ static void route_metrics(const struct route_call *call, struct route_answer *an
 	char *text;
 
 	g.delay = &call->req->settings->delay; /* this request's snapshot's */
+	g.rules = call->req->rules;
+	g.now_ns = call->req->now_ns;
 	text = metrics_render(call->env->metrics, &g, &len);
 
 	answer_body(ans, text, len, content_type_metrics);
@@ -434,6 +466,8 @@ static void route_live(const struct route_call *call, struct route_answer *ans)
 	size_t len = 0;
 	char *text;
 
+	g.rules = call->req->rules;
+	g.now_ns = call->req->now_ns;
 	late.n = metrics_lateness_buckets(env->metrics, &late.bounds_s, counts);
 	text = live_snapshot(env->live, &g, metrics_requests_total(env->metrics),
 			     &late, call->req->now_ns, &len);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "user.h"
 
 struct id_range {
@@ -52,6 +53,9 @@ struct rule {
 	bool has_times, has_after, has_per, has_retry_after;
 	uint64_t times, after, retry_after;
 	enum per per;
+	bool has_at, has_every, has_scale;
+	uint64_t at_from_ms, at_to_ms, every_ms; /* the window, the period */
+	uint64_t scale_from, scale_to;           /* thousandths */
 	struct rule_count *count;    /* NULL: not counted */
 	struct rule_parts parts;     /* canonical, pointing into text */
 	char *text;                  /* canonical form, malloc'd */
@@ -59,6 +63,7 @@ struct rule {
 
 struct rules {
 	_Atomic unsigned refs;
+	uint64_t start_ns;           /* CLOCK_MONOTONIC; at= counts from it */
 	size_t n;
 	struct rule *rule;
 };
@@ -70,6 +75,14 @@ struct rules *rules_create(void)
 	if (r != NULL)
 		atomic_init(&r->refs, 1);
 	return r;
+}
+
+void rules_start(struct rules *r, uint64_t now_ns)
+{
+	if (r == NULL)
+		return;
+	assert(atomic_load(&r->refs) == 1);
+	r->start_ns = now_ns;
 }
 
 struct rules *rules_ref(struct rules *r)
@@ -191,6 +204,119 @@ static bool parse_number(const char *key, const char *value, uint64_t lo, uint64
 	return true;
 }
 
+/* A number with up to 3 decimals ("1", "2.5", "0.125") from the `len`
+ * bytes at `s`, in thousandths, at most max * 1000: true and *out, or
+ * false. */
+static bool parse_milli(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	const char *point = memchr(s, '.', len);
+	size_t whole = point != NULL ? (size_t)(point - s) : len;
+	size_t frac = point != NULL ? len - whole - 1 : 0;
+	uint64_t w = 0, f = 0;
+
+	if (whole == 0 || (point != NULL && (frac == 0 || frac > 3)) ||
+	    decimal_parse(s, whole, max, &w) != DECIMAL_OK ||
+	    (frac > 0 && decimal_parse(point + 1, frac, 999, &f) != DECIMAL_OK))
+		return false;
+	for (size_t i = frac; i < 3; i++)
+		f *= 10;
+	if (w == max && f > 0)
+		return false;
+	*out = w * 1000 + f;
+	return true;
+}
+
+/* Thousandths as the shortest text parse_milli() reads back. */
+static void format_milli(uint64_t v, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%" PRIu64 ".%03" PRIu64, v / 1000, v % 1000);
+
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+}
+
+/* "A-B" or, for scale, "X..Y" (or one "X") into *lo and *hi. */
+static bool parse_pair(const char *value, const char *sep, uint64_t max, uint64_t *lo,
+		       uint64_t *hi)
+{
+	const char *mid = strstr(value, sep);
+	size_t len = strlen(value);
+
+	if (mid == NULL) {
+		if (strcmp(sep, "..") != 0 || !parse_milli(value, len, max, lo))
+			return false;
+		*hi = *lo;
+		return true;
+	}
+	return parse_milli(value, (size_t)(mid - value), max, lo) &&
+	       parse_milli(mid + strlen(sep), len - (size_t)(mid - value) - strlen(sep), max,
+			   hi);
+}
+
+/* at=, every= or scale=, once. */
+static bool parse_schedule(struct rule *rule, const char *key, const char *value,
+			   char *err, size_t errlen)
+{
+	bool *has = strcmp(key, "at") == 0 ? &rule->has_at
+		    : strcmp(key, "every") == 0 ? &rule->has_every : &rule->has_scale;
+
+	if (*has) {
+		snprintf(err, errlen, "%s: given twice", key);
+		return false;
+	}
+	*has = true;
+	if (has == &rule->has_at) {
+		if (!parse_pair(value, "-", RULES_SECONDS_MAX, &rule->at_from_ms,
+				&rule->at_to_ms) || rule->at_from_ms >= rule->at_to_ms) {
+			snprintf(err, errlen, "at: '%.40s' is not A-B, seconds from 0 to %u "
+				 "with A < B, e.g. at=50-60", value, RULES_SECONDS_MAX);
+			return false;
+		}
+	} else if (has == &rule->has_every) {
+		if (!parse_milli(value, strlen(value), RULES_SECONDS_MAX, &rule->every_ms) ||
+		    rule->every_ms == 0) {
+			snprintf(err, errlen, "every: '%.40s' is not a period in seconds, "
+				 "more than 0 and at most %u, e.g. every=60", value,
+				 RULES_SECONDS_MAX);
+			return false;
+		}
+	} else if (!parse_pair(value, "..", RULES_SCALE_MAX, &rule->scale_from,
+			       &rule->scale_to)) {
+		snprintf(err, errlen, "scale: '%.40s' is not X or X..Y, each from 0 to %u "
+			 "with at most 3 decimals, e.g. scale=5 or scale=1..4", value,
+			 RULES_SCALE_MAX);
+		return false;
+	}
+	return true;
+}
+
+/* A rule's fault: one ("reset": every request it matches) or a mix
+ * ("status:503=0.2,reset=0.1": the rest get none), once. */
+static bool parse_fault(struct rule *rule, const char *value, char *err, size_t errlen)
+{
+	struct rule_effect *e = &rule->effect;
+	char msg[192];
+
+	if (e->has_fault) {
+		snprintf(err, errlen, "fault: given twice");
+		return false;
+	}
+	if (strchr(value, '=') != NULL) {
+		if (!fault_mix_parse(value, &e->mix, msg, sizeof(msg))) {
+			snprintf(err, errlen, "fault: %s", msg);
+			return false;
+		}
+		e->mixed = true;
+	} else if (!fault_parse(value, strlen(value), &e->fault, msg, sizeof(msg))) {
+		snprintf(err, errlen, "%s", msg);
+		return false;
+	}
+	e->has_fault = true;
+	return true;
+}
+
 /* One field of a rule, its value whole (NUL-terminated). */
 static bool parse_field(struct rule *rule, const char *key, const char *value, char *err,
 			size_t errlen)
@@ -227,18 +353,10 @@ static bool parse_field(struct rule *rule, const char *key, const char *value, c
 		rule->effect.has_delay = true;
 		return true;
 	}
-	if (strcmp(key, "fault") == 0) {
-		if (rule->effect.has_fault) {
-			snprintf(err, errlen, "fault: given twice");
-			return false;
-		}
-		if (!fault_parse(value, strlen(value), &rule->effect.fault, msg, sizeof(msg))) {
-			snprintf(err, errlen, "%s", msg);
-			return false;
-		}
-		rule->effect.has_fault = true;
-		return true;
-	}
+	if (strcmp(key, "fault") == 0)
+		return parse_fault(rule, value, err, errlen);
+	if (strcmp(key, "at") == 0 || strcmp(key, "every") == 0 || strcmp(key, "scale") == 0)
+		return parse_schedule(rule, key, value, err, errlen);
 	if (strcmp(key, "retry-after") == 0)
 		return parse_number(key, value, 1, RULES_RETRY_AFTER_MAX, &rule->has_retry_after,
 				    &rule->retry_after, err, errlen);
@@ -266,7 +384,7 @@ static bool parse_field(struct rule *rule, const char *key, const char *value, c
 		return false;
 	}
 	snprintf(err, errlen, "unknown key '%.40s': route, ids, delay, fault, retry-after, "
-		 "times, after or per", key);
+		 "times, after, per, at, every or scale", key);
 	return false;
 }
 
@@ -280,25 +398,46 @@ static const char *put(char *block, size_t *at, const char *s)
 	return where;
 }
 
+/* Room for a number parse_milli() reads: 20 digits, a point, 3. */
+#define MILLI_TEXT_MAX 26
+
+/* "A-B", or "X..Y" ("X" when X is Y), into buf. */
+static void pair_text(uint64_t lo, uint64_t hi, const char *sep, char *buf, size_t len)
+{
+	char a[MILLI_TEXT_MAX], b[MILLI_TEXT_MAX];
+
+	format_milli(lo, a, sizeof(a));
+	format_milli(hi, b, sizeof(b));
+	if (lo == hi && strcmp(sep, "..") == 0)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s%s%s", a, sep, b);
+}
+
 /* Make the rule's canonical text and parts, in one malloc'd block at
  * rule->text: the text "route=R ids=I delay=D fault=F ..." (the fields it
  * has, in the order of keys[]), then each part's value.  False when out
  * of memory. */
 static bool canonical(struct rule *rule)
 {
-	enum { KEYS = 8 };
+	enum { KEYS = 11 };
 	static const char *const keys[KEYS] = {"route", "ids", "delay", "fault",
-					       "retry-after", "times", "after", "per"};
+					       "retry-after", "times", "after", "per",
+					       "at", "every", "scale"};
 	static const char *const pers[] = {[PER_ID] = "", [PER_CLIENT] = "client",
 					   [PER_ALL] = "all"};
 	/* ids the longest: RULES_MAX_RANGES ranges of two 20-digit ids. */
-	char route[8] = "", delay[DELAY_TEXT_MAX] = "", fault[FAULT_TEXT_MAX] = "";
+	char route[8] = "", delay[DELAY_TEXT_MAX] = "", fault[FAULT_MIX_TEXT_MAX] = "";
 	char retry[24] = "", times[24] = "", after[24] = "", per[8] = "";
 	char ids[RULES_MAX_RANGES * 42 + 1] = "";
-	const char *values[KEYS] = {route, ids, delay, fault, retry, times, after, per};
+	char window[2 * MILLI_TEXT_MAX] = "", every[MILLI_TEXT_MAX] = "";
+	char scale[2 * MILLI_TEXT_MAX] = "";
+	const char *values[KEYS] = {route, ids, delay, fault, retry, times, after, per,
+				    window, every, scale};
 	const char **parts[KEYS] = {&rule->parts.route, &rule->parts.ids, &rule->parts.delay,
 				    &rule->parts.fault, &rule->parts.retry_after,
-				    &rule->parts.times, &rule->parts.after, &rule->parts.per};
+				    &rule->parts.times, &rule->parts.after, &rule->parts.per,
+				    &rule->parts.at, &rule->parts.every, &rule->parts.scale};
 	size_t used = 0, size = 0, at = 0;
 	char *block;
 
@@ -318,7 +457,9 @@ static bool canonical(struct rule *rule)
 	}
 	if (rule->effect.has_delay)
 		delay_model_describe(&rule->effect.delay, delay, sizeof(delay));
-	if (rule->effect.has_fault)
+	if (rule->effect.mixed)
+		fault_mix_describe(&rule->effect.mix, fault, sizeof(fault));
+	else if (rule->effect.has_fault)
 		fault_describe(&rule->effect.fault, fault, sizeof(fault));
 	if (rule->has_retry_after)
 		snprintf(retry, sizeof(retry), "%" PRIu64, rule->retry_after);
@@ -327,6 +468,12 @@ static bool canonical(struct rule *rule)
 	if (rule->has_after)
 		snprintf(after, sizeof(after), "%" PRIu64, rule->after);
 	snprintf(per, sizeof(per), "%s", pers[rule->per]);
+	if (rule->has_at)
+		pair_text(rule->at_from_ms, rule->at_to_ms, "-", window, sizeof(window));
+	if (rule->has_every)
+		format_milli(rule->every_ms, every, sizeof(every));
+	if (rule->has_scale)
+		pair_text(rule->scale_from, rule->scale_to, "..", scale, sizeof(scale));
 	/* The text: each "key=value" and a blank or the NUL; the parts:
 	 * each value and its NUL. */
 	for (int k = 0; k < KEYS; k++)
@@ -350,12 +497,41 @@ static bool canonical(struct rule *rule)
 	return true;
 }
 
-/* The counted rule's fields consistent?  Then its count, zero. */
+/* Has the effect a status fault (alone or in its mix)? */
+static bool has_status(const struct rule_effect *e)
+{
+	if (e->mixed) {
+		for (unsigned i = 0; i < e->mix.n; i++)
+			if (e->mix.fault[i].kind == FAULT_STATUS)
+				return true;
+		return false;
+	}
+	return e->has_fault && e->fault.kind == FAULT_STATUS;
+}
+
+/* The rule's fields consistent?  Then its count, zero, when counted. */
 static bool counting(struct rule *rule, char *err, size_t errlen)
 {
-	if (rule->has_retry_after &&
-	    !(rule->effect.has_fault && rule->effect.fault.kind == FAULT_STATUS)) {
+	if (rule->has_retry_after && !has_status(&rule->effect)) {
 		snprintf(err, errlen, "retry-after: only with a status fault (fault=status:503)");
+		return false;
+	}
+	if (rule->has_every && !rule->has_at) {
+		snprintf(err, errlen, "every: only with at=A-B, the window within each period "
+			 "(e.g. every=60 at=50-60)");
+		return false;
+	}
+	if (rule->has_every && rule->at_to_ms > rule->every_ms) {
+		char b[MILLI_TEXT_MAX], p[MILLI_TEXT_MAX];
+
+		format_milli(rule->at_to_ms, b, sizeof(b));
+		format_milli(rule->every_ms, p, sizeof(p));
+		snprintf(err, errlen, "at: the window must end within the period: "
+			 "B (%s) more than every= (%s)", b, p);
+		return false;
+	}
+	if (rule->has_scale && rule->scale_from != rule->scale_to && !rule->has_at) {
+		snprintf(err, errlen, "scale: a ramp X..Y only with at=A-B (X at A, Y at B)");
 		return false;
 	}
 	if (!rule->has_times && !rule->has_after) {
@@ -389,12 +565,12 @@ bool rules_add_fields(struct rules *r, const struct rule_field *fields, size_t n
 	for (size_t i = 0; i < n; i++)
 		if (!parse_field(&rule, fields[i].key, fields[i].value, err, errlen))
 			goto fail;
-	if (!rule.effect.has_delay && !rule.effect.has_fault) {
-		snprintf(err, errlen, "a rule needs a delay or a fault (or both)");
+	if (!rule.effect.has_delay && !rule.effect.has_fault && !rule.has_scale) {
+		snprintf(err, errlen, "a rule needs a delay, a fault or a scale");
 		goto fail;
 	}
 	if (!counting(&rule, err, errlen))
-		return false;
+		goto fail;
 	rule.effect.retry_after_s = (unsigned)rule.retry_after;
 	grown = realloc(r->rule, (r->n + 1) * sizeof(*grown));
 	if (grown == NULL || !canonical(&rule)) {
@@ -563,19 +739,88 @@ static bool count_applies(const struct rule *rule, uint64_t id,
 	return n > rule->after && (!rule->has_times || n - rule->after <= rule->times);
 }
 
+#define NS_PER_MS UINT64_C(1000000)
+
+/* Where `now_ns` falls in the rule's schedule: in its window or not,
+ * and its scale there. */
+static bool in_window(const struct rules *r, const struct rule *rule, uint64_t now_ns,
+		      double *scale)
+{
+	uint64_t t = now_ns > r->start_ns ? now_ns - r->start_ns : 0;
+	uint64_t from = rule->at_from_ms * NS_PER_MS, to = rule->at_to_ms * NS_PER_MS;
+	bool in;
+
+	if (rule->has_every)
+		t %= rule->every_ms * NS_PER_MS;
+	in = !rule->has_at || (t >= from && t < to);
+	if (scale != NULL) {
+		double x = (double)rule->scale_from / 1000, y = (double)rule->scale_to / 1000;
+
+		*scale = !rule->has_scale ? 1.0
+			 : !in || x == y || !rule->has_at ? x
+			 : x + (y - x) * (double)(t - from) / (double)(to - from);
+	}
+	return in;
+}
+
+bool rules_active(const struct rules *r, size_t i, uint64_t now_ns, double *scale)
+{
+	assert(r != NULL && i < r->n);
+	return in_window(r, &r->rule[i], now_ns, scale);
+}
+
+size_t rules_windows(const struct rules *r, size_t i, uint64_t from_ns, uint64_t to_ns,
+		     struct rule_window *out, size_t max)
+{
+	const struct rule *rule;
+	uint64_t period, k;
+	size_t n = 0;
+
+	assert(r != NULL && i < r->n);
+	rule = &r->rule[i];
+	if (!rule->has_at)
+		return 0;
+	from_ns = from_ns > r->start_ns ? from_ns : r->start_ns;
+	period = rule->has_every ? rule->every_ms * NS_PER_MS : 0;
+	if (to_ns <= from_ns)
+		return 0;
+	/* The first period that can overlap: the one from_ns is in, or the
+	 * max-th before the one to_ns is in, whichever is later. */
+	k = period > 0 ? (from_ns - r->start_ns) / period : 0;
+	if (period > 0 && (to_ns - 1 - r->start_ns) / period >= k + max)
+		k = (to_ns - 1 - r->start_ns) / period + 1 - max;
+	for (; n < max; k++) {
+		uint64_t base = r->start_ns + k * period;
+		uint64_t a = base + rule->at_from_ms * NS_PER_MS;
+		uint64_t b = base + rule->at_to_ms * NS_PER_MS;
+
+		if (a >= to_ns)
+			break;
+		if (b > from_ns)
+			out[n++] = (struct rule_window){a > from_ns ? a : from_ns,
+							b < to_ns ? b : to_ns};
+		if (period == 0)
+			break;
+	}
+	return n;
+}
+
 const struct rule_effect *rules_apply(const struct rules *r, unsigned route, uint64_t id,
-				      const struct sockaddr *client, size_t *index)
+				      const struct sockaddr *client, uint64_t now_ns,
+				      struct rule_hit *hit)
 {
 	if (r == NULL)
 		return NULL;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rule *rule = &r->rule[i];
+		double scale;
 
-		if (!matches(rule, route, id) ||
+		/* Outside its window a rule is not reached, so not counted. */
+		if (!in_window(r, rule, now_ns, &scale) || !matches(rule, route, id) ||
 		    (rule->count != NULL && !count_applies(rule, id, client)))
 			continue;
-		if (index != NULL)
-			*index = i;
+		if (hit != NULL)
+			*hit = (struct rule_hit){.index = i, .scale = scale};
 		return &rule->effect;
 	}
 	return NULL;
@@ -584,7 +829,7 @@ const struct rule_effect *rules_apply(const struct rules *r, unsigned route, uin
 const struct rule_effect *rules_match(const struct rules *r, unsigned route,
 				      uint64_t id)
 {
-	return rules_apply(r, route, id, NULL, NULL);
+	return rules_apply(r, route, id, NULL, r != NULL ? r->start_ns : 0, NULL);
 }
 
 void rules_counts(const struct rules *r, size_t i, struct rule_counts *out)

@@ -11,6 +11,12 @@
  * two; "after=3": from the fourth on), per user id, per client address
  * or all together, so a test can say "user 7 fails twice, then answers".
  *
+ * A rule may have a schedule: "at=50-60" (seconds since the set was put
+ * in force) matches only in that window, "every=60" repeats it every
+ * period, and "scale=5" or the ramp "scale=1..4" multiplies the delay
+ * its requests get.  A rule's fault may be a weighted mix as --faults
+ * takes it ("fault=status:503=0.2": a fifth of its requests).
+ *
  * A rule set is immutable once built and shared by counted reference, so
  * a request keeps the set it started with while a new one is put in
  * place; its only mutable part is its rules' counts, which start at zero
@@ -35,12 +41,15 @@ enum {
 	RULES_ROUTE_USERS = 1 << 1, /* /users?ids= (each id on its own) */
 };
 
-/* What a matching rule says. */
+/* What a matching rule says.  Its scale, which may change with time,
+ * comes with the match (struct rule_hit). */
 struct rule_effect {
 	bool has_delay;
 	struct delay_model delay;
-	bool has_fault;
-	struct fault fault;
+	bool has_fault;          /* fault, or mix when mixed */
+	struct fault fault;      /* every matched request's */
+	bool mixed;
+	struct fault_mix mix;    /* each fault's share; the rest none */
 	unsigned retry_after_s;  /* 0, or Retry-After for a status fault */
 };
 
@@ -61,21 +70,30 @@ struct rules;
 #define RULES_TIMES_MAX 1000000000u
 #define RULES_RETRY_AFTER_MAX 86400u
 
+/* Most seconds for at= and every= (a year), and most for scale=. */
+#define RULES_SECONDS_MAX 31536000u
+#define RULES_SCALE_MAX 1000u
+
 /* A new, empty set (reference count 1), or NULL when out of memory. */
 struct rules *rules_create(void);
 
 /* One field of a rule, its key and its whole value: `route` (/user or
  * /users), `ids` (13,100-199), `delay` (a delay model), `fault` (a
- * fault), `retry-after` (seconds, with a status fault), `times` and
- * `after` (counts), `per` (id, client or all: what is counted apart, id
- * when not given).  A value is taken whole, blanks and all: it is never
- * split. */
+ * fault, or a mix "status:503=0.2,reset=0.1"), `retry-after` (seconds,
+ * with a status fault), `times` and `after` (counts), `per` (id, client
+ * or all: what is counted apart, id when not given), `at` (A-B, seconds
+ * since the set was put in force, decimals allowed, A < B), `every` (P
+ * seconds: at= is within each period, B <= P; only with at), `scale`
+ * (X, or the ramp X..Y from X at A to Y at B: only with at; 0 to
+ * RULES_SCALE_MAX, up to 3 decimals).  A value is taken whole, blanks
+ * and all: it is never split. */
 struct rule_field {
 	const char *key;
 	const char *value;
 };
 
-/* Append the rule made of `n` fields (at least one of delay and fault;
+/* Append the rule made of `n` fields (at least one of delay, fault and
+ * scale;
  * a key given twice adds to it for route and ids, and is refused for the
  * others; per needs times or after).  Only while the set is not shared yet.  Returns
  * true, or false with a message in err and the set unchanged. */
@@ -87,8 +105,14 @@ bool rules_add_fields(struct rules *r, const struct rule_field *fields, size_t n
 bool rules_add(struct rules *r, const char *text, char *err, size_t errlen);
 
 /* A new set (reference count 1) of the same rules as `r`, their counts
- * at zero; NULL when r is NULL or out of memory. */
+ * at zero and not started; NULL when r is NULL or out of memory. */
 struct rules *rules_copy(const struct rules *r);
+
+/* The set is put in force at `now_ns` (CLOCK_MONOTONIC): at= and every=
+ * count from there.  Only while the set is not shared yet (its counts
+ * are zero then too).  A set never started counts from 0.  Takes NULL
+ * (no rules). */
+void rules_start(struct rules *r, uint64_t now_ns);
 
 /* Take and drop a reference; the last rules_unref() frees the set.  Both
  * take NULL (no rules). */
@@ -97,7 +121,8 @@ void rules_unref(struct rules *r);
 
 /* The number of rules, and the i-th in its canonical text form (every
  * field as rules_add() reads it back, whole, in the order route, ids,
- * delay, fault, retry-after, times, after, per; per only when not id). */
+ * delay, fault, retry-after, times, after, per, at, every, scale; per
+ * only when not id). */
 size_t rules_count(const struct rules *r);
 const char *rules_text(const struct rules *r, size_t i);
 
@@ -112,6 +137,9 @@ struct rule_parts {
 	const char *times;  /* "2" */
 	const char *after;  /* "3" */
 	const char *per;    /* "client" or "all"; NULL: id (or not counted) */
+	const char *at;     /* "50-60", "1.5-2"; NULL: always */
+	const char *every;  /* "60" */
+	const char *scale;  /* "5", "1..4" */
 };
 void rules_parts(const struct rules *r, size_t i, struct rule_parts *out);
 
@@ -130,17 +158,42 @@ struct rule_counts {
 };
 void rules_counts(const struct rules *r, size_t i, struct rule_counts *out);
 
-/* The effect of the first rule that applies to a request for `route`
- * (RULES_ROUTE_*) and `id` from `client` (NULL: unknown, one key), or
- * NULL when none does (or r is NULL); its index in *index when index is
- * not NULL.  A counted rule counts the request when its route and ids
+/* Is the i-th rule in its window at `now_ns` (CLOCK_MONOTONIC; always
+ * for a rule without at=)?  Its scale then in *scale when scale is not
+ * NULL (1 without scale=; a ramp's value in the window, X outside
+ * it). */
+bool rules_active(const struct rules *r, size_t i, uint64_t now_ns, double *scale);
+
+/* The i-th rule's windows that overlap [from_ns, to_ns) (CLOCK_MONOTONIC),
+ * in order, each cut to that span and to the set's start, into
+ * out[0..max-1] (the last max when there are more); returns how many (0
+ * for a rule without at=). */
+struct rule_window {
+	uint64_t from_ns, to_ns;
+};
+size_t rules_windows(const struct rules *r, size_t i, uint64_t from_ns, uint64_t to_ns,
+		     struct rule_window *out, size_t max);
+
+/* Which rule applied to a request, and the factor for its delay then. */
+struct rule_hit {
+	size_t index;
+	double scale;       /* 1 for a rule without scale= */
+};
+
+/* The effect of the first rule that applies at `now_ns` (CLOCK_MONOTONIC)
+ * to a request for `route` (RULES_ROUTE_*) and `id` from `client` (NULL:
+ * unknown, one key), or NULL when none does (or r is NULL); its index and
+ * scale in *hit when hit is not NULL.  A rule outside its window is
+ * passed over as if it did not match: it counts nothing.  A counted rule
+ * counts the request when it is in its window and its route and ids
  * match (thread-safe, once per call): so call it once per request and
  * id, when the request is dispatched.  A rule's delay model is not
- * clamped: the caller applies --max-delay. */
+ * clamped: the caller applies the scale, then --max-delay. */
 const struct rule_effect *rules_apply(const struct rules *r, unsigned route, uint64_t id,
-				      const struct sockaddr *client, size_t *index);
+				      const struct sockaddr *client, uint64_t now_ns,
+				      struct rule_hit *hit);
 
-/* rules_apply() without a client or index. */
+/* rules_apply() without a client or hit, at the set's start. */
 const struct rule_effect *rules_match(const struct rules *r, unsigned route,
 				      uint64_t id);
 

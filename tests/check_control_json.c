@@ -115,6 +115,21 @@ START_TEST(test_rules_whole_list)
 }
 END_TEST
 
+/* Each of the n one-rule lists is refused, saying why under "0". */
+static void assert_refused(const char *const bad[], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct rules *rules = NULL;
+		json_t *errors = NULL;
+
+		ck_assert_msg(!control_parse_rules(bad[i], strlen(bad[i]), &rules, &errors), "%s",
+			      bad[i]);
+		ck_assert_ptr_null(rules);
+		ck_assert_ptr_nonnull(json_object_get(errors, "0"));
+		json_decref(errors);
+	}
+}
+
 /* Counts are whole numbers, as JSON integers or text; "counted" is
  * read-only and ignored. */
 START_TEST(test_rules_counts)
@@ -135,20 +150,58 @@ START_TEST(test_rules_counts)
 	ck_assert(control_parse_rules(good, strlen(good), &rules, &errors));
 	ck_assert_str_eq(rules_text(rules, 0), "ids=7 fault=status:503 retry-after=2 times=2 "
 			 "per=client");
-	got = control_rules_json(rules);
+	got = control_rules_json(rules, 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(got, 0), "times")), 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
 		json_array_get(got, 0), "counted"), "matches")), 0);
 	json_decref(got);
 	rules_unref(rules);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		rules = NULL;
-		ck_assert_msg(!control_parse_rules(bad[i], strlen(bad[i]), &rules, &errors), "%s",
-			      bad[i]);
-		ck_assert_ptr_nonnull(json_object_get(errors, "0"));
-		json_decref(errors);
-		errors = NULL;
-	}
+	assert_refused(bad, sizeof(bad) / sizeof(bad[0]));
+}
+END_TEST
+
+/* A schedule's fields are strings; GET /rules adds whether the rule is
+ * active at the time it is given, and a ramp's scale then, which PUT
+ * ignores. */
+START_TEST(test_rules_schedule)
+{
+	static const char good[] = "[{\"at\": \"1-3\", \"scale\": \"1..3\", "
+				   "\"fault\": \"status:503=0.2\", \"active\": false, "
+				   "\"scale_now\": 9}, {\"at\": \"0-1\", \"every\": \"2\", "
+				   "\"delay\": \"fixed:1\"}, {\"fault\": \"reset\"}]";
+	static const char *const bad[] = {
+		"[{\"fault\": \"reset\", \"at\": 5}]",
+		"[{\"fault\": \"reset\", \"every\": \"5\"}]",
+		"[{\"fault\": \"reset\", \"at\": \"1-2\", \"every\": 2}]",
+		"[{\"scale\": \"1..2\"}]",
+		"[{\"fault\": \"reset\", \"when\": \"1-2\"}]",
+	};
+	const uint64_t t0 = UINT64_C(7000000000);
+	struct rules *rules = NULL;
+	json_t *errors = NULL, *got, *r0, *r1;
+
+	ck_assert(control_parse_rules(good, strlen(good), &rules, &errors));
+	ck_assert_str_eq(rules_text(rules, 0), "fault=status:503=0.2 at=1-3 scale=1..3");
+	rules_start(rules, t0);
+	got = control_rules_json(rules, t0 + UINT64_C(1500000000));
+	r0 = json_array_get(got, 0);
+	r1 = json_array_get(got, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(r0, "at")), "1-3");
+	ck_assert_str_eq(json_string_value(json_object_get(r0, "scale")), "1..3");
+	ck_assert_str_eq(json_string_value(json_object_get(r0, "fault")), "status:503=0.2");
+	ck_assert(json_is_true(json_object_get(r0, "active")));
+	ck_assert_double_eq_tol(json_real_value(json_object_get(r0, "scale_now")), 1.5, 1e-9);
+	ck_assert_str_eq(json_string_value(json_object_get(r1, "every")), "2");
+	ck_assert(json_is_false(json_object_get(r1, "active")));
+	ck_assert_ptr_null(json_object_get(r1, "scale_now"));      /* no ramp */
+	ck_assert_ptr_null(json_object_get(json_array_get(got, 2), "active")); /* always */
+	json_decref(got);
+	got = control_rules_json(rules, t0 + UINT64_C(4500000000));
+	ck_assert(json_is_false(json_object_get(json_array_get(got, 0), "active")));
+	ck_assert(json_is_true(json_object_get(json_array_get(got, 1), "active")));
+	json_decref(got);
+	rules_unref(rules);
+	assert_refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 END_TEST
 
@@ -511,7 +564,7 @@ START_TEST(test_rules_answered_as_objects)
 	json_t *errors = NULL, *got, *expected;
 
 	ck_assert(control_parse_rules(body, strlen(body), &rules, &errors));
-	got = control_rules_json(rules);
+	got = control_rules_json(rules, 0);
 	expected = json_loads(want, 0, NULL);
 	ck_assert_msg(json_equal(got, expected), "got %s", json_dumps(got, 0));
 	json_decref(got);
@@ -530,14 +583,61 @@ static void gen_count(json_t *rule, const char *key, uint64_t n)
 				       : json_integer((json_int_t)n));
 }
 
+/* Thousandths as seconds or a scale: "12", "1.5", "0.125". */
+static void gen_milli(char *buf, size_t len, uint64_t v)
+{
+	if (v % 1000 == 0)
+		snprintf(buf, len, "%" PRIu64, v / 1000);
+	else
+		snprintf(buf, len, "%" PRIu64 ".%03" PRIu64, v / 1000, v % 1000);
+}
+
+/* Sometimes a schedule: at= (A < B), with every= (B <= P) and scale=
+ * (X, or a ramp X..Y), and sometimes the read-only "active" and
+ * "scale_now" that GET /rules adds; or a scale alone. */
+static void gen_schedule(json_t *rule)
+{
+	char a[32], b[32], text[80];
+	uint64_t from, to;
+
+	if (gen(3) == 0) {
+		from = gen(gen(2) ? 5000 : (uint64_t)RULES_SECONDS_MAX * 1000 - 1);
+		to = from + 1 + gen(gen(2) ? 5000 : (uint64_t)RULES_SECONDS_MAX * 1000 - from);
+		gen_milli(a, sizeof(a), from);
+		gen_milli(b, sizeof(b), to);
+		snprintf(text, sizeof(text), "%s-%s", a, b);
+		json_object_set_new(rule, "at", json_string(text));
+		if (gen(2) && to < (uint64_t)RULES_SECONDS_MAX * 1000) {
+			gen_milli(a, sizeof(a),
+				  to + gen((uint64_t)RULES_SECONDS_MAX * 1000 - to + 1));
+			json_object_set_new(rule, "every", json_string(a));
+		}
+		if (gen(4) == 0)
+			json_object_set_new(rule, "active", json_boolean(gen(2)));
+	}
+	if (gen(3) == 0) {
+		gen_milli(a, sizeof(a), gen(RULES_SCALE_MAX * 1000 + 1));
+		if (json_object_get(rule, "at") != NULL && gen(2)) {
+			gen_milli(b, sizeof(b), gen(RULES_SCALE_MAX * 1000 + 1));
+			snprintf(text, sizeof(text), "%s..%s", a, b);
+			json_object_set_new(rule, "scale", json_string(text));
+			if (gen(4) == 0)
+				json_object_set_new(rule, "scale_now", json_real(1.5));
+		} else {
+			json_object_set_new(rule, "scale", json_string(a));
+		}
+	}
+}
+
 /* A random rule as PUT /rules takes it: an object with some of route,
- * ids (a string, an id or a list), delay, fault, retry-after (with a
- * status fault), times, after and per (an integer or its text), and
- * sometimes the read-only "counted" that GET /rules adds. */
+ * ids (a string, an id or a list), delay, fault (one, or a mix),
+ * retry-after (with a status fault), times, after and per (an integer
+ * or its text), at, every and scale, and sometimes the read-only
+ * "counted" that GET /rules adds. */
 static json_t *gen_rule(void)
 {
 	json_t *rule = json_object(), *match = json_object();
-	char text[256];
+	char text[1024];
 
 	if (gen(3) == 0)
 		json_object_set_new(match, "route", json_string(gen(2) ? "/user" : "/users"));
@@ -576,10 +676,18 @@ static json_t *gen_rule(void)
 		gen_delay(text, sizeof(text));
 		json_object_set_new(rule, "delay", json_string(text));
 	}
-	if (json_object_get(rule, "delay") == NULL || gen(2)) {
-		gen_fault(text, sizeof(text));
+	gen_schedule(rule);
+	if ((json_object_get(rule, "delay") == NULL && json_object_get(rule, "scale") == NULL) ||
+	    gen(2)) {
+		if (gen(3) == 0) {
+			do
+				gen_faults(text, sizeof(text), 1.0);
+			while (strcmp(text, "none") == 0);
+		} else {
+			gen_fault(text, sizeof(text));
+		}
 		json_object_set_new(rule, "fault", json_string(text));
-		if (strncmp(text, "status:", 7) == 0 && gen(2))
+		if (strstr(text, "status:") != NULL && gen(2))
 			gen_count(rule, "retry-after", 1 + gen(gen(2) ? 10 : RULES_RETRY_AFTER_MAX));
 	}
 	if (gen(3) == 0)
@@ -613,11 +721,11 @@ START_TEST(test_get_rules_put_back_is_identity)
 		ck_assert_msg(control_parse_rules(text, strlen(text), &a, &errors), "%s: %s",
 			      text, errors != NULL ? json_dumps(errors, 0) : "");
 		free(text);
-		first = control_rules_json(a);
+		first = control_rules_json(a, 0);
 		text = json_dumps(first, 0);
 		ck_assert_msg(control_parse_rules(text, strlen(text), &b, &errors),
 			      "GET /rules refused back: %s", text);
-		second = control_rules_json(b);
+		second = control_rules_json(b, 0);
 		ck_assert_msg(json_equal(first, second), "%s came back as %s", text,
 			      json_dumps(second, 0));
 		ck_assert(rules_equal(a, b));
@@ -633,6 +741,13 @@ START_TEST(test_get_rules_put_back_is_identity)
 				ck_assert_int_eq(ea->has_fault, eb->has_fault);
 				ck_assert(!ea->has_delay || delay_model_equal(&ea->delay, &eb->delay));
 				ck_assert_int_eq(memcmp(&ea->fault, &eb->fault, sizeof(ea->fault)), 0);
+				ck_assert_int_eq(ea->mixed, eb->mixed);
+				ck_assert_uint_eq(ea->mix.n, eb->mix.n);
+				for (unsigned k = 0; k < ea->mix.n; k++) {
+					ck_assert(ea->mix.share[k] == eb->mix.share[k]);
+					ck_assert_int_eq(ea->mix.fault[k].kind,
+							 eb->mix.fault[k].kind);
+				}
 				ck_assert_uint_eq(ea->retry_after_s, eb->retry_after_s);
 			}
 		}
@@ -684,6 +799,7 @@ static Suite *control_json_suite(void)
 	tcase_add_test(tc, test_rule_fields_stay_structured);
 	tcase_add_test(tc, test_rules_answered_as_objects);
 	tcase_add_test(tc, test_rules_counts);
+	tcase_add_test(tc, test_rules_schedule);
 	tcase_add_test(tc, test_get_rules_put_back_is_identity);
 	tcase_add_test(tc, test_patch_takes_what_the_command_line_takes);
 	tcase_add_test(tc, test_get_config_patched_back_is_identity);

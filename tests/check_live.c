@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "live.h"
+#include "rules.h"
 #include "testutil.h"
 
 static struct live *l;
@@ -444,6 +445,48 @@ START_TEST(test_snapshot)
 }
 END_TEST
 
+/* "phases": the spans of each scheduled rule's windows up to now, times
+ * relative to now, the one in force now ending at 0; none for a rule
+ * without at= or before the set's start; at most LIVE_PHASES_MAX. */
+START_TEST(test_snapshot_phases)
+{
+	const uint64_t t0 = UINT64_C(9000000000000), s1 = UINT64_C(1000000000);
+	struct rules *rules = rules_create();
+	struct metrics_gauges g = {0};
+	char err[128];
+	json_t *p, *e;
+
+	ck_assert(rules_add(rules, "fault=reset ids=9", err, sizeof(err)));
+	ck_assert(rules_add(rules, "every=2 at=1-2 fault=reset", err, sizeof(err)));
+	ck_assert(rules_add(rules, "at=0.5-0.75 scale=2", err, sizeof(err)));
+	rules_start(rules, t0);
+	g.rules = rules;
+	p = json_object_get(render(&g, 0, NULL, t0 + 5 * s1 + s1 / 2), "phases");
+	ck_assert_uint_eq(json_array_size(p), 4);
+	e = json_array_get(p, 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "rule")), 1);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(e, "start_ms")), -4500, 1e-6);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(e, "end_ms")), -3500, 1e-6);
+	e = json_array_get(p, 2);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(e, "start_ms")), -500, 1e-6);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(e, "end_ms")), 0, 1e-6);
+	e = json_array_get(p, 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "rule")), 2);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(e, "start_ms")), -5000, 1e-6);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(e, "end_ms")), -4750, 1e-6);
+	/* Long after the start: the latest windows, no more than the cap. */
+	p = json_object_get(render(&g, 0, NULL, t0 + 100000 * s1), "phases");
+	ck_assert_uint_eq(json_array_size(p), LIVE_PHASES_MAX);
+	e = json_array_get(p, LIVE_PHASES_MAX - 1);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(e, "start_ms")), -1000, 1e-6);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(e, "end_ms")), 0, 1e-6);
+	/* No rules: no phases. */
+	p = json_object_get(render(NULL, 0, NULL, t0), "phases");
+	ck_assert_uint_eq(json_array_size(p), 0);
+	rules_unref(rules);
+}
+END_TEST
+
 /* The snapshot stays small with a full ring: bounded cost per poll. */
 START_TEST(test_snapshot_size_is_bounded)
 {
@@ -540,6 +583,7 @@ static Suite *live_suite(void)
 	tcase_add_test(snapshot, test_snapshot_is_shared);
 	tcase_add_test(snapshot, test_snapshot);
 	tcase_add_test(snapshot, test_snapshot_size_is_bounded);
+	tcase_add_test(snapshot, test_snapshot_phases);
 	suite_add_tcase(s, snapshot);
 
 	tcase_add_checked_fixture(invalid, setup, teardown);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
 #include "rules.h"
 #include "testutil.h"
 
@@ -41,6 +42,17 @@ static const struct {
 	 "ids=7 fault=status:503 retry-after=3 times=2"},         /* per=id: the default */
 	{"after=0 per=all fault=reset", "fault=reset after=0 per=all"},
 	{"per=client after=1 times=2 delay=fixed:1", "delay=fixed:1 times=2 after=1 per=client"},
+	/* Schedules: seconds with up to 3 decimals, the shortest form. */
+	{"at=1-2.50 fault=status:503", "fault=status:503 at=1-2.5"},
+	{"every=60 at=50-60 scale=5 fault=status:503=0.2",
+	 "fault=status:503=0.2 at=50-60 every=60 scale=5"},
+	{"scale=1.000..4 at=0-300", "at=0-300 scale=1..4"},
+	{"at=120-150 fault=reset", "fault=reset at=120-150"},
+	{"scale=2..2 delay=fixed:1", "delay=fixed:1 scale=2"},        /* no ramp */
+	{"scale=0.125", "scale=0.125"},
+	{"at=0.001-0.002 every=0.5 fault=close", "fault=close at=0.001-0.002 every=0.5"},
+	{"fault=reset=0.1,status:503=0.2 ids=3", "ids=3 fault=reset=0.1,status:503=0.2"},
+	{"fault=status:429=0.5 retry-after=2", "fault=status:429=0.5 retry-after=2"},
 };
 
 START_TEST(test_canonical_text)
@@ -165,7 +177,7 @@ START_TEST(test_bad_lines_say_why)
 	static const struct {
 		const char *line, *says;
 	} bad[] = {
-		{"ids=5", "needs a delay or a fault"},
+		{"ids=5", "needs a delay, a fault or a scale"},
 		{"fault", "expected key=value"},
 		{"fault=", "a value is required"},
 		{"route=/x fault=reset", "is not /user or /users"},
@@ -183,8 +195,32 @@ START_TEST(test_bad_lines_say_why)
 		{"per=user times=1 fault=reset", "per: 'user' is not id, client or all"},
 		{"retry-after=2 fault=reset", "retry-after: only with a status fault"},
 		{"retry-after=2 delay=fixed:1", "retry-after: only with a status fault"},
+		/* Refused after its model was parsed: the model's data freed. */
+		{"retry-after=2 delay=quantiles:50=80,99=900", "retry-after: only with"},
+		{"every=5 delay=quantiles:50=80,99=900", "every: only with at="},
 		{"retry-after=0 fault=status:503", "retry-after: '0'"},
 		{"retry-after=86401 fault=status:503", "to 86400"},
+		{"retry-after=2 fault=reset=0.5", "retry-after: only with a status fault"},
+		{"at=2-1 fault=reset", "at: '2-1' is not A-B, seconds from 0 to 31536000"},
+		{"at=1-1 fault=reset", "with A < B"},
+		{"at=1 fault=reset", "at: '1'"},
+		{"at=0.0001-1 fault=reset", "at: '0.0001-1'"},
+		{"at=1.-2 fault=reset", "at: '1.-2'"},
+		{"at=-1-2 fault=reset", "at: '-1-2'"},
+		{"at=0-31536001 fault=reset", "at:"},
+		{"at=1-2 at=3-4 fault=reset", "at: given twice"},
+		{"every=60 fault=reset", "every: only with at=A-B"},
+		{"every=0 at=0-1 fault=reset", "every: '0' is not a period in seconds"},
+		{"every=60 at=50-70 fault=reset", "B (70) more than every= (60)"},
+		{"every=1.5 at=1-1.501 fault=reset", "B (1.501) more than every= (1.5)"},
+		{"scale=1..4", "scale: a ramp X..Y only with at=A-B"},
+		{"scale=x", "scale: 'x' is not X or X..Y, each from 0 to 1000"},
+		{"scale=1001", "scale: '1001'"},
+		{"scale=1000.001", "scale: '1000.001'"},
+		{"scale=1...4 at=0-1", "scale: '1...4'"},
+		{"scale=-1", "scale: '-1'"},
+		{"fault=status:503=2", "fault: "},
+		{"fault=status:503=0.6,reset=0.6", "more than 1"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -204,9 +240,10 @@ static unsigned applied(unsigned n, uint64_t id, const struct sockaddr *client, 
 	unsigned bits = 0;
 
 	for (unsigned k = 0; k < n; k++) {
-		size_t index = 99;
+		struct rule_hit hit = {.index = 99};
 
-		if (rules_apply(r, RULES_ROUTE_USER, id, client, &index) != NULL && index == want)
+		if (rules_apply(r, RULES_ROUTE_USER, id, client, 0, &hit) != NULL &&
+		    hit.index == want)
 			bits |= 1u << k;
 	}
 	return bits;
@@ -333,10 +370,10 @@ static void *race(void *arg)
 	unsigned *hits = arg;
 
 	for (unsigned k = 0; k < RACES; k++) {
-		size_t index;
+		struct rule_hit hit;
 
-		if (rules_apply(r, RULES_ROUTE_USER, k % 4, NULL, &index) != NULL)
-			hits[index]++;
+		if (rules_apply(r, RULES_ROUTE_USER, k % 4, NULL, 0, &hit) != NULL)
+			hits[hit.index]++;
 	}
 	return NULL;
 }
@@ -365,6 +402,197 @@ START_TEST(test_counting_is_thread_safe)
 }
 END_TEST
 
+/* ---- schedules ------------------------------------------------------------ */
+
+#define T0 UINT64_C(5000000000000) /* when the set is put in force */
+#define MS(x) (T0 + (uint64_t)(x) * UINT64_C(1000000))
+
+/* Does the set apply a rule to user 1 at `now`?  Its scale in *scale. */
+static bool hit_at(uint64_t now, double *scale)
+{
+	struct rule_hit hit;
+
+	if (rules_apply(r, RULES_ROUTE_USER, 1, NULL, now, &hit) == NULL)
+		return false;
+	if (scale != NULL)
+		*scale = hit.scale;
+	return true;
+}
+
+/* at=A-B: from A (included) to B (not), counted from the set's start. */
+START_TEST(test_window)
+{
+	ck_assert(rules_add(r, "at=1-2.5 fault=status:503", err, sizeof(err)));
+	rules_start(r, T0);
+	ck_assert(!hit_at(T0, NULL));
+	ck_assert(!hit_at(MS(999), NULL));
+	ck_assert(hit_at(MS(1000), NULL));
+	ck_assert(hit_at(MS(2499), NULL));
+	ck_assert(!hit_at(MS(2500), NULL));
+	ck_assert(!hit_at(MS(100000), NULL));
+	ck_assert(!hit_at(T0 - 1, NULL)); /* a clock before the start: at 0 */
+	ck_assert(!rules_active(r, 0, MS(500), NULL));
+	ck_assert(rules_active(r, 0, MS(1500), NULL));
+}
+END_TEST
+
+/* every=P: the window in each period, again and again. */
+START_TEST(test_every)
+{
+	ck_assert(rules_add(r, "every=2 at=1-2 fault=reset", err, sizeof(err)));
+	rules_start(r, T0);
+	ck_assert(!hit_at(MS(500), NULL));
+	ck_assert(hit_at(MS(1500), NULL));
+	ck_assert(!hit_at(MS(2000), NULL));
+	ck_assert(!hit_at(MS(2999), NULL));
+	ck_assert(hit_at(MS(3000), NULL));
+	ck_assert(hit_at(MS(101999), NULL));
+	ck_assert(!hit_at(MS(102000), NULL));
+}
+END_TEST
+
+/* A ramp: X at A, Y at B, straight between; outside the window the
+ * rule does not apply.  A constant scale is the same everywhere. */
+START_TEST(test_ramp)
+{
+	double scale = 0;
+
+	ck_assert(rules_add(r, "at=1-3 scale=1..4 ids=1", err, sizeof(err)));
+	ck_assert(rules_add(r, "scale=2.5", err, sizeof(err)));
+	rules_start(r, T0);
+	ck_assert(hit_at(MS(1000), &scale));
+	ck_assert_double_eq_tol(scale, 1.0, 1e-9);
+	ck_assert(hit_at(MS(2000), &scale));
+	ck_assert_double_eq_tol(scale, 2.5, 1e-9);
+	ck_assert(hit_at(MS(2500), &scale));
+	ck_assert_double_eq_tol(scale, 3.25, 1e-9);
+	ck_assert(hit_at(MS(2999), &scale));
+	ck_assert_double_eq_tol(scale, 3.9985, 1e-9);
+	/* Outside its window the next rule applies: scale=2.5, always. */
+	ck_assert(hit_at(MS(3000), &scale));
+	ck_assert_double_eq_tol(scale, 2.5, 1e-9);
+	ck_assert(rules_active(r, 1, MS(0), &scale));
+	ck_assert_double_eq_tol(scale, 2.5, 1e-9);
+	ck_assert(!rules_active(r, 0, MS(0), &scale));
+	ck_assert_double_eq_tol(scale, 1.0, 1e-9);
+}
+END_TEST
+
+/* A rule without scale= scales by 1. */
+START_TEST(test_no_scale_is_one)
+{
+	double scale = 0;
+
+	ck_assert(rules_add(r, "at=0-1 delay=fixed:5", err, sizeof(err)));
+	rules_start(r, T0);
+	ck_assert(hit_at(MS(10), &scale));
+	ck_assert_double_eq(scale, 1.0);
+}
+END_TEST
+
+/* A request outside the window does not reach the rule: it is not
+ * counted, so times=1 is the first request inside the window. */
+START_TEST(test_window_before_counts)
+{
+	struct rule_counts n;
+
+	ck_assert(rules_add(r, "at=1-2 times=1 fault=reset", err, sizeof(err)));
+	rules_start(r, T0);
+	ck_assert(!hit_at(MS(500), NULL));
+	ck_assert(!hit_at(MS(900), NULL));
+	rules_counts(r, 0, &n);
+	ck_assert_uint_eq(n.matches, 0);
+	ck_assert(hit_at(MS(1100), NULL));
+	ck_assert(!hit_at(MS(1200), NULL));
+	rules_counts(r, 0, &n);
+	ck_assert_uint_eq(n.matches, 2);
+}
+END_TEST
+
+/* A copy has the same schedule and counts from its own start; a set
+ * never started counts from 0 (so rules_match(), at the start, sees
+ * at=0-1 active and at=1-2 not). */
+START_TEST(test_copy_starts_anew)
+{
+	struct rules *copy;
+	struct rule_parts p;
+
+	ck_assert(rules_add(r, "at=1-2 every=3 scale=1..2 fault=close", err, sizeof(err)));
+	ck_assert(rules_add(r, "at=0-1 fault=reset", err, sizeof(err)));
+	rules_start(r, T0);
+	copy = rules_copy(r);
+	ck_assert(rules_equal(r, copy));
+	rules_parts(copy, 0, &p);
+	ck_assert_str_eq(p.at, "1-2");
+	ck_assert_str_eq(p.every, "3");
+	ck_assert_str_eq(p.scale, "1..2");
+	ck_assert_ptr_null(p.delay);
+	ck_assert_int_eq(rules_match(copy, RULES_ROUTE_USER, 1)->fault.kind, FAULT_RESET);
+	ck_assert(rules_active(copy, 0, UINT64_C(1500000000), NULL));
+	ck_assert(!rules_active(r, 0, UINT64_C(1500000000), NULL));
+	rules_start(copy, MS(7000));
+	ck_assert(rules_active(copy, 0, MS(8500), NULL));
+	ck_assert(!rules_active(copy, 0, MS(7500), NULL));
+	rules_unref(copy);
+}
+END_TEST
+
+/* The windows in a span: cut to it and to the start; the last ones
+ * when there are more than asked for; none for a rule without at=. */
+START_TEST(test_windows)
+{
+	struct rule_window w[4];
+
+	ck_assert(rules_add(r, "every=2 at=1-2 fault=reset", err, sizeof(err)));
+	ck_assert(rules_add(r, "at=1-2.5 fault=reset", err, sizeof(err)));
+	ck_assert(rules_add(r, "fault=reset", err, sizeof(err)));
+	rules_start(r, T0);
+	ck_assert_uint_eq(rules_windows(r, 0, 0, MS(5000), w, 4), 2);
+	ck_assert_uint_eq(w[0].from_ns, MS(1000));
+	ck_assert_uint_eq(w[0].to_ns, MS(2000));
+	ck_assert_uint_eq(w[1].from_ns, MS(3000));
+	ck_assert_uint_eq(w[1].to_ns, MS(4000));
+	ck_assert_uint_eq(rules_windows(r, 0, MS(1500), MS(3500), w, 4), 2);
+	ck_assert_uint_eq(w[0].from_ns, MS(1500));
+	ck_assert_uint_eq(w[1].to_ns, MS(3500));
+	ck_assert_uint_eq(rules_windows(r, 0, MS(0), MS(100000), w, 4), 4);
+	ck_assert_uint_eq(w[3].from_ns, MS(99000));
+	ck_assert_uint_eq(w[0].from_ns, MS(93000));
+	ck_assert_uint_eq(rules_windows(r, 1, 0, MS(100000), w, 4), 1);
+	ck_assert_uint_eq(w[0].to_ns, MS(2500));
+	ck_assert_uint_eq(rules_windows(r, 1, MS(2500), MS(3000), w, 4), 0);
+	ck_assert_uint_eq(rules_windows(r, 2, 0, MS(100000), w, 4), 0);
+}
+END_TEST
+
+/* fault=status:503=0.2: a fifth of the requests the rule matches, by
+ * the request's own draw (a seeded stream: always the same count here),
+ * the rest no fault; a plain fault is every request's. */
+START_TEST(test_fault_mix_shares)
+{
+	const struct rule_effect *e;
+	struct rng rng;
+	unsigned n = 10000, failed = 0, reset = 0;
+
+	ck_assert(rules_add(r, "ids=1 fault=status:503=0.2,reset=0.1", err, sizeof(err)));
+	ck_assert(rules_add(r, "ids=2 fault=status:503", err, sizeof(err)));
+	e = rules_match(r, RULES_ROUTE_USER, 1);
+	ck_assert(e->has_fault && e->mixed);
+	rng_seed(&rng, 42);
+	for (unsigned i = 0; i < n; i++) {
+		struct fault f = fault_mix_pick(&e->mix, 0, rng_unit(&rng));
+
+		failed += f.kind == FAULT_STATUS && f.arg == 503;
+		reset += f.kind == FAULT_RESET;
+	}
+	/* Binomial: 2000 +- 40 and 1000 +- 30 (one sigma); 5 sigmas. */
+	ck_assert_msg(failed > 1800 && failed < 2200, "%u of %u", failed, n);
+	ck_assert_msg(reset > 850 && reset < 1150, "%u of %u", reset, n);
+	e = rules_match(r, RULES_ROUTE_USER, 2);
+	ck_assert(e->has_fault && !e->mixed && e->fault.kind == FAULT_STATUS);
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -384,6 +612,14 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_counts_restart_with_a_new_set);
 	tcase_add_test(tc, test_count_keys_are_bounded);
 	tcase_add_test(tc, test_counting_is_thread_safe);
+	tcase_add_test(tc, test_window);
+	tcase_add_test(tc, test_every);
+	tcase_add_test(tc, test_ramp);
+	tcase_add_test(tc, test_no_scale_is_one);
+	tcase_add_test(tc, test_window_before_counts);
+	tcase_add_test(tc, test_copy_starts_anew);
+	tcase_add_test(tc, test_windows);
+	tcase_add_test(tc, test_fault_mix_shares);
 	suite_add_tcase(s, tc);
 	return s;
 }

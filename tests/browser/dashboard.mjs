@@ -49,7 +49,10 @@ function check(ok, what, detail = '') {
 
 function startUserd() {
 	return new Promise((resolveStart, reject) => {
-		const proc = spawn(USERD, ['--bind', '127.0.0.1', '--port', '0', '--access-log', 'off'],
+		// A scheduled rule for an id nobody asks for: its window (all the
+		// run) is shaded on the timeline, and no request changes.
+		const proc = spawn(USERD, ['--bind', '127.0.0.1', '--port', '0', '--access-log', 'off',
+			'--rule', 'ids=999999999 at=0-3600 scale=1'],
 			{ stdio: ['ignore', 'ignore', 'pipe'] });
 		let log = '';
 		const timer = setTimeout(() => reject(new Error(`userd did not listen in 10 s: ${log}`)), 10000);
@@ -228,7 +231,8 @@ async function main() {
 			delayBars: document.querySelectorAll('#delays rect').length,
 			model: document.querySelectorAll('#delays polyline.model').length,
 			lateBars: document.querySelectorAll('#lateness rect').length,
-			timeline: document.querySelectorAll('#timeline rect').length,
+			timeline: document.querySelectorAll('#timeline rect.bar').length,
+			phases: document.querySelectorAll('#timeline rect.phase').length,
 			caption: document.getElementById('timeline-caption').textContent,
 		}));
 		check(charts.strip === 4 && charts.stripPoints >= 5, 'the strip chart draws four series',
@@ -237,6 +241,8 @@ async function main() {
 			`${charts.delayBars} bars`);
 		check(charts.lateBars > 10, 'the lateness histogram', `${charts.lateBars} bars`);
 		check(charts.timeline >= 100, 'the timeline of recent requests', `${charts.timeline} bars; ${charts.caption}`);
+		check(charts.phases === 1 && /Shaded: a scheduled rule/.test(charts.caption),
+			'the timeline shades a scheduled rule\'s window', `${charts.phases} spans; ${charts.caption}`);
 
 		// The gather demo, under the same load.
 		await page.click('#gather');
