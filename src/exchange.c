@@ -78,6 +78,7 @@ struct exchange {
 	int rule;                      /* the rule that applied; -1: none */
 	unsigned hang_timeout_s;
 	uint64_t started_ns;
+	uint64_t seq;                  /* its number in arrival order (journal) */
 	uint64_t deadline_ns;          /* when its delay ends */
 	uint64_t aim_ns;               /* when its timer was set for (aim.h) */
 	uint64_t timer_late_ns;        /* from the aim to the resume */
@@ -690,6 +691,9 @@ MHD_Result_t exchange_on_request(void *cls, struct MHD_Connection *c,
 		ex->canned = CANNED_INTERNAL; /* until an answer is chosen */
 		ex->rule = -1;
 		ex->started_ns = timerq_now();
+		if (xs->journal != NULL)
+			ex->seq = atomic_fetch_add_explicit(&xs->arrivals, 1,
+							    memory_order_relaxed) + 1;
 		ex->method = method;
 		ex->url = url;
 		ex->version = version;
@@ -768,14 +772,22 @@ static void journal_exchange(struct journal *j, struct MHD_Connection *c,
 {
 	struct journal_entry e;
 	struct access_entry a;
-	struct timespec now;
+	struct timespec wall;
 	const char *ids = NULL;
+	uint64_t mono;
+	int64_t offset_us;
 
 	memset(&e, 0, sizeof(e));
 	access_entry_of(x, &a);
-	clock_gettime(CLOCK_REALTIME, &now);
-	e.answered_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-	e.arrived_us = e.answered_us - (int64_t)((x->completed_ns - x->started_ns) / 1000);
+	/* Both times from the monotonic clock readings taken when they
+	 * happened, made Unix time by the clocks' offset now: a thread held
+	 * up between the completion and here shifts neither. */
+	clock_gettime(CLOCK_REALTIME, &wall);
+	mono = timerq_now();
+	offset_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000 - (int64_t)(mono / 1000u);
+	e.seq = ex->seq;
+	e.answered_us = offset_us + (int64_t)(x->completed_ns / 1000u);
+	e.arrived_us = offset_us + (int64_t)(x->started_ns / 1000u);
 	e.delay_us = a.delay_us;
 	e.queued = x->capacity;
 	e.queue_wait_us = x->queue_wait_ns / 1000u;

@@ -48,6 +48,7 @@ struct exchanges {
 	bool tls;                   /* HTTPS */
 	struct responses_shared shared;
 	_Atomic size_t in_flight;
+	_Atomic uint64_t arrivals;  /* requests numbered so far (the journal's seq) */
 	_Atomic size_t waiting;     /* suspended on the timer queue */
 	pthread_mutex_t capacity_lock;
 	struct capacity capacity;   /* --capacity: under capacity_lock */

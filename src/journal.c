@@ -15,7 +15,6 @@ struct journal {
 	size_t capacity;
 	size_t count;      /* entries held */
 	size_t next;       /* where the next one goes */
-	uint64_t seq;      /* the last one's */
 	struct journal_entry *ring;
 };
 
@@ -50,7 +49,6 @@ void journal_add(struct journal *j, const struct journal_entry *e)
 {
 	pthread_mutex_lock(&j->lock);
 	j->ring[j->next] = *e;
-	j->ring[j->next].seq = ++j->seq;
 	j->next = (j->next + 1) % j->capacity;
 	if (j->count < j->capacity)
 		j->count++;
@@ -113,43 +111,113 @@ static const struct journal_entry *held(const struct journal *j, size_t k)
 	return &j->ring[(j->next + j->capacity - j->count + k) % j->capacity];
 }
 
+/* A min-heap of ring indices by their entries' seq: the last `room` to
+ * arrive among those seen so far, the earliest of them on top. */
+struct latest {
+	const struct journal_entry *ring;
+	size_t *at, n, room;
+};
+
+static bool before(const struct latest *h, size_t a, size_t b)
+{
+	return h->ring[h->at[a]].seq < h->ring[h->at[b]].seq;
+}
+
+static void swap_at(struct latest *h, size_t a, size_t b)
+{
+	size_t t = h->at[a];
+
+	h->at[a] = h->at[b];
+	h->at[b] = t;
+}
+
+static void sift_down(struct latest *h, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < h->n && before(h, l, m))
+			m = l;
+		if (l + 1 < h->n && before(h, l + 1, m))
+			m = l + 1;
+		if (m == i)
+			return;
+		swap_at(h, i, m);
+		i = m;
+	}
+}
+
+/* Offer ring index `k`: kept while there is room, else in place of the
+ * earliest when it arrived later. */
+static void offer(struct latest *h, size_t k)
+{
+	if (h->n < h->room) {
+		size_t i = h->n++;
+
+		h->at[i] = k;
+		while (i > 0 && before(h, i, (i - 1) / 2)) {
+			swap_at(h, i, (i - 1) / 2);
+			i = (i - 1) / 2;
+		}
+	} else if (h->ring[k].seq > h->ring[h->at[0]].seq) {
+		h->at[0] = k;
+		sift_down(h, 0);
+	}
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct journal_entry *x = a, *y = b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 bool journal_query(struct journal *j, const struct journal_filter *f,
 		   struct journal_entry **out, size_t *n, size_t *total)
 {
 	struct journal_entry *got = NULL;
-	size_t matching = 0, skip, kept = 0;
+	struct latest h = {.ring = j->ring};
+	size_t matching = 0;
 
 	/* Room for the most the answer can hold, before the lock. */
 	if (out != NULL) {
-		size_t room = f->limit > 0 && f->limit < j->capacity ? f->limit : j->capacity;
-
-		got = malloc(room * sizeof(*got));
-		if (got == NULL)
+		h.room = f->limit > 0 && f->limit < j->capacity ? f->limit : j->capacity;
+		got = malloc(h.room * sizeof(*got));
+		h.at = malloc(h.room * sizeof(*h.at));
+		if (got == NULL || h.at == NULL) {
+			free(got);
+			free(h.at);
 			return false;
+		}
 	}
 	pthread_mutex_lock(&j->lock);
-	for (size_t k = 0; k < j->count; k++)
-		matching += journal_matches(held(j, k), f);
-	skip = f->limit > 0 && matching > f->limit ? matching - f->limit : 0;
-	for (size_t k = 0; got != NULL && k < j->count; k++) {
+	for (size_t k = 0; k < j->count; k++) {
 		const struct journal_entry *e = held(j, k);
 
 		if (!journal_matches(e, f))
 			continue;
-		if (skip > 0)
-			skip--;
+		matching++;
+		if (got == NULL)
+			continue;
+		if (h.room >= j->count)
+			h.at[h.n++] = (size_t)(e - j->ring); /* room for all */
 		else
-			got[kept++] = *e;
+			offer(&h, (size_t)(e - j->ring));
 	}
+	for (size_t i = 0; i < h.n; i++)
+		got[i] = j->ring[h.at[i]];
 	pthread_mutex_unlock(&j->lock);
-	if (kept == 0) {
+	free(h.at);
+	if (h.n == 0) {
 		free(got);
 		got = NULL;
+	} else {
+		qsort(got, h.n, sizeof(*got), by_seq);
 	}
 	if (out != NULL)
 		*out = got;
 	if (n != NULL)
-		*n = kept;
+		*n = h.n;
 	*total = matching;
 	return true;
 }

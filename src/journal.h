@@ -2,9 +2,13 @@
  * what its client did (how often it retried, how far apart, what it got).
  *
  * A bounded ring of fixed-size entries: adding one past the capacity
- * drops the oldest.  Threads add finished requests one at a time, under
- * one short lock (a copy of one entry); readers filter and copy under the
- * same lock.  Knows no HTTP: the caller fills the entries.
+ * drops the oldest added.  Threads add finished requests one at a time,
+ * under one short lock (a copy of one entry); readers filter and copy
+ * under the same lock.  Entries are added as requests finish, which is
+ * not the order they arrived in (a short request overtakes a long one,
+ * and two threads finish in either order): each carries the number the
+ * caller gave it on arrival, and readers get entries in that order.
+ * Knows no HTTP: the caller fills the entries.
  */
 #ifndef USERD_JOURNAL_H
 #define USERD_JOURNAL_H
@@ -23,7 +27,8 @@
 
 /* One finished request. */
 struct journal_entry {
-	uint64_t seq;                    /* 1, 2, ...: set by journal_add */
+	uint64_t seq;                    /* the caller's: its number in the */
+					 /* order requests arrived */
 	int64_t arrived_us, answered_us; /* Unix time, microseconds */
 	uint64_t delay_us;               /* the delay drawn */
 	bool queued;                     /* it went through --capacity: */
@@ -51,7 +56,7 @@ struct journal_filter {
 			      * "none"; NULL: any */
 	bool has_since;
 	int64_t since_us;    /* arrived at or after (Unix time, us) */
-	size_t limit;        /* the newest this many; 0: all */
+	size_t limit;        /* the last this many to arrive; 0: all */
 };
 
 struct journal;
@@ -61,18 +66,17 @@ struct journal;
 struct journal *journal_create(size_t capacity);
 void journal_destroy(struct journal *j);
 
-/* Add `e` (copied; its seq is set) as the newest, dropping the oldest
- * when full.  Thread-safe. */
+/* Add `e` (copied), dropping the oldest added when full.  Thread-safe. */
 void journal_add(struct journal *j, const struct journal_entry *e);
 
-/* Forget every entry (the numbering goes on).  Thread-safe. */
+/* Forget every entry.  Thread-safe. */
 void journal_clear(struct journal *j);
 
-/* The entries `f` matches, oldest first (the newest f->limit of them
- * when it is set): a malloc'd array in *out (NULL when there are none)
- * and its length in *n; the count of all matching entries (limit aside)
- * in *total.  False when out of memory (nothing allocated).  out may be
- * NULL to count only. */
+/* The entries `f` matches in the order they arrived (by seq; the last
+ * f->limit of them when it is set): a malloc'd array in *out (NULL when
+ * there are none) and its length in *n; the count of all matching
+ * entries (limit aside) in *total.  False when out of memory (nothing
+ * allocated).  out may be NULL to count only. */
 bool journal_query(struct journal *j, const struct journal_filter *f,
 		   struct journal_entry **out, size_t *n, size_t *total);
 

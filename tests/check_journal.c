@@ -11,19 +11,21 @@
 #include "testutil.h"
 
 static struct journal *j;
+static _Atomic uint64_t arrivals; /* the caller's numbering: seq */
 
 static void teardown(void)
 {
 	journal_destroy(j);
 	j = NULL;
+	arrivals = 0;
 }
 
-/* Add a request for `path` with `ids`, `status` and `fault`, arriving at
- * `at_us`. */
-static void add(const char *path, const char *ids, unsigned status, const char *fault,
-		int64_t at_us)
+/* Add a request numbered `seq` for `path` with `ids`, `status` and
+ * `fault`, arriving at `at_us`. */
+static void add_seq(uint64_t seq, const char *path, const char *ids, unsigned status,
+		    const char *fault, int64_t at_us)
 {
-	struct journal_entry e = {.arrived_us = at_us, .answered_us = at_us + 10,
+	struct journal_entry e = {.seq = seq, .arrived_us = at_us, .answered_us = at_us + 10,
 				  .status = status, .rule = -1};
 
 	snprintf(e.method, sizeof(e.method), "GET");
@@ -31,6 +33,13 @@ static void add(const char *path, const char *ids, unsigned status, const char *
 	snprintf(e.ids, sizeof(e.ids), "%s", ids);
 	snprintf(e.fault, sizeof(e.fault), "%s", fault);
 	journal_add(j, &e);
+}
+
+/* add_seq() numbered next in arrival order. */
+static void add(const char *path, const char *ids, unsigned status, const char *fault,
+		int64_t at_us)
+{
+	add_seq(++arrivals, path, ids, status, fault, at_us);
 }
 
 static size_t count(const struct journal_filter *f)
@@ -42,7 +51,7 @@ static size_t count(const struct journal_filter *f)
 }
 
 /* Past its capacity the ring drops the oldest; entries come oldest
- * first and are numbered from 1 whatever was dropped or cleared. */
+ * first, with the numbers they were given. */
 START_TEST(test_ring_keeps_the_newest)
 {
 	struct journal_filter all = {0};
@@ -132,7 +141,50 @@ START_TEST(test_limit)
 }
 END_TEST
 
-/* Several threads at once: every entry is kept once, numbered 1..N. */
+/* Entries are added as requests finish, not as they arrived: they come
+ * back in arrival order (seq), and a limit keeps the last to arrive, not
+ * the last added.  Before, the list was in the order added: 3, 1, 2. */
+START_TEST(test_arrival_order)
+{
+	struct journal_filter all = {0}, last = {.limit = 1}, two = {.limit = 2};
+	struct journal_entry *got;
+	size_t n, total;
+
+	j = journal_create(10);
+	add_seq(3, "/user/3", "3", 200, "", 30); /* the quick one finished first */
+	add_seq(1, "/user/1", "1", 200, "", 10);
+	add_seq(2, "/user/2", "2", 200, "", 20);
+	ck_assert(journal_query(j, &all, &got, &n, &total));
+	ck_assert_uint_eq(n, 3);
+	for (size_t k = 0; k < n; k++)
+		ck_assert_uint_eq(got[k].seq, k + 1);
+	free(got);
+	ck_assert(journal_query(j, &last, &got, &n, &total));
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(total, 3);
+	ck_assert_str_eq(got[0].path, "/user/3");
+	free(got);
+	ck_assert(journal_query(j, &two, &got, &n, &total));
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(got[0].seq, 2);
+	ck_assert_uint_eq(got[1].seq, 3);
+	free(got);
+	/* A larger ring in disorder (each ten added in reverse): the last 5
+	 * of 200 to arrive, in order. */
+	journal_destroy(j);
+	j = journal_create(300);
+	for (uint64_t i = 0; i < 200; i++)
+		add_seq(i / 10 * 10 + 10 - i % 10, "/user/1", "1", 200, "", (int64_t)i);
+	last.limit = 5;
+	ck_assert(journal_query(j, &last, &got, &n, &total));
+	ck_assert_uint_eq(n, 5);
+	for (size_t k = 0; k < n; k++)
+		ck_assert_uint_eq(got[k].seq, 196 + k);
+	free(got);
+}
+END_TEST
+
+/* Several threads at once: every entry is kept once, in order 1..N. */
 #define WRITERS 4
 #define WRITES 500
 
@@ -173,6 +225,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_ring_keeps_the_newest);
 	tcase_add_test(tc, test_filters);
 	tcase_add_test(tc, test_limit);
+	tcase_add_test(tc, test_arrival_order);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 	return s;

@@ -470,7 +470,7 @@ START_TEST(test_rules_by_count)
 	ck_assert_int_eq(get(&r, "/user/7", 10), CURLE_OK);
 	ck_assert_int_eq(rule_matches(0), 1);
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	for (int tries = 0; tries < 100 && !daemon_log_contains(&d, "reloaded:"); tries++)
+	for (int tries = 0; tries < 100 && daemon_log_lacks(&d, "reloaded:"); tries++)
 		usleep(50 * 1000);
 	ck_assert(daemon_log_contains(&d, "reloaded:"));
 	ck_assert_int_eq(rule_matches(0), 0);
@@ -519,32 +519,6 @@ static long long journal_count(const char *query, long long want)
 	return n;
 }
 
-/* The k-th entry of the journal's list `j` in the order the requests
- * arrived (by "arrived", then "seq"). */
-static json_t *by_arrival(json_t *j, size_t k)
-{
-	size_t n = json_array_size(j), order[16];
-
-	ck_assert_uint_le(n, 16);
-	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	for (size_t i = 1; i < n; i++) {
-		for (size_t m = i; m > 0; m--) {
-			json_t *a = json_array_get(j, order[m - 1]), *b = json_array_get(j, order[m]);
-			double ta = json_real_value(json_object_get(a, "arrived"));
-			double tb = json_real_value(json_object_get(b, "arrived"));
-
-			if (ta < tb || (ta == tb && json_integer_value(json_object_get(a, "seq")) <
-							json_integer_value(json_object_get(b, "seq"))))
-				break;
-			order[m - 1] ^= order[m];
-			order[m] ^= order[m - 1];
-			order[m - 1] ^= order[m];
-		}
-	}
-	return json_array_get(j, order[k]);
-}
-
 /* The journal: what a client did, newest last, with the rule and fault
  * each request got; filters, limit, count and DELETE. */
 START_TEST(test_request_journal)
@@ -563,14 +537,21 @@ START_TEST(test_request_journal)
 	ck_assert_int_eq(journal_count("", 5), 5);
 	j = admin_json("/requests?id=7", 200);
 	ck_assert_uint_eq(json_array_size(j), 3);
-	/* Newest last is the order of completion, which libmicrohttpd may
-	 * report a moment after each client had its answer, on another
-	 * thread: the three are checked in the order they arrived. */
-	for (size_t k = 0; k + 1 < 3; k++)
-		ck_assert_int_gt(json_integer_value(json_object_get(json_array_get(j, k + 1), "seq")),
-				 json_integer_value(json_object_get(json_array_get(j, k), "seq")));
+	/* Newest last, in the order they arrived: libmicrohttpd may report a
+	 * request finished a moment after its client had the answer and sent
+	 * the next, on another thread, so the order they finished in is not
+	 * it.  Before, the list came in that order: under load, 15 runs of 80
+	 * failed here or at limit=1 below. */
+	for (size_t k = 0; k + 1 < 3; k++) {
+		json_t *a = json_array_get(j, k), *b = json_array_get(j, k + 1);
+
+		ck_assert_int_gt(json_integer_value(json_object_get(b, "seq")),
+				 json_integer_value(json_object_get(a, "seq")));
+		ck_assert(json_real_value(json_object_get(b, "arrived")) >=
+			  json_real_value(json_object_get(a, "arrived")));
+	}
 	for (size_t k = 0; k < 3; k++) {
-		e = by_arrival(j, k);
+		e = json_array_get(j, k);
 		ck_assert_str_eq(json_string_value(json_object_get(e, "path")), "/user/7");
 		ck_assert_str_eq(json_string_value(json_object_get(e, "query")), "x=1");
 		ck_assert_str_eq(json_string_value(json_object_get(e, "method")), "GET");
