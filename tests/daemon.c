@@ -117,12 +117,22 @@ size_t daemon_log_read(const struct daemon *d, char *buf, size_t len)
 	return read_file(d->log_path, buf, len);
 }
 
-bool daemon_log_contains(const struct daemon *d, const char *text)
+bool daemon_log_lacks(const struct daemon *d, const char *text)
 {
 	static char buf[1 << 20];
 
 	read_file(d->log_path, buf, sizeof(buf));
-	return strstr(buf, text) != NULL;
+	return strstr(buf, text) == NULL;
+}
+
+bool daemon_log_contains(const struct daemon *d, const char *text)
+{
+	for (int i = 0; i < 100; i++) {
+		if (!daemon_log_lacks(d, text))
+			return true;
+		usleep(50000);
+	}
+	return false;
 }
 
 bool daemon_admin_url(const struct daemon *d, char *buf, size_t len)

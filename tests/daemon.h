@@ -54,8 +54,14 @@ void daemon_cleanup(struct daemon *d);
  * Returns the bytes read. */
 size_t daemon_log_read(const struct daemon *d, char *buf, size_t len);
 
-/* Does the daemon's stderr so far contain `text`? */
+/* Does the daemon's stderr contain `text`, within 5 s?  Log lines pass
+ * through a queue written out by a thread of their own, so a line about
+ * what just happened may come a moment later. */
 bool daemon_log_contains(const struct daemon *d, const char *text);
+
+/* Does the daemon's stderr so far lack `text`?  (Read once: for a line
+ * that must not be there.) */
+bool daemon_log_lacks(const struct daemon *d, const char *text);
 
 /* The control API's URL from the daemon's log ("control API on URL ..."),
  * "http://127.0.0.1:PORT", "https://..." or "unix:PATH", into buf (len

@@ -375,7 +375,7 @@ START_TEST(test_file_models_read_at_start_and_reload)
 
 	testutil_write_temp(samples, "# slower now\n300\n");
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	for (int i = 0; i < 100 && !daemon_log_contains(&d, "reloaded"); i++)
+	for (int i = 0; i < 100 && daemon_log_lacks(&d, "reloaded"); i++)
 		usleep(50000);
 	client_request(&r, "GET", d.base, "/user/2");
 	client_assert_user(&r, 2);
@@ -383,7 +383,7 @@ START_TEST(test_file_models_read_at_start_and_reload)
 
 	testutil_write_temp(samples, "300\nslow\n");
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	for (int i = 0; i < 100 && !daemon_log_contains(&d, "reload failed"); i++)
+	for (int i = 0; i < 100 && daemon_log_lacks(&d, "reload failed"); i++)
 		usleep(50000);
 	ck_assert(daemon_log_contains(&d, ":2: 'slow' is not a number of milliseconds"));
 	client_request(&r, "GET", d.base, "/user/3");
