@@ -1418,6 +1418,7 @@ struct qrun {
 	double rho;
 	int queue;          /* -1: unbounded */
 	size_t count;
+	uint64_t seed;      /* of the arrivals */
 	/* measured */
 	size_t ok, rejected, other;
 	double mean_wait, waited;    /* userd's: userd_queue_wait_seconds */
@@ -1445,7 +1446,7 @@ static int queue_run(struct qrun *q)
 			      "--timer-slack", "0", "--seed", "21", "--capacity", cap,
 			      q->queue >= 0 ? "--queue" : NULL, queue, NULL};
 	struct openloop ol = {.rate = q->rho * q->c / QMEAN_S, .count = q->count,
-			      .seed = 7, .path = "/user/", .timeout_s = 30};
+			      .seed = q->seed, .path = "/user/", .timeout_s = 30};
 	double wait = 0, service = 0, late = 0, waited = 0;
 	int rc = -1;
 
@@ -1515,34 +1516,45 @@ out:
 }
 
 /* With exponential service of mean 20 ms and c = 4 slots, an open loop of
- * 2,000 Poisson arrivals at utilisation 0.5 and 0.8 waits as Erlang C
- * says (M/M/c), and one at 0.9 with room for 2 waiting is turned away as
- * M/M/c/K says.  The theory is computed here from c, the mean service,
- * the queue and the rate of the arrivals the generator made (seed 7
- * makes 4% more than asked for), never from userd's output; the waits measured are userd's (userd_queue_wait_seconds: the
- * client's view adds the loopback and its own scheduling, printed too).
+ * Poisson arrivals at utilisation 0.5, 0.8 (2,000 arrivals) and 0.95
+ * (4,000) waits as Erlang C says (M/M/c), and one at 0.9 with room for 2
+ * waiting is turned away as M/M/c/K says.  The theory is computed here
+ * from c, the mean service, the queue and the rate of the arrivals the
+ * generator made (arrival seed 7 makes 4% more than asked for with 2,000
+ * arrivals; seed 20 makes 0.2% fewer with 4,000, so that 0.95 stays 0.95
+ * and not 0.99), never from userd's output; the waits measured are
+ * userd's (userd_queue_wait_seconds: the client's view adds the loopback
+ * and its own scheduling, printed too).
  *
- * Margins, about 3.5 standard deviations of each estimate with 2,000
- * arrivals (from a simulation of the same queues over 200 seeds; the
- * fixed seeds make a run repeat its arrivals and draws, not its timing):
- * the share that waited more than 1 ms (theory C * exp(-(c mu - lambda)
- * * 1 ms)) within 0.07 at 0.5 and 0.15 at 0.8; the mean wait (theory
- * C / (c mu - lambda)) within 0.5x to 2x at 0.5 and 0.45x to 2.2x at 0.8;
- * the share turned away within 0.06.  And the mechanism, tighter: the
- * mean wait within 0.7x - 0.5 ms to 1.5x + 1 ms of what a FIFO of c
- * servers makes of this run's own arrivals and drawn delays.  A run that
- * the machine disturbed (QSTALL_SHARE of userd's timers QSTALL_S or more
- * late, or arrivals sent QSTALL_S late on average) is run again,
- * QATTEMPTS times at most. */
+ * Margins, from a simulation of the same queues (c = 4, the same arrival
+ * counts, empty at the start, the theory from each sample's own arrival
+ * rate, as here) over 2,000 seeds; the fixed seeds make a run repeat its
+ * arrivals and draws, not its timing.  The share that waited more than 1
+ * ms (theory C * exp(-(c mu - lambda) * 1 ms)): standard deviation 0.018
+ * at 0.5, 0.039 at 0.8, 0.034 at 0.95; margins 0.07, 0.15 and 0.12, about
+ * 3.5 standard deviations.  The mean wait (theory C / (c mu - lambda)) is
+ * skewed, so its margins are the simulation's 0.25% and 99.75% quantiles
+ * of measured / theory, widened a little: 0.52x-1.92x at 0.5, hence 0.5x
+ * to 2x; 0.49x-2.13x at 0.8, hence 0.45x to 2.2x; 0.17x-2.66x at 0.95,
+ * hence 0.15x to 2.8x.  Near saturation the queue forgets its start
+ * slowly (a relaxation time of seconds, against a 21 s run), so a single
+ * run says little about the mean there; the mechanism check below is the
+ * one that bites.  The share turned away within 0.06.  And the
+ * mechanism, tighter: the mean wait within 0.7x - 0.5 ms to 1.5x + 1 ms
+ * of what a FIFO of c servers makes of this run's own arrivals and drawn
+ * delays.  A run that the machine disturbed (QSTALL_SHARE of userd's
+ * timers QSTALL_S or more late, or arrivals sent QSTALL_S late on
+ * average) is run again, QATTEMPTS times at most. */
 static int t_queueing(void)
 {
 	struct qrun runs[] = {
-		{.c = 4, .rho = 0.5, .queue = -1, .count = 2000},
-		{.c = 4, .rho = 0.8, .queue = -1, .count = 2000},
-		{.c = 4, .rho = 0.9, .queue = 2, .count = 2000},
+		{.c = 4, .rho = 0.5, .queue = -1, .count = 2000, .seed = 7},
+		{.c = 4, .rho = 0.8, .queue = -1, .count = 2000, .seed = 7},
+		{.c = 4, .rho = 0.95, .queue = -1, .count = 4000, .seed = 20},
+		{.c = 4, .rho = 0.9, .queue = 2, .count = 2000, .seed = 7},
 	};
-	const double p_margin[] = {0.07, 0.15};
-	const double w_lo[] = {0.5, 0.45}, w_hi[] = {2.0, 2.2};
+	const double p_margin[] = {0.07, 0.15, 0.12};
+	const double w_lo[] = {0.5, 0.45, 0.15}, w_hi[] = {2.0, 2.2, 2.8};
 	int rc = 1;
 
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
