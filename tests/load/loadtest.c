@@ -1637,24 +1637,39 @@ static const struct {
 	{"queueing", t_queueing, "--capacity under an open loop: M/M/c waits and M/M/c/K losses"},
 };
 
-/* loadtest openloop PORT RATE COUNT [SEED]: arrivals against a running
- * userd, and what came of them. */
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* loadtest openloop PORT RATE COUNT [SEED [SERVERS]]: arrivals against a
+ * running userd, and what came of them: a sentence, then the same as
+ * key=value pairs for scripts (bench/knee).  With SERVERS, also the mean
+ * wait a FIFO of that many servers makes of these arrivals and the delays
+ * userd drew (fifo_wait_ms). */
 static int openloop_main(int argc, char **argv)
 {
 	struct openloop ol = {.path = "/user/", .timeout_s = 60};
-	double took = 0, service = 0, late = 0;
-	size_t ok = 0, rejected = 0, other = 0;
+	double took = 0, service = 0, late = 0, wait = 0, rate, *t;
+	size_t ok = 0, rejected = 0, other = 0, waited = 0;
+	unsigned servers;
 
 	ol.port = (unsigned)strtoul(argv[2], NULL, 10);
 	ol.rate = strtod(argv[3], NULL);
 	ol.count = strtoul(argv[4], NULL, 10);
 	ol.seed = argc > 5 ? strtoull(argv[5], NULL, 10) : 7;
-	if (ol.port == 0 || !(ol.rate > 0) || ol.count < 2) {
-		fprintf(stderr, "loadtest openloop: PORT RATE COUNT [SEED], COUNT >= 2\n");
+	servers = argc > 6 ? (unsigned)strtoul(argv[6], NULL, 10) : 0;
+	if (ol.port == 0 || !(ol.rate > 0) || ol.count < 2 || servers > QSERVERS_MAX) {
+		fprintf(stderr, "loadtest openloop: PORT RATE COUNT [SEED [SERVERS]], "
+			"COUNT >= 2, SERVERS <= %d\n", QSERVERS_MAX);
 		return 64;
 	}
-	if (openloop_run(&ol) != 0) {
+	t = malloc(ol.count * sizeof(*t));
+	if (t == NULL || openloop_run(&ol) != 0) {
 		fprintf(stderr, "loadtest openloop: out of memory or fds\n");
+		free(t);
 		return 1;
 	}
 	for (size_t i = 0; i < ol.count; i++) {
@@ -1662,21 +1677,37 @@ static int openloop_main(int argc, char **argv)
 
 		late += r->late;
 		if (r->status == 200) {
-			ok++;
+			double drawn = r->service >= 0 ? r->service : 0;
+
+			t[ok++] = r->took;
 			took += r->took;
-			service += r->service >= 0 ? r->service : 0;
+			service += drawn;
+			wait += r->took - drawn;
+			waited += r->took - drawn > QWAITED_S;
 		} else if (r->status == 503 || r->status == 429) {
 			rejected++;
 		} else {
 			other++;
 		}
 	}
+	qsort(t, ok, sizeof(*t), cmp_double);
+	rate = (double)(ol.count - 1) / (ol.req[ol.count - 1].due - ol.req[0].due);
 	printf("%zu arrivals at %.1f/s: %zu answered 200 (mean %.2f ms, of which the "
 	       "drawn delay %.2f ms), %zu turned away (503/429), %zu other; sent %.2f ms "
-	       "late on average\n", ol.count,
-	       (double)(ol.count - 1) / (ol.req[ol.count - 1].due - ol.req[0].due), ok,
+	       "late on average\n", ol.count, rate, ok,
 	       ok > 0 ? took / (double)ok * 1e3 : 0, ok > 0 ? service / (double)ok * 1e3 : 0,
 	       rejected, other, late / (double)ol.count * 1e3);
+	printf("n=%zu rate=%.3f ok=%zu rejected=%zu other=%zu response_ms=%.3f "
+	       "service_ms=%.3f wait_ms=%.3f waited=%.4f p50_ms=%.2f p99_ms=%.2f "
+	       "late_ms=%.3f", ol.count, rate, ok, rejected, other,
+	       ok > 0 ? took / (double)ok * 1e3 : 0, ok > 0 ? service / (double)ok * 1e3 : 0,
+	       ok > 0 ? wait / (double)ok * 1e3 : 0, ok > 0 ? (double)waited / (double)ok : 0,
+	       ok > 0 ? t[(ok - 1) / 2] * 1e3 : 0, ok > 0 ? t[(ok * 99 - 1) / 100] * 1e3 : 0,
+	       late / (double)ol.count * 1e3);
+	if (servers > 0)
+		printf(" fifo_wait_ms=%.3f", fifo_mean_wait(ol.req, ol.count, servers) * 1e3);
+	printf("\n");
+	free(t);
 	openloop_free(&ol);
 	return 0;
 }
@@ -1689,11 +1720,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc >= 5 && argc <= 6 && strcmp(argv[1], "openloop") == 0)
+	if (argc >= 5 && argc <= 7 && strcmp(argv[1], "openloop") == 0)
 		return openloop_main(argc, argv);
 	if (argc != 2) {
 		fprintf(stderr, "usage: loadtest list|NAME, or loadtest openloop PORT RATE "
-			"COUNT [SEED]\n");
+			"COUNT [SEED [SERVERS]]\n");
 		return 64;
 	}
 	if (strcmp(argv[1], "list") == 0) {
