@@ -1391,11 +1391,13 @@ static double mmck_blocking(unsigned c, double a, unsigned k)
 /* The mean wait of FIFO service at c servers of these arrivals (times
  * sent) and service times (the delays userd drew): the Kiefer-Wolfowitz
  * recursion, each in turn to the server free first.  Requests without a
- * 200 are left out (a full queue's 503s never reach a slot). */
-static double fifo_mean_wait(const struct ol_request *r, size_t n, unsigned c)
+ * 200 are left out (a full queue's 503s never reach a slot).  With
+ * waited, also the share of them that waited more than QWAITED_S. */
+static double fifo_mean_wait(const struct ol_request *r, size_t n, unsigned c,
+			     double *waited)
 {
 	double free_at[QSERVERS_MAX] = {0}, sum = 0;
-	size_t served = 0;
+	size_t served = 0, longer = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		double t = r[i].due + r[i].late, start;
@@ -1408,8 +1410,11 @@ static double fifo_mean_wait(const struct ol_request *r, size_t n, unsigned c)
 		start = t > free_at[k] ? t : free_at[k];
 		free_at[k] = start + r[i].service;
 		sum += start - t;
+		longer += start - t > QWAITED_S;
 		served++;
 	}
+	if (waited != NULL)
+		*waited = served > 0 ? (double)longer / (double)served : 0;
 	return served > 0 ? sum / (double)served : 0;
 }
 
@@ -1472,7 +1477,7 @@ static int queue_run(struct qrun *q)
 		q->mean_wait = waited_s / waits;
 		q->waited = 1 - short_waits / waits;
 	}
-	q->path_wait = fifo_mean_wait(ol.req, q->count, q->c);
+	q->path_wait = fifo_mean_wait(ol.req, q->count, q->c, NULL);
 	q->lambda = (double)(q->count - 1) / (ol.req[q->count - 1].due - ol.req[0].due);
 	for (size_t i = 0; i < q->count; i++) {
 		const struct ol_request *r = &ol.req[i];
@@ -1526,16 +1531,17 @@ out:
  * userd's (userd_queue_wait_seconds: the client's view adds the loopback
  * and its own scheduling, printed too).
  *
- * Margins, from a simulation of the same queues (c = 4, the same arrival
- * counts, empty at the start, the theory from each sample's own arrival
- * rate, as here) over 2,000 seeds; the fixed seeds make a run repeat its
- * arrivals and draws, not its timing.  The share that waited more than 1
- * ms (theory C * exp(-(c mu - lambda) * 1 ms)): standard deviation 0.018
- * at 0.5, 0.039 at 0.8, 0.034 at 0.95; margins 0.07, 0.15 and 0.12, about
- * 3.5 standard deviations.  The mean wait (theory C / (c mu - lambda)) is
- * skewed, so its margins are the simulation's 0.25% and 99.75% quantiles
- * of measured / theory, widened a little: 0.52x-1.92x at 0.5, hence 0.5x
- * to 2x; 0.49x-2.13x at 0.8, hence 0.45x to 2.2x; 0.17x-2.66x at 0.95,
+ * Margins, from a simulation of the same queues (loadtest simulate RHO
+ * COUNT 20000: c = 4, the same arrival counts, empty at the start, the
+ * theory from each sample's own arrival rate, as here) over 20,000
+ * seeds; the fixed seeds make a run repeat its arrivals and draws, not
+ * its timing.  The share that waited more than 1 ms (theory C *
+ * exp(-(c mu - lambda) * 1 ms)): standard deviation 0.017 at 0.5, 0.038
+ * at 0.8, 0.033 at 0.95; margins 0.07, 0.15 and 0.12, 3.6 to 4 standard
+ * deviations.  The mean wait (theory C / (c mu - lambda)) is skewed, so
+ * its margins are the simulation's 0.25% and 99.75% quantiles of
+ * measured / theory, widened a little: 0.53x-1.83x at 0.5, hence 0.5x
+ * to 2x; 0.50x-2.19x at 0.8, hence 0.45x to 2.2x; 0.19x-2.62x at 0.95,
  * hence 0.15x to 2.8x.  Near saturation the queue forgets its start
  * slowly (a relaxation time of seconds, against a 21 s run), so a single
  * run says little about the mean there; the mechanism check below is the
@@ -1705,10 +1711,82 @@ static int openloop_main(int argc, char **argv)
 	       ok > 0 ? t[(ok - 1) / 2] * 1e3 : 0, ok > 0 ? t[(ok * 99 - 1) / 100] * 1e3 : 0,
 	       late / (double)ol.count * 1e3);
 	if (servers > 0)
-		printf(" fifo_wait_ms=%.3f", fifo_mean_wait(ol.req, ol.count, servers) * 1e3);
+		printf(" fifo_wait_ms=%.3f", fifo_mean_wait(ol.req, ol.count, servers, NULL) * 1e3);
 	printf("\n");
 	free(t);
 	openloop_free(&ol);
+	return 0;
+}
+
+/* loadtest simulate RHO COUNT [SEEDS [SERVERS]]: how far from Erlang C
+ * one run of the queueing test's kind lands by chance alone.  SEEDS
+ * (default 2,000) runs of COUNT Poisson arrivals at utilisation RHO,
+ * exponential service of mean QMEAN_S, SERVERS (default 4) FIFO servers
+ * empty at the start (fifo_mean_wait, as the test's replay); each judged
+ * as the test judges a run, against the theory at its own arrival rate.
+ * Prints quantiles of measured / theory mean wait and the spread of
+ * P(wait > QWAITED_S) - theory: where the test's margins come from. */
+static int simulate_main(int argc, char **argv)
+{
+	double rho = strtod(argv[2], NULL), mu = 1 / QMEAN_S;
+	size_t count = strtoul(argv[3], NULL, 10);
+	size_t seeds = argc > 4 ? strtoul(argv[4], NULL, 10) : 2000, kept = 0, over = 0;
+	unsigned c = argc > 5 ? (unsigned)strtoul(argv[5], NULL, 10) : 4;
+	const double q[] = {0.0025, 0.005, 0.05, 0.5, 0.95, 0.995, 0.9975};
+	struct ol_request *r;
+	double *ratio, sum = 0, sum2 = 0;
+
+	if (!(rho > 0 && rho < 1) || count < 2 || seeds < 1 || c < 1 || c > QSERVERS_MAX) {
+		fprintf(stderr, "loadtest simulate: RHO COUNT [SEEDS [SERVERS]], 0 < RHO < 1, "
+			"COUNT >= 2, SERVERS <= %d\n", QSERVERS_MAX);
+		return 64;
+	}
+	r = calloc(count, sizeof(*r));
+	ratio = calloc(seeds, sizeof(*ratio));
+	if (r == NULL || ratio == NULL) {
+		free(r);
+		free(ratio);
+		return 1;
+	}
+	for (size_t k = 1; k <= seeds; k++) {
+		uint64_t arrivals = k, services = k ^ UINT64_C(0x5eed5eed5eed5eed);
+		double t = 0, lambda, a, pc, w, p1, waited, mean;
+
+		for (size_t i = 0; i < count; i++) {
+			t += openloop_interval(&arrivals, rho * c * mu);
+			r[i] = (struct ol_request){.due = t, .status = 200,
+						   .service = openloop_interval(&services, mu)};
+		}
+		mean = fifo_mean_wait(r, count, c, &waited);
+		lambda = (double)(count - 1) / (r[count - 1].due - r[0].due);
+		a = lambda / mu;
+		if (a >= c) {   /* the test would stop there: no theory */
+			over++;
+			continue;
+		}
+		pc = erlang_c(c, a);
+		w = pc / (c * mu - lambda);
+		p1 = pc * exp(-(c * mu - lambda) * QWAITED_S);
+		ratio[kept++] = mean / w;
+		sum += waited - p1;
+		sum2 += (waited - p1) * (waited - p1);
+	}
+	if (kept == 0) {
+		fprintf(stderr, "loadtest simulate: every run saturated\n");
+		free(r);
+		free(ratio);
+		return 1;
+	}
+	qsort(ratio, kept, sizeof(*ratio), cmp_double);
+	printf("M/M/%u at %.3f, %zu arrivals, %zu seeds (%zu made a >= c, left out):\n"
+	       "  mean wait / Erlang C:", c, rho, count, seeds, over);
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		printf(" %g%% %.3f", q[i] * 100, ratio[(size_t)(q[i] * (double)(kept - 1) + 0.5)]);
+	sum /= (double)kept;
+	printf("\n  P(wait > %.0f ms) - Erlang C: mean %.4f, standard deviation %.4f\n",
+	       QWAITED_S * 1e3, sum, sqrt(sum2 / (double)kept - sum * sum));
+	free(r);
+	free(ratio);
 	return 0;
 }
 
@@ -1722,9 +1800,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 5 && argc <= 7 && strcmp(argv[1], "openloop") == 0)
 		return openloop_main(argc, argv);
+	if (argc >= 4 && argc <= 6 && strcmp(argv[1], "simulate") == 0)
+		return simulate_main(argc, argv);
 	if (argc != 2) {
-		fprintf(stderr, "usage: loadtest list|NAME, or loadtest openloop PORT RATE "
-			"COUNT [SEED [SERVERS]]\n");
+		fprintf(stderr, "usage: loadtest list|NAME, loadtest openloop PORT RATE "
+			"COUNT [SEED [SERVERS]], or loadtest simulate RHO COUNT [SEEDS "
+			"[SERVERS]]\n");
 		return 64;
 	}
 	if (strcmp(argv[1], "list") == 0) {
