@@ -36,8 +36,7 @@ static uint64_t next_u64(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-/* An exponential interval of mean 1/rate. */
-static double interval(uint64_t *s, double rate)
+double openloop_interval(uint64_t *s, double rate)
 {
 	double u = (double)(next_u64(s) >> 11) / 9007199254740992.0; /* [0, 1) */
 
@@ -135,7 +134,7 @@ int openloop_run(struct openloop *ol)
 	}
 	t0 = now() + 0.05;
 	for (size_t i = 0; i < ol->count; i++) {
-		ol->req[i].due = t0 + (last += interval(&s, ol->rate));
+		ol->req[i].due = t0 + (last += openloop_interval(&s, ol->rate));
 		ol->req[i].took = -1;
 		ol->req[i].service = -1;
 	}

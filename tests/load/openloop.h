@@ -39,4 +39,8 @@ int openloop_run(struct openloop *ol);
 
 void openloop_free(struct openloop *ol);
 
+/* An exponential interval of mean 1/rate (s), from the splitmix64 stream
+ * *s (advanced): the arrival times' draw, for a simulation to share. */
+double openloop_interval(uint64_t *s, double rate);
+
 #endif
