@@ -248,10 +248,10 @@ static bool control_replace(void *cls, struct settings *expected, struct setting
 	return change(cls, CHANGE_ADMIN, expected, next);
 }
 
-/* Back to the base, with its rules made anew so that their counts
- * restart as they did at start (the base itself when that cannot be
- * done).  The copy reads rule files, so it is made outside the lock, and
- * made again if a reload lands in between. */
+/* Back to the base, with its rules copied so that their counts and
+ * schedules restart as they did at start (the base itself when out of
+ * memory).  The copy is made outside the lock, and made again if a reload
+ * lands in between. */
 static void control_reset(void *cls)
 {
 	struct app *app = cls;

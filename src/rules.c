@@ -509,6 +509,16 @@ static bool has_status(const struct rule_effect *e)
 	return e->has_fault && e->fault.kind == FAULT_STATUS;
 }
 
+/* A zero count for a counted rule; false when out of memory. */
+static bool new_count(struct rule *rule)
+{
+	rule->count = calloc(1, sizeof(*rule->count));
+	if (rule->count == NULL)
+		return false;
+	pthread_mutex_init(&rule->count->lock, NULL);
+	return true;
+}
+
 /* The rule's fields consistent?  Then its count, zero, when counted. */
 static bool counting(struct rule *rule, char *err, size_t errlen)
 {
@@ -541,12 +551,10 @@ static bool counting(struct rule *rule, char *err, size_t errlen)
 		}
 		return true;
 	}
-	rule->count = calloc(1, sizeof(*rule->count));
-	if (rule->count == NULL) {
+	if (!new_count(rule)) {
 		snprintf(err, errlen, "out of memory");
 		return false;
 	}
-	pthread_mutex_init(&rule->count->lock, NULL);
 	return true;
 }
 
@@ -594,12 +602,27 @@ fail:
 struct rules *rules_copy(const struct rules *r)
 {
 	struct rules *copy = r != NULL ? rules_create() : NULL;
-	char err[128];
 
-	for (size_t i = 0; copy != NULL && i < r->n; i++) {
-		if (!rules_add(copy, r->rule[i].text, err, sizeof(err))) {
+	if (copy == NULL)
+		return NULL;
+	copy->rule = calloc(r->n > 0 ? r->n : 1, sizeof(*copy->rule));
+	if (copy->rule == NULL) {
+		rules_unref(copy);
+		return NULL;
+	}
+	/* Each rule as it was parsed, sharing its model's data (a file's
+	 * contents are not read again): only its count and text are its
+	 * own. */
+	for (size_t i = 0; i < r->n; i++) {
+		struct rule *to = &copy->rule[copy->n++];
+
+		*to = r->rule[i];
+		to->count = NULL;
+		to->text = NULL;
+		delay_model_ref(&to->effect.delay);
+		if ((r->rule[i].count != NULL && !new_count(to)) || !canonical(to)) {
 			rules_unref(copy);
-			copy = NULL;
+			return NULL;
 		}
 	}
 	return copy;

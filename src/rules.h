@@ -105,7 +105,9 @@ bool rules_add_fields(struct rules *r, const struct rule_field *fields, size_t n
 bool rules_add(struct rules *r, const char *text, char *err, size_t errlen);
 
 /* A new set (reference count 1) of the same rules as `r`, their counts
- * at zero and not started; NULL when r is NULL or out of memory. */
+ * at zero and not started; their models' data (a samples: or
+ * histogram: file's contents) shared, not read again.  NULL when r is
+ * NULL or out of memory. */
 struct rules *rules_copy(const struct rules *r);
 
 /* The set is put in force at `now_ns` (CLOCK_MONOTONIC): at= and every=

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rng.h"
 #include "rules.h"
@@ -537,6 +538,51 @@ START_TEST(test_copy_starts_anew)
 }
 END_TEST
 
+/* A copy (POST /config/reset) shares its models' data: it does not read
+ * a samples: file again, so it works when the file has gone or changed
+ * since, and draws what the original does.  Before, the copy parsed each
+ * rule's text again: with the file gone it failed. */
+START_TEST(test_copy_keeps_file_data)
+{
+	char path[] = "/tmp/check_rules_XXXXXX", text[96];
+	struct rules *copy;
+	struct rule_counts n;
+	const struct rule_effect *e;
+	struct rng g;
+	bool seen5 = false, seen7 = false;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "5\n7\n", 4), 4);
+	close(fd);
+	snprintf(text, sizeof(text), "ids=7 times=1 delay=samples:%s", path);
+	ck_assert_msg(rules_add(r, text, err, sizeof(err)), "%s", err);
+	ck_assert_ptr_nonnull(rules_match(r, RULES_ROUTE_USER, 7)); /* counted: 1 */
+	unlink(path);
+	copy = rules_copy(r);
+	ck_assert_ptr_nonnull(copy);
+	ck_assert(rules_equal(r, copy));
+	ck_assert_str_eq(rules_text(copy, 0), rules_text(r, 0));
+	rules_counts(copy, 0, &n);
+	ck_assert(n.counted);
+	ck_assert_uint_eq(n.matches, 0);
+	/* It matches once (times=1) and draws the file's 5 or 7 ms. */
+	e = rules_match(copy, RULES_ROUTE_USER, 7);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_null(rules_match(copy, RULES_ROUTE_USER, 7));
+	rng_seed(&g, 9);
+	for (int i = 0; i < 64; i++) {
+		uint64_t us = delay_draw_us(&e->delay, &g);
+
+		ck_assert_msg(us == 5000 || us == 7000, "drew %" PRIu64 " us", us);
+		seen5 |= us == 5000;
+		seen7 |= us == 7000;
+	}
+	ck_assert(seen5 && seen7);
+	rules_unref(copy);
+}
+END_TEST
+
 /* The windows in a span: cut to it and to the start; the last ones
  * when there are more than asked for; none for a rule without at=. */
 START_TEST(test_windows)
@@ -618,6 +664,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_no_scale_is_one);
 	tcase_add_test(tc, test_window_before_counts);
 	tcase_add_test(tc, test_copy_starts_anew);
+	tcase_add_test(tc, test_copy_keeps_file_data);
 	tcase_add_test(tc, test_windows);
 	tcase_add_test(tc, test_fault_mix_shares);
 	suite_add_tcase(s, tc);
