@@ -254,26 +254,33 @@ static bool begin_service(struct exchanges *xs, struct exchange *ex, uint64_t no
  * ones to resume (left, or refused by a closed timer queue) are pushed
  * on *resume, for the caller to resume once the lock is dropped.  A head
  * whose timer entry is already firing (its queue timeout, or the flush)
- * stays first: that callback takes it out and comes here again. */
-static void start_next(struct exchanges *xs, unsigned limit, uint64_t now,
+ * stays first: that callback takes it out and comes here again.
+ *
+ * A head's service begins at `freed`, when the slots it takes became
+ * free (the deadline of the service that ended; now otherwise), or when
+ * it arrived if that was later: a timer that fired a little early (aimed
+ * so, aim.h) or late neither shortens nor stretches the queue, whose
+ * slots change hands at their deadlines as in the queueing model. */
+static void start_next(struct exchanges *xs, unsigned limit, uint64_t freed,
 		       struct exchange **resume)
 {
 	struct capacity_node *n;
 
 	while ((n = capacity_ready(&xs->capacity, limit)) != NULL) {
 		struct exchange *ex = container_of(n, struct exchange, queue_node);
+		uint64_t begin = freed > n->since ? freed : n->since;
 
 		if (!timerq_cancel(xs->timers, &ex->timer))
 			return;
 		capacity_remove(&xs->capacity, n);
-		ex->queue_wait_ns = now - n->since;
+		ex->queue_wait_ns = begin - n->since;
 		metrics_queue_wait(xs->metrics, ex->queue_wait_ns);
 		if (client_gone(container_of(ex, struct conn, ex))) {
 			ex->state = EX_LEFT;
 		} else {
 			ex->slots = n->slots;
 			capacity_take(&xs->capacity, ex->slots);
-			if (begin_service(xs, ex, now))
+			if (begin_service(xs, ex, begin))
 				continue;
 		}
 		ex->resume_next = *resume;
@@ -293,9 +300,9 @@ static void resume_all(struct exchanges *xs, struct exchange *list)
 	}
 }
 
-/* ex's service ended (its deadline, or the flush): give its slots back
- * and start who waits for them, in this same callback. */
-static void end_service(struct exchanges *xs, struct exchange *ex, uint64_t now)
+/* ex's service ended at `ended` (its deadline, or the flush's now): give
+ * its slots back and start who waits for them, in this same callback. */
+static void end_service(struct exchanges *xs, struct exchange *ex, uint64_t ended)
 {
 	struct exchange *resume = NULL;
 	unsigned limit = limit_now(xs);
@@ -303,7 +310,7 @@ static void end_service(struct exchanges *xs, struct exchange *ex, uint64_t now)
 	pthread_mutex_lock(&xs->capacity_lock);
 	capacity_give(&xs->capacity, ex->slots);
 	ex->slots = 0;
-	start_next(xs, limit, now, &resume);
+	start_next(xs, limit, ended, &resume);
 	pthread_mutex_unlock(&xs->capacity_lock);
 	resume_all(xs, resume);
 }
@@ -401,7 +408,7 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 		return;
 	}
 	if (ex->slots > 0)
-		end_service(xs, ex, now_ns);
+		end_service(xs, ex, reason == TIMERQ_EXPIRED ? ex->deadline_ns : now_ns);
 	if (reason == TIMERQ_FLUSHED) {
 		end_wait(ex);
 	} else if (ex->state == EX_WAITING) {
