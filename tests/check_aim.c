@@ -11,6 +11,14 @@
 
 #define MS UINT64_C(1000000)
 
+/* A fresh aim that has seen `n` answers each `late_ns` late. */
+static void settle(struct aim *a, int n, uint64_t late_ns)
+{
+	aim_init(a);
+	for (int i = 0; i < n; i++)
+		aim_observe(a, late_ns);
+}
+
 START_TEST(test_starts_at_the_deadline)
 {
 	struct aim a;
@@ -29,9 +37,7 @@ START_TEST(test_lead_is_the_mean_lateness)
 	struct rng r;
 	double sum = 0;
 
-	aim_init(&a);
-	for (int i = 0; i < 2000; i++)
-		aim_observe(&a, 3 * MS);
+	settle(&a, 2000, 3 * MS);
 	ck_assert_uint_le(3 * MS - aim_lead_ns(&a), AIM_WEIGHT);
 
 	/* Uniform on 0..8 ms: mean 4 ms; the weighted mean of the last few
@@ -57,9 +63,7 @@ START_TEST(test_follows_a_change)
 {
 	struct aim a;
 
-	aim_init(&a);
-	for (int i = 0; i < 1000; i++)
-		aim_observe(&a, 10 * MS);
+	settle(&a, 1000, 10 * MS);
 	for (int i = 0; i < 5 * (int)AIM_WEIGHT; i++)
 		aim_observe(&a, 1 * MS);
 	/* 10 ms decays to 1 ms + 9 ms * (1 - 1/W)^(5W) < 1 ms + 9 ms * e^-5. */
@@ -73,9 +77,7 @@ START_TEST(test_lead_is_bounded)
 {
 	struct aim a;
 
-	aim_init(&a);
-	for (int i = 0; i < 1000; i++)
-		aim_observe(&a, 500 * MS);
+	settle(&a, 1000, 500 * MS);
 	ck_assert_uint_eq(aim_lead_ns(&a), AIM_LEAD_MAX_NS);
 	ck_assert_uint_eq(aim_at(&a, 0, 1000 * MS), 1000 * MS - AIM_LEAD_MAX_NS);
 
@@ -95,9 +97,7 @@ START_TEST(test_never_before_now)
 {
 	struct aim a;
 
-	aim_init(&a);
-	for (int i = 0; i < 1000; i++)
-		aim_observe(&a, 5 * MS);
+	settle(&a, 1000, 5 * MS);
 	ck_assert_uint_eq(aim_at(&a, 100 * MS, 102 * MS), 100 * MS);
 	ck_assert_uint_eq(aim_at(&a, 100 * MS, 100 * MS), 100 * MS);
 	ck_assert_uint_eq(aim_at(&a, 100 * MS, 200 * MS), 200 * MS - aim_lead_ns(&a));
