@@ -1546,9 +1546,12 @@ out:
  * slowly (a relaxation time of seconds, against a 21 s run), so a single
  * run says little about the mean there; the mechanism check below is the
  * one that bites.  The share turned away within 0.06.  And the
- * mechanism, tighter: the mean wait within 0.7x - 0.5 ms to 1.5x + 1 ms
+ * mechanism, tight: the mean wait within 0.95x - 0.3 ms to 1.05x + 0.3 ms
  * of what a FIFO of c servers makes of this run's own arrivals and drawn
- * delays.  A run that the machine disturbed (QSTALL_SHARE of userd's
+ * delays (slots change hands at deadlines, so userd runs that very queue:
+ * within 0.3 % in the runs of 2026-12-06; when slots changed hands as
+ * timers fired, userd was 8 % under it at 0.95 with timers aimed early
+ * and about 10 % over it before).  A run that the machine disturbed (QSTALL_SHARE of userd's
  * timers QSTALL_S or more late, or arrivals sent QSTALL_S late on
  * average) is run again, QATTEMPTS times at most. */
 static int t_queueing(void)
@@ -1591,8 +1594,8 @@ static int t_queueing(void)
 		lambda = q->lambda;
 		a = lambda / mu;
 		REQUIRE(a < q->c, "offered %.2f erlangs to %u slots", a, q->c);
-		REQUIRE(q->mean_wait >= 0.7 * q->path_wait - 0.0005 &&
-			q->mean_wait <= 1.5 * q->path_wait + 0.001,
+		REQUIRE(q->mean_wait >= 0.95 * q->path_wait - 0.0003 &&
+			q->mean_wait <= 1.05 * q->path_wait + 0.0003,
 			"mean wait %.2f ms, but a FIFO of %u makes %.2f ms of the same arrivals "
 			"and delays", q->mean_wait * 1e3, q->c, q->path_wait * 1e3);
 		if (q->queue < 0) {
