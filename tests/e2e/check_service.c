@@ -50,12 +50,7 @@ static double delay_ms(const struct reply *r)
 /* Wait until the log says `text` (5 s at most). */
 static bool log_says(const char *text)
 {
-	for (int i = 0; i < 500; i++) {
-		if (daemon_log_contains(&d, text))
-			return true;
-		usleep(10000);
-	}
-	return false;
+	return daemon_log_contains(&d, text);
 }
 
 /* ---- config file ------------------------------------------------------ */

@@ -553,7 +553,7 @@ static int fdlimit(const char *max_conns)
 		now_s() - t0);
 	if (max_conns == NULL) {
 		REQUIRE(p.peak < 256, "fds ran out (%ld) despite the connection limit", p.peak);
-		REQUIRE(!daemon_log_contains(&d, "out of file descriptors"),
+		REQUIRE(daemon_log_lacks(&d, "out of file descriptors"),
 			"EMFILE although the connection limit fits the fds");
 	} else {
 		REQUIRE(daemon_log_contains(&d, "exceeds what the open-file limit"),
@@ -1337,7 +1337,7 @@ static int t_sigterm_race(void)
 			"run %ld: userd ended with %s %d", run,
 			WIFSIGNALED(status) ? "signal" : "status",
 			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-		REQUIRE(!daemon_log_contains(&d, "Fatal error"),
+		REQUIRE(daemon_log_lacks(&d, "Fatal error"),
 			"run %ld: libmicrohttpd reported a fatal error", run);
 		daemon_cleanup(&d);
 	}
