@@ -12,8 +12,10 @@ void aim_init(struct aim *a)
 void aim_observe(struct aim *a, uint64_t late_ns)
 {
 	uint64_t old = atomic_load_explicit(&a->scaled_mean_ns, memory_order_relaxed);
-	uint64_t x = late_ns < AIM_OBSERVE_MAX_NS ? late_ns : AIM_OBSERVE_MAX_NS;
+	uint64_t x = late_ns;
 
+	if (x > AIM_OBSERVE_MAX_NS)
+		return;
 	/* s = W * mean; mean' = mean + (x - mean) / W, so s' = s - s / W + x.
 	 * No overflow: s stays below W * AIM_OBSERVE_MAX_NS. */
 	while (!atomic_compare_exchange_weak_explicit(&a->scaled_mean_ns, &old,

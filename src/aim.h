@@ -10,7 +10,8 @@
  *
  * An aim measures L, from the time a timer was aimed at to the time its
  * answer was handed to the kernel, as an exponentially weighted mean
- * (weight 1/AIM_WEIGHT per observation, each capped at AIM_OBSERVE_MAX_NS),
+ * (weight 1/AIM_WEIGHT per observation; one over AIM_OBSERVE_MAX_NS is
+ * not L but a stalled host or a client slow to read, and is ignored),
  * and aims each deadline that mean early (the lead, at most
  * AIM_LEAD_MAX_NS), so that the answers are unbiased around their
  * deadlines.  L is measured from the aimed time, not from the deadline,
@@ -32,8 +33,9 @@
  * early, however late answers run on an overloaded machine. */
 #define AIM_LEAD_MAX_NS UINT64_C(20000000)
 
-/* A longer lateness (a stopped process, a stalled host) counts as this. */
-#define AIM_OBSERVE_MAX_NS UINT64_C(1000000000)
+/* A longer lateness (a stopped process, a stalled host, a client slow to
+ * read its answer) is not counted. */
+#define AIM_OBSERVE_MAX_NS UINT64_C(100000000)
 
 struct aim {
 	/* AIM_WEIGHT times the mean lateness, in ns; 0 before any
@@ -44,8 +46,9 @@ struct aim {
 /* Start with no observation: a lead of 0. */
 void aim_init(struct aim *a);
 
-/* An answer left `late_ns` after the time its timer was aimed at.  From
- * any thread; two racing observations are both counted. */
+/* An answer left `late_ns` after the time its timer was aimed at (not
+ * counted over AIM_OBSERVE_MAX_NS).  From any thread; two racing
+ * observations are both counted. */
 void aim_observe(struct aim *a, uint64_t late_ns);
 
 /* The lead now: the mean lateness, at most AIM_LEAD_MAX_NS. */
