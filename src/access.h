@@ -80,7 +80,8 @@ struct access_exchange {
 	uint64_t delay_us;        /* scheduled delay */
 	uint64_t started_ns;      /* arrival (CLOCK_MONOTONIC) */
 	uint64_t completed_ns;    /* completion */
-	bool waited;              /* it waited on its delay: then ... */
+	bool waited;              /* it waited on its delay until its */
+				  /* deadline (not flushed): then ... */
 	uint64_t deadline_ns;     /* ... that delay's end */
 	uint64_t timer_late_ns;   /* ... and how late its timer fired after */
 				  /* the time it was aimed at */

@@ -224,15 +224,25 @@ static unsigned limit_now(struct exchanges *xs)
 	return limit;
 }
 
-/* ex's delay begins at now: its deadline, and the timer aimed so that
- * its answer leaves at the deadline on average, but not before its floor
- * (a ?delay= is aimed at its deadline).  False when the timer queue is
- * closed (the drain flushed it). */
-static bool wait_for_deadline(struct exchanges *xs, struct exchange *ex, uint64_t now)
+/* ex's delay begins at `begin` (now, or for a service that a freed slot
+ * starts, the freed slot's deadline, which may be past): its deadline,
+ * and the timer aimed so that its answer leaves at the deadline on
+ * average, but not before its floor (a ?delay= is aimed at its
+ * deadline).  A service through --capacity is aimed at its deadline: its
+ * slot changes hands there, never before.  The aim is never before now,
+ * so the timer's lateness counts from when it could fire.  False when
+ * the timer queue is closed (the drain flushed it). */
+static bool wait_for_deadline(struct exchanges *xs, struct exchange *ex, uint64_t begin)
 {
+	uint64_t now = timerq_now();
+	uint64_t floor_us = ex->wants > 0 || ex->floor_us > ex->delay_us ? ex->delay_us
+									  : ex->floor_us;
+
 	ex->state = EX_WAITING;
-	ex->deadline_ns = now + ex->delay_us * 1000u;
-	ex->aim_ns = aim_at(&xs->aim, now + ex->floor_us * 1000u, ex->deadline_ns);
+	ex->deadline_ns = begin + ex->delay_us * 1000u;
+	ex->aim_ns = aim_at(&xs->aim, begin + floor_us * 1000u, ex->deadline_ns);
+	if (ex->aim_ns < now)
+		ex->aim_ns = now;
 	return timerq_add(xs->timers, &ex->timer, ex->aim_ns, on_deadline);
 }
 
@@ -258,9 +268,9 @@ static bool begin_service(struct exchanges *xs, struct exchange *ex, uint64_t no
  *
  * A head's service begins at `freed`, when the slots it takes became
  * free (the deadline of the service that ended; now otherwise), or when
- * it arrived if that was later: a timer that fired a little early (aimed
- * so, aim.h) or late neither shortens nor stretches the queue, whose
- * slots change hands at their deadlines as in the queueing model. */
+ * it arrived if that was later: a timer that fired late does not stretch
+ * the queue, whose slots change hands at their deadlines as in the
+ * queueing model (a service's timer is never early: wait_for_deadline). */
 static void start_next(struct exchanges *xs, unsigned limit, uint64_t freed,
 		       struct exchange **resume)
 {
@@ -848,7 +858,7 @@ static void record(struct exchanges *xs, struct MHD_Connection *c,
 		.delay_us = ex->delay_us,
 		.started_ns = ex->started_ns,
 		.completed_ns = now_ns,
-		.waited = ex->waited,
+		.waited = ex->due, /* its deadline came: how late it was */
 		.deadline_ns = ex->deadline_ns,
 		.timer_late_ns = ex->timer_late_ns,
 		.capacity = ex->wants > 0,
@@ -890,7 +900,13 @@ void exchange_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		if (ex->due && ex->state == EX_ANSWERED && now >= ex->aim_ns &&
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
 			metrics_response_lateness(xs->metrics, now - ex->aim_ns);
-			aim_observe(&xs->aim, now - ex->aim_ns);
+			/* What the next drawn deadlines are aimed ahead by: the
+			 * answers sent whole at once (not a drip, a cut or a
+			 * rushed body, which end when the client has read
+			 * them), not through --capacity (aimed at deadlines). */
+			if (ex->wants == 0 && ex->transport.plan != TRANSPORT_PACE &&
+			    !ex->transport.rushed)
+				aim_observe(&xs->aim, now - ex->aim_ns);
 		}
 		metrics_request(xs->metrics, ex->metrics_route, ex->status,
 				now - ex->started_ns);

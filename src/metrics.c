@@ -324,8 +324,8 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		"# TYPE userd_ready gauge\n"
 		"userd_ready %d\n"
 		"# HELP userd_timer_lead_seconds How early a drawn delay's timer is "
-		"aimed: the mean of userd_response_lateness_seconds, so that answers "
-		"leave at their deadlines on average.\n"
+		"aimed: a weighted mean of recent answers' response lateness, so that "
+		"answers leave at their deadlines on average.\n"
 		"# TYPE userd_timer_lead_seconds gauge\n"
 		"userd_timer_lead_seconds %.9f\n",
 	    (unsigned long long)g->waiting, (unsigned long long)g->in_flight,

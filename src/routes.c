@@ -163,7 +163,6 @@ static void answer_after(const struct routes_env *env, struct route_answer *ans,
 {
 	const uint64_t delay_us = delay.us;
 
-	ans->floor_us = delay.floor_us;
 	ans->slots = slots;
 	if (f.fault.kind != FAULT_NONE)
 		metrics_fault(env->metrics, f.fault.kind);
@@ -178,12 +177,14 @@ static void answer_after(const struct routes_env *env, struct route_answer *ans,
 				: f.fault.arg == 429 ? 1 : 0;
 		}
 		ans->delay_us = delay_us;
+		ans->floor_us = delay.floor_us;
 		return;
 	}
 	answer_body(ans, body, len, content_type_json);
 	if (body != NULL) {
 		ans->timed = true;
 		ans->delay_us = delay_us;
+		ans->floor_us = delay.floor_us;
 		ans->fault = f.fault;
 	}
 }

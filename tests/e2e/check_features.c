@@ -946,6 +946,34 @@ START_TEST(test_served_delays_are_unbiased)
 }
 END_TEST
 
+/* A dripping answer ends when its client has read it, a second or more
+ * after its deadline: that is not the lateness drawn delays are aimed
+ * ahead by.  20 drips of a ~45-byte body at 100 bytes a second, then the
+ * lead must still be a plain answer's (under 5 ms; before, the drips
+ * fed it ~0.45 s each and it sat at its 20 ms cap). */
+START_TEST(test_slow_answers_do_not_move_the_aim)
+{
+	enum { N = 20 };
+	const char *args[] = {"--delay", "fixed:10", "--access-log", "json", NULL};
+	static struct reply rs[N];
+	static const char *paths[N];
+	static struct served s;
+
+	start(args);
+	for (int i = 0; i < N; i++)
+		paths[i] = "/user/1?fault=drip:100";
+	client_fetch_paths(rs, N, d.base, paths);
+	for (int i = 0; i < 5; i++) {
+		client_request(&r, "GET", d.base, "/user/2");
+		ck_assert_int_eq(r.status, 200);
+	}
+	ck_assert_double_lt(metric("userd_timer_lead_seconds"), 0.005);
+	s.n = 0;
+	each_access_line(collect_served, &s);
+	ck_assert_uint_eq(s.n, N + 5);
+}
+END_TEST
+
 enum { SEQ_ALONE = 20, SEQ_SHARED = 15, SEQ_CONNS = 3, SEQ_N = SEQ_ALONE + SEQ_SHARED };
 
 struct seq_row {
@@ -1078,6 +1106,7 @@ static Suite *features_suite(void)
 	tcase_set_tags(served, "timing");
 	tcase_add_checked_fixture(served, NULL, teardown);
 	tcase_add_test(served, test_served_delays_are_unbiased);
+	tcase_add_test(served, test_slow_answers_do_not_move_the_aim);
 	tcase_add_checked_fixture(batch, NULL, teardown);
 	tcase_add_checked_fixture(delays, NULL, teardown);
 	tcase_add_checked_fixture(faults, NULL, teardown);

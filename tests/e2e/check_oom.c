@@ -84,6 +84,7 @@ struct MHD_Response *__wrap_MHD_create_response_from_buffer(size_t size, void *b
 static timerq *timers;
 static struct http_server *srv;
 static char base[64];
+static unsigned capacity; /* --capacity of the server setup() starts */
 
 static void setup(void)
 {
@@ -110,6 +111,9 @@ static void setup(void)
 	run.delay_override = true;
 	run.max_batch = 100;
 	run.access_log = ACCESS_LOG_OFF;
+	run.capacity = capacity;
+	run.queue_max = CAPACITY_UNBOUNDED;
+	run.reject_status = 503;
 	o.settings = settings_create(&run, NULL);
 	ck_assert_ptr_nonnull(o.settings);
 	o.timers = timers;
@@ -118,8 +122,15 @@ static void setup(void)
 	settings_unref(o.settings); /* the server keeps its own reference */
 }
 
+static void setup_capacity(void)
+{
+	capacity = 4;
+	setup();
+}
+
 static void teardown(void)
 {
+	capacity = 0;
 	for (int f = 0; f < FN_COUNT; f++)
 		atomic_store(&countdown[f], 0);
 	http_stop(srv);
@@ -223,12 +234,21 @@ static Suite *oom_suite(void)
 {
 	Suite *s = suite_create("oom");
 	TCase *tc = tcase_create("oom");
+	TCase *cap = tcase_create("capacity");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_failed_header_on_owned_body);
 	tcase_add_loop_test(tc, test_allocation_failures_answer_500, 0,
 			    (int)(sizeof(paths) / sizeof(paths[0])) * FN_COUNT);
 	suite_add_tcase(s, tc);
+	/* The same through --capacity's slots.  A failed body with a
+	 * ?delay= kept the delay's floor while its delay went to 0: the
+	 * slot's timer was aimed past its deadline and an assertion
+	 * aborted the server. */
+	tcase_add_checked_fixture(cap, setup_capacity, teardown);
+	tcase_add_loop_test(cap, test_allocation_failures_answer_500, 0,
+			    (int)(sizeof(paths) / sizeof(paths[0])) * FN_COUNT);
+	suite_add_tcase(s, cap);
 	return s;
 }
 
