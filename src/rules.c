@@ -808,10 +808,17 @@ size_t rules_windows(const struct rules *r, size_t i, uint64_t from_ns, uint64_t
 	if (to_ns <= from_ns)
 		return 0;
 	/* The first period that can overlap: the one from_ns is in, or the
-	 * max-th before the one to_ns is in, whichever is later. */
+	 * max-th before the last whose window begins before to_ns, whichever
+	 * is later. */
 	k = period > 0 ? (from_ns - r->start_ns) / period : 0;
-	if (period > 0 && (to_ns - 1 - r->start_ns) / period >= k + max)
-		k = (to_ns - 1 - r->start_ns) / period + 1 - max;
+	if (period > 0) {
+		uint64_t last = (to_ns - 1 - r->start_ns) / period;
+
+		if (last > k && r->start_ns + last * period + rule->at_from_ms * NS_PER_MS >= to_ns)
+			last--; /* to_ns comes before that period's window */
+		if (last >= k + max)
+			k = last + 1 - max;
+	}
 	for (; n < max; k++) {
 		uint64_t base = r->start_ns + k * period;
 		uint64_t a = base + rule->at_from_ms * NS_PER_MS;

@@ -608,6 +608,13 @@ START_TEST(test_windows)
 	ck_assert_uint_eq(w[0].to_ns, MS(2500));
 	ck_assert_uint_eq(rules_windows(r, 1, MS(2500), MS(3000), w, 4), 0);
 	ck_assert_uint_eq(rules_windows(r, 2, 0, MS(100000), w, 4), 0);
+	/* A span that ends before its last period's window begins: still the
+	 * last max windows (before: one fewer, 99000 and 97000 but no more). */
+	ck_assert_uint_eq(rules_windows(r, 0, MS(0), MS(100500), w, 4), 4);
+	ck_assert_uint_eq(w[0].from_ns, MS(93000));
+	ck_assert_uint_eq(w[3].from_ns, MS(99000));
+	ck_assert_uint_eq(rules_windows(r, 0, MS(0), MS(100500), w, 1), 1);
+	ck_assert_uint_eq(w[0].from_ns, MS(99000));
 }
 END_TEST
 
