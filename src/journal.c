@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
+
 _Static_assert(sizeof(struct journal_entry) <= JOURNAL_ENTRY_BYTES,
 	       "JOURNAL_ENTRY_BYTES, which --help states, is too small");
 
@@ -111,59 +113,12 @@ static const struct journal_entry *held(const struct journal *j, size_t k)
 	return &j->ring[(j->next + j->capacity - j->count + k) % j->capacity];
 }
 
-/* A min-heap of ring indices by their entries' seq: the last `room` to
- * arrive among those seen so far, the earliest of them on top. */
-struct latest {
-	const struct journal_entry *ring;
-	size_t *at, n, room;
+/* One of the entries a query keeps: its place in the ring, in a min-heap
+ * by seq (heap.h) while the last ones to arrive are picked. */
+struct pick {
+	struct heap_node node;
+	size_t at;
 };
-
-static bool before(const struct latest *h, size_t a, size_t b)
-{
-	return h->ring[h->at[a]].seq < h->ring[h->at[b]].seq;
-}
-
-static void swap_at(struct latest *h, size_t a, size_t b)
-{
-	size_t t = h->at[a];
-
-	h->at[a] = h->at[b];
-	h->at[b] = t;
-}
-
-static void sift_down(struct latest *h, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, m = i;
-
-		if (l < h->n && before(h, l, m))
-			m = l;
-		if (l + 1 < h->n && before(h, l + 1, m))
-			m = l + 1;
-		if (m == i)
-			return;
-		swap_at(h, i, m);
-		i = m;
-	}
-}
-
-/* Offer ring index `k`: kept while there is room, else in place of the
- * earliest when it arrived later. */
-static void offer(struct latest *h, size_t k)
-{
-	if (h->n < h->room) {
-		size_t i = h->n++;
-
-		h->at[i] = k;
-		while (i > 0 && before(h, i, (i - 1) / 2)) {
-			swap_at(h, i, (i - 1) / 2);
-			i = (i - 1) / 2;
-		}
-	} else if (h->ring[k].seq > h->ring[h->at[0]].seq) {
-		h->at[0] = k;
-		sift_down(h, 0);
-	}
-}
 
 static int by_seq(const void *a, const void *b)
 {
@@ -176,48 +131,64 @@ bool journal_query(struct journal *j, const struct journal_filter *f,
 		   struct journal_entry **out, size_t *n, size_t *total)
 {
 	struct journal_entry *got = NULL;
-	struct latest h = {.ring = j->ring};
-	size_t matching = 0;
+	struct pick *picks = NULL;
+	struct heap latest = {0};
+	size_t matching = 0, kept = 0, room = 0;
 
 	/* Room for the most the answer can hold, before the lock. */
 	if (out != NULL) {
-		h.room = f->limit > 0 && f->limit < j->capacity ? f->limit : j->capacity;
-		got = malloc(h.room * sizeof(*got));
-		h.at = malloc(h.room * sizeof(*h.at));
-		if (got == NULL || h.at == NULL) {
+		room = f->limit > 0 && f->limit < j->capacity ? f->limit : j->capacity;
+		got = malloc(room * sizeof(*got));
+		picks = malloc(room * sizeof(*picks));
+		/* A heap only when the limit may leave some out. */
+		if (got == NULL || picks == NULL ||
+		    (room < j->capacity && heap_init(&latest, room) != 0)) {
 			free(got);
-			free(h.at);
+			free(picks);
 			return false;
 		}
 	}
 	pthread_mutex_lock(&j->lock);
 	for (size_t k = 0; k < j->count; k++) {
 		const struct journal_entry *e = held(j, k);
+		struct pick *p;
 
 		if (!journal_matches(e, f))
 			continue;
 		matching++;
 		if (got == NULL)
 			continue;
-		if (h.room >= j->count)
-			h.at[h.n++] = (size_t)(e - j->ring); /* room for all */
-		else
-			offer(&h, (size_t)(e - j->ring));
+		if (room >= j->count) {
+			picks[kept++].at = (size_t)(e - j->ring); /* room for all */
+			continue;
+		}
+		/* The last `room` to arrive: the earliest of them on top,
+		 * replaced by one that arrived later. */
+		if (kept < room) {
+			p = &picks[kept++];
+		} else if (e->seq > heap_min_key(&latest)) {
+			p = heap_entry(heap_pop(&latest), struct pick, node);
+		} else {
+			continue;
+		}
+		p->at = (size_t)(e - j->ring);
+		heap_insert(&latest, &p->node, e->seq);
 	}
-	for (size_t i = 0; i < h.n; i++)
-		got[i] = j->ring[h.at[i]];
+	for (size_t i = 0; i < kept; i++)
+		got[i] = j->ring[picks[i].at];
 	pthread_mutex_unlock(&j->lock);
-	free(h.at);
-	if (h.n == 0) {
+	heap_destroy(&latest);
+	free(picks);
+	if (kept == 0) {
 		free(got);
 		got = NULL;
 	} else {
-		qsort(got, h.n, sizeof(*got), by_seq);
+		qsort(got, kept, sizeof(*got), by_seq);
 	}
 	if (out != NULL)
 		*out = got;
 	if (n != NULL)
-		*n = h.n;
+		*n = kept;
 	*total = matching;
 	return true;
 }
