@@ -247,11 +247,12 @@ static bool wait_for_deadline(struct exchanges *xs, struct exchange *ex, uint64_
 }
 
 /* Under capacity_lock, ex's slots taken: its service (its delay) begins
- * at now.  False when the timer queue is closed (the drain flushed it):
- * its slots are given back and it is to be resumed, to answer 503. */
-static bool begin_service(struct exchanges *xs, struct exchange *ex, uint64_t now)
+ * at `begin` (see wait_for_deadline).  False when the timer queue is
+ * closed (the drain flushed it): its slots are given back and it is to
+ * be resumed, to answer 503. */
+static bool begin_service(struct exchanges *xs, struct exchange *ex, uint64_t begin)
 {
-	if (wait_for_deadline(xs, ex, now))
+	if (wait_for_deadline(xs, ex, begin))
 		return true;
 	capacity_give(&xs->capacity, ex->slots);
 	ex->slots = 0;
@@ -298,14 +299,21 @@ static void start_next(struct exchanges *xs, unsigned limit, uint64_t freed,
 	}
 }
 
+/* conn no longer waits: hand it back to its libmicrohttpd thread.  The
+ * resume is the caller's last touch of it. */
+static void resume_waiting(struct exchanges *xs, struct conn *conn)
+{
+	atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
+	MHD_resume_connection(conn->mhd);
+}
+
 /* Resume start_next's list: each resume is the last touch of its own. */
 static void resume_all(struct exchanges *xs, struct exchange *list)
 {
 	while (list != NULL) {
 		struct exchange *next = list->resume_next;
 
-		atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
-		MHD_resume_connection(container_of(list, struct conn, ex)->mhd);
+		resume_waiting(xs, container_of(list, struct conn, ex));
 		list = next;
 	}
 }
@@ -395,10 +403,8 @@ static void arrive(struct exchanges *xs, struct conn *conn)
 	}
 	pthread_mutex_unlock(&xs->capacity_lock);
 	resume_all(xs, resume);
-	if (!waits) {
-		atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
-		MHD_resume_connection(conn->mhd);
-	}
+	if (!waits)
+		resume_waiting(xs, conn);
 }
 
 /* Timer thread: the deadline passed (or the drain flushed it).  The
@@ -413,8 +419,7 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 
 	if (ex->state == EX_QUEUED) {
 		queue_deadline(xs, ex, now_ns, reason);
-		atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
-		MHD_resume_connection(conn->mhd);
+		resume_waiting(xs, conn);
 		return;
 	}
 	if (ex->slots > 0)
@@ -442,8 +447,7 @@ static void on_deadline(struct timerq_entry *entry, uint64_t now_ns,
 			return;
 		ex->state = EX_HUNG;
 	}
-	atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
-	MHD_resume_connection(conn->mhd);
+	resume_waiting(xs, conn);
 }
 
 /* Send ex's answer after its delay, or now when there is none.  Once the
@@ -477,9 +481,8 @@ static MHD_Result_t wait_then_send(struct exchanges *xs, struct conn *conn,
 	atomic_fetch_add_explicit(&xs->waiting, 1, memory_order_relaxed);
 	MHD_suspend_connection(c);
 	if (!wait_for_deadline(xs, ex, timerq_now())) {
-		atomic_fetch_sub_explicit(&xs->waiting, 1, memory_order_relaxed);
 		end_wait(ex);
-		MHD_resume_connection(c); /* answered 503 when it runs again */
+		resume_waiting(xs, conn); /* answered 503 when it runs again */
 	}
 	return MHD_YES;
 }
